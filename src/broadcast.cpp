@@ -1,0 +1,40 @@
+#include "broadcast.hpp"
+
+#include <algorithm>
+
+#include "error.hpp"
+
+namespace mgi {
+
+namespace {
+// Row-major strides of `s` aligned to the right of an `rank`-dim result; 0 on size-1 dims.
+std::vector<int64_t> aligned_strides(const Shape& s, size_t rank) {
+  std::vector<int64_t> st(rank, 0);
+  int64_t stride = 1;
+  for (size_t k = 0; k < s.size(); ++k) {
+    size_t src = s.size() - 1 - k;
+    size_t dst = rank - 1 - k;
+    st[dst] = s[src] == 1 ? 0 : stride;
+    stride *= s[src];
+  }
+  return st;
+}
+}  // namespace
+
+Broadcast broadcast_shapes(const Shape& a, const Shape& b) {
+  const size_t rank = std::max(a.size(), b.size());
+  Broadcast r;
+  r.out.assign(rank, 1);
+  for (size_t k = 0; k < rank; ++k) {
+    int64_t da = k < rank - a.size() ? 1 : a[k - (rank - a.size())];
+    int64_t db = k < rank - b.size() ? 1 : b[k - (rank - b.size())];
+    if (da != db && da != 1 && db != 1)
+      throw ModelError("cannot broadcast " + shape_str(a) + " with " + shape_str(b));
+    r.out[k] = da == 1 ? db : da;
+  }
+  r.a_strides = aligned_strides(a, rank);
+  r.b_strides = aligned_strides(b, rank);
+  return r;
+}
+
+}  // namespace mgi

@@ -1,0 +1,58 @@
+// Run configuration: YAML file (yaml-cpp) + `--set key=value` overrides +
+// ${VAR} expansion. Every mistake is a ConfigError (exit 2) naming the file,
+// the line and the key.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mgi {
+
+struct OutputBinding {
+  std::string onnx_output;  // empty: "the model's only output"
+  std::string dataset;      // HDF5 path, e.g. /y
+};
+
+struct Config {
+  std::string source;         // path of the config file (for messages)
+  std::string resolved_text;  // YAML after overrides and ${VAR} expansion (stored in the output)
+
+  struct Input {
+    std::string file;
+    std::string dataset;                 // [N, ...], any numeric dtype
+  } input;
+
+  struct Output {
+    std::string file;
+    std::vector<OutputBinding> datasets;  // `dataset: /y` or a map {onnx_output_name: /dataset}
+    std::string compression = "none";      // none | gzip
+    int compression_level = 4;             // 1..9 for gzip
+    int64_t chunk_rows = 0;                // 0 = auto (about 1 MiB per chunk)
+  } output;
+
+  struct Model {
+    std::string file;
+  } model;
+
+  struct Runtime {
+    std::string device = "auto";         // auto | cuda | cpu
+    int64_t batch_size = 1024;           // > 0
+    bool batch_size_auto = false;        // `batch_size: auto`
+    std::vector<int> gpu_ids;            // optional: node-local device ids to use, by local rank
+    bool allow_gpu_sharing = false;      // more ranks than GPUs on a node
+    int threads = 0;                     // CPU backend threads per rank; 0 = cores / local ranks
+    int64_t gather_window_bytes = 256ll << 20;  // rank 0 holds at most this many result bytes
+  } runtime;
+
+  std::string mode = "static";  // static | dynamic
+};
+
+// Parses `text` (the content of `path`), applies overrides ("a.b=value", YAML
+// value syntax), expands ${VAR} in strings, validates keys, types and ranges.
+Config parse_config(const std::string& text, const std::string& path,
+                    const std::vector<std::string>& overrides);
+
+// Reads the file, then parse_config. Missing/unreadable file: ConfigError.
+Config load_config(const std::string& path, const std::vector<std::string>& overrides);
+
+}  // namespace mgi

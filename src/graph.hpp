@@ -1,0 +1,76 @@
+// Small graph IR: an ONNX model after loading, constant folding and attribute
+// parsing. Backends execute `nodes` in order; every node reads and writes
+// float32 values. Shapes are not stored per value: the batch dimension is
+// dynamic, so infer_shapes() computes them for concrete input shapes.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tensor.hpp"
+
+namespace mgi {
+
+enum class OpKind {
+  Gemm, MatMul,
+  Add, Sub, Mul, Div,                       // numpy broadcasting
+  Relu, LeakyRelu, Sigmoid, Tanh, Erf, Gelu,
+  Exp, Log, Sqrt, Neg, Abs, Pow,            // helpers that exported layer norms / activations use
+  Softmax, LogSoftmax,
+  Flatten, Reshape, Identity, Transpose,    // layout (Identity = copy; Dropout, float Cast map here)
+  BatchNormalization, LayerNormalization,
+};
+
+const char* op_name(OpKind k);
+
+struct Node {
+  OpKind op = OpKind::Identity;
+  std::string name;     // ONNX node name (or "<op_type>_<index>" when unnamed)
+  std::string op_type;  // ONNX op_type as written in the model
+  std::vector<int> inputs;   // value ids; -1 = optional input left out
+  std::vector<int> outputs;  // value ids
+
+  // Attributes, parsed and validated at load time; each op reads the ones it uses.
+  float alpha = 1.0f;       // Gemm alpha; LeakyRelu alpha (loader sets ONNX default 0.01)
+  float beta = 1.0f;        // Gemm beta
+  bool trans_a = false;     // Gemm
+  bool trans_b = false;     // Gemm
+  int64_t axis = 1;         // Softmax/LogSoftmax/Flatten/LayerNormalization, as written (may be negative)
+  float epsilon = 1e-5f;    // BatchNormalization/LayerNormalization
+  bool gelu_tanh = false;   // Gelu approximate="tanh"
+  Shape target_shape;       // Reshape: folded shape input (0 = copy dim unless allowzero, -1 = infer)
+  bool allowzero = false;   // Reshape
+  std::vector<int64_t> perm;  // Transpose (empty = reverse)
+};
+
+struct Value {
+  std::string name;
+  bool is_constant = false;  // initializer, Constant node or folded result
+  Tensor data;               // when is_constant
+};
+
+struct Graph {
+  std::vector<Value> values;
+  std::vector<Node> nodes;          // topological order; constants already folded away
+  std::vector<int> inputs;          // runtime inputs (value ids), in ONNX order, float32
+  std::vector<Shape> input_shapes;  // declared shapes; dims < 0 are dynamic, dim 0 is the batch
+  std::vector<int> outputs;         // graph outputs (value ids), in ONNX order
+  int64_t opset = 0;
+  std::string producer;             // producer_name + version, for reports
+  int64_t parameter_count = 0;      // elements in initializers
+
+  const std::string& input_name(size_t k) const { return values[inputs[k]].name; }
+  const std::string& output_name(size_t k) const { return values[outputs[k]].name; }
+
+  // Shapes of every value (indexed by value id) for concrete input shapes
+  // (one per graph input, batch dim first). Throws ModelError naming the node
+  // and the shapes on any mismatch.
+  std::vector<Shape> infer_shapes(const std::vector<Shape>& concrete_inputs) const;
+};
+
+// Parses serialized ONNX bytes. `source` names the file in error messages.
+// Throws ModelError (exit 4) for malformed protobuf, unsupported ops (naming the
+// op and the node), bad attributes, or tensors whose sizes do not add up.
+Graph load_onnx(const std::string& bytes, const std::string& source);
+
+}  // namespace mgi

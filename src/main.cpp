@@ -1,0 +1,2 @@
+#include <cstdio>
+int main() { std::puts("mgi-mpi: skeleton"); return 0; }
