@@ -1,0 +1,61 @@
+#include "mpi_handles.hpp"
+
+#include <algorithm>
+#include <climits>
+
+#include "error.hpp"
+
+namespace mgi {
+
+void mpi_fail(int rc, const char* call, const char* file, int line) {
+  char msg[MPI_MAX_ERROR_STRING] = {0};
+  int len = 0;
+  MPI_Error_string(rc, msg, &len);
+  throw_call_failure(Exit::runtime, "MPI", call, file, line, std::string(msg, len));
+}
+
+MpiSession::MpiSession(int required) {
+  MGI_MPI(MPI_Init_thread(nullptr, nullptr, required, &provided_));
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  if (provided_ < required) {
+    MPI_Finalize();
+    throw RuntimeError("the MPI library grants thread level " + std::to_string(provided_) +
+                       " but mgi-mpi needs " + std::to_string(required));
+  }
+}
+
+MpiSession::~MpiSession() { MPI_Finalize(); }
+
+RowType::RowType(int64_t floats) {
+  if (floats <= 0) throw RuntimeError("row datatype needs a positive element count");
+  if (floats <= INT_MAX) {
+    MGI_MPI(MPI_Type_contiguous(static_cast<int>(floats), MPI_FLOAT, &t_));
+  } else {
+    // Rows over 2^31 floats: blocks of 2^30 floats plus a remainder, as one struct.
+    const int64_t block = int64_t{1} << 30;
+    MPI_Datatype blocks = MPI_DATATYPE_NULL, rest = MPI_DATATYPE_NULL;
+    MGI_MPI(MPI_Type_vector(static_cast<int>(floats / block), static_cast<int>(block),
+                            static_cast<int>(block), MPI_FLOAT, &blocks));
+    const int remainder = static_cast<int>(floats % block);
+    int lens[2] = {1, remainder};
+    MPI_Aint displs[2] = {0, static_cast<MPI_Aint>((floats / block) * block * sizeof(float))};
+    MPI_Datatype types[2] = {blocks, MPI_FLOAT};
+    MGI_MPI(MPI_Type_create_struct(remainder ? 2 : 1, lens, displs, types, &rest));
+    MPI_Type_free(&blocks);
+    t_ = rest;
+  }
+  MGI_MPI(MPI_Type_commit(&t_));
+}
+
+void bcast_string(std::string& s, int root, MPI_Comm comm) {
+  unsigned long long n = s.size();
+  MGI_MPI(MPI_Bcast(&n, 1, MPI_UNSIGNED_LONG_LONG, root, comm));
+  s.resize(n);
+  const unsigned long long chunk = 1ull << 30;
+  for (unsigned long long at = 0; at < n; at += chunk) {
+    const int len = static_cast<int>(std::min(chunk, n - at));
+    MGI_MPI(MPI_Bcast(s.data() + at, len, MPI_BYTE, root, comm));
+  }
+}
+
+}  // namespace mgi

@@ -1,0 +1,66 @@
+// RAII owners for MPI objects: the MPI session, communicators, datatypes.
+#pragma once
+#include <mpi.h>
+
+#include <string>
+#include <utility>
+
+#include "mpi_check.hpp"
+
+namespace mgi {
+
+// MPI_Init_thread / MPI_Finalize. Throws if the granted thread level is too low.
+class MpiSession {
+ public:
+  explicit MpiSession(int required_thread_level);
+  ~MpiSession();
+  MpiSession(const MpiSession&) = delete;
+  MpiSession& operator=(const MpiSession&) = delete;
+  int thread_level() const { return provided_; }
+
+ private:
+  int provided_ = MPI_THREAD_SINGLE;
+};
+
+class Comm {
+ public:
+  Comm() = default;
+  explicit Comm(MPI_Comm c) : c_(c) {}
+  Comm(Comm&& o) noexcept : c_(std::exchange(o.c_, MPI_COMM_NULL)) {}
+  Comm& operator=(Comm&& o) noexcept {
+    if (this != &o) { reset(); c_ = std::exchange(o.c_, MPI_COMM_NULL); }
+    return *this;
+  }
+  Comm(const Comm&) = delete;
+  Comm& operator=(const Comm&) = delete;
+  ~Comm() { reset(); }
+  MPI_Comm get() const { return c_; }
+  void reset() {
+    if (c_ != MPI_COMM_NULL) MPI_Comm_free(&c_);
+    c_ = MPI_COMM_NULL;
+  }
+
+ private:
+  MPI_Comm c_ = MPI_COMM_NULL;
+};
+
+// A committed derived datatype of `count` floats: one output row.
+class RowType {
+ public:
+  explicit RowType(int64_t floats);
+  RowType(const RowType&) = delete;
+  RowType& operator=(const RowType&) = delete;
+  RowType(RowType&& o) noexcept : t_(std::exchange(o.t_, MPI_DATATYPE_NULL)) {}
+  ~RowType() {
+    if (t_ != MPI_DATATYPE_NULL) MPI_Type_free(&t_);
+  }
+  MPI_Datatype get() const { return t_; }
+
+ private:
+  MPI_Datatype t_ = MPI_DATATYPE_NULL;
+};
+
+// Broadcasts a byte string of any size from root (chunked under 2^31 bytes).
+void bcast_string(std::string& s, int root, MPI_Comm comm);
+
+}  // namespace mgi

@@ -1,0 +1,53 @@
+#include "run_info.hpp"
+
+#include <cstring>
+
+#include "mpi_handles.hpp"
+
+namespace mgi {
+
+namespace {
+// Fixed-size text fields keep the gather a single MPI_Gather.
+constexpr int kText = 96;
+struct PackedInfo {
+  int64_t first_row, rows, batches;
+  int rank, local_rank;
+  char host[kText];
+  char device[kText];
+};
+
+void copy_text(char* dst, const std::string& s) {
+  std::strncpy(dst, s.c_str(), kText - 1);
+  dst[kText - 1] = 0;
+}
+}  // namespace
+
+std::vector<RankInfo> gather_rank_info(const RankInfo& mine, MPI_Comm comm) {
+  int size = 0;
+  MGI_MPI(MPI_Comm_size(comm, &size));
+  PackedInfo p{};
+  p.first_row = mine.first_row;
+  p.rows = mine.rows;
+  p.batches = mine.batches;
+  p.rank = mine.rank;
+  p.local_rank = mine.local_rank;
+  copy_text(p.host, mine.host);
+  copy_text(p.device, mine.device);
+  std::vector<PackedInfo> all(size);
+  MGI_MPI(MPI_Allgather(&p, sizeof p, MPI_BYTE, all.data(), sizeof p, MPI_BYTE, comm));
+  std::vector<RankInfo> out;
+  for (const auto& a : all)
+    out.push_back({a.rank, a.host, a.local_rank, a.device, a.first_row, a.rows, a.batches});
+  return out;
+}
+
+std::vector<RankStats> gather_rank_stats(const RankStats& mine, MPI_Comm comm) {
+  int size = 0, rank = 0;
+  MGI_MPI(MPI_Comm_size(comm, &size));
+  MGI_MPI(MPI_Comm_rank(comm, &rank));
+  std::vector<RankStats> all(rank == 0 ? size : 0);
+  MGI_MPI(MPI_Gather(&mine, sizeof mine, MPI_BYTE, all.data(), sizeof mine, MPI_BYTE, 0, comm));
+  return all;
+}
+
+}  // namespace mgi

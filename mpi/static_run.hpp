@@ -1,0 +1,37 @@
+// Static mode: each rank computes its contiguous slice window by window; rank
+// 0 gathers every window with MPI_Gatherv (one derived row type per output)
+// and writes each rank's block at its place in the output, in input order.
+#pragma once
+#include <mpi.h>
+
+#include <vector>
+
+#include "backend.hpp"
+#include "dataset_reader.hpp"
+#include "gather_plan.hpp"
+#include "model_io.hpp"
+#include "output_writer.hpp"
+#include "run_report.hpp"
+
+namespace mgi {
+
+struct StaticRun {
+  MPI_Comm comm = MPI_COMM_WORLD;
+  int rank = 0;
+  std::vector<Slice> slices;
+  GatherPlan gather;
+  int64_t batch_size = 1;
+  const DatasetReader* reader = nullptr;
+  Backend* backend = nullptr;
+  const Graph* graph = nullptr;
+  const ModelIo* io = nullptr;
+  OutputWriter* writer = nullptr;  // rank 0 only
+};
+
+// Batches rank `rank` runs under this plan (windows may cut batches short).
+int64_t static_batches(const Slice& slice, const GatherPlan& gather, int64_t batch_size);
+
+// Collective. Errors on any rank end the run on all ranks (error_sync.hpp).
+RankStats run_static(const StaticRun& run);
+
+}  // namespace mgi

@@ -1,0 +1,45 @@
+#include "cli.hpp"
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+
+namespace mgi {
+
+int launcher_rank() {
+  for (const char* v : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"})
+    if (const char* s = std::getenv(v)) return std::atoi(s);
+  return 0;
+}
+
+int parse_cli(int argc, char** argv, CliOptions& opts) {
+  CLI::App app{"mgi-mpi " MGI_VERSION
+               ": batch inference of an ONNX model over an HDF5 dataset on every GPU of an MPI job",
+               "mgi-mpi"};
+  app.footer(
+      "Examples:\n"
+      "  mpirun -np 4 mgi-mpi configs/demo.yaml\n"
+      "  mpirun -np 4 mgi-mpi --dry-run configs/demo.yaml\n"
+      "  srun mgi-mpi config.yaml --set runtime.batch_size=4096 --set output.file=out/${SLURM_JOB_ID}.h5\n"
+      "Exit codes: 0 done, 2 usage/config, 3 input/output data, 4 model, 5 device/runtime, 75 interrupted.");
+  app.add_option("config", opts.config_path, "YAML run configuration")->required();
+  app.add_option("--set", opts.overrides, "override a config key: --set runtime.device=cpu (repeatable)")
+      ->type_name("KEY=VALUE");
+  app.add_flag("--dry-run", opts.dry_run, "check config, files, model and devices; print the plan; compute nothing");
+  app.add_flag("--overwrite", opts.overwrite, "replace an existing output file");
+  app.set_version_flag("--version", "mgi-mpi " MGI_VERSION);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const bool show = launcher_rank() == 0;
+    if (e.get_exit_code() == 0) {  // --help / --version
+      if (show) app.exit(e);
+      return 0;
+    }
+    if (show) std::fprintf(stderr, "mgi-mpi: usage error: %s (see mgi-mpi --help)\n", e.what());
+    return 2;
+  }
+  return -1;
+}
+
+}  // namespace mgi

@@ -1,0 +1,23 @@
+// Command line (CLI11). MPI is not initialised yet when this runs.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace mgi {
+
+struct CliOptions {
+  std::string config_path;
+  std::vector<std::string> overrides;  // --set key=value
+  bool dry_run = false;
+  bool overwrite = false;
+};
+
+// Fills `opts`. Returns -1 to go on, or the exit code to stop with (0 after
+// --help/--version, 2 after a usage error, printed on one line).
+int parse_cli(int argc, char** argv, CliOptions& opts);
+
+// Rank as seen in the launcher's environment before MPI_Init (0 if unknown),
+// so a usage error is printed once, not once per rank.
+int launcher_rank();
+
+}  // namespace mgi

@@ -1,0 +1,72 @@
+#include "dataset_reader.hpp"
+
+#include <vector>
+
+#include "error.hpp"
+
+namespace mgi {
+
+std::string h5_numeric_type_name(hid_t type) {
+  const H5T_class_t cls = H5Tget_class(type);
+  const size_t bits = H5Tget_size(type) * 8;
+  if (cls == H5T_FLOAT) return "float" + std::to_string(bits);
+  if (cls == H5T_INTEGER)
+    return std::string(H5Tget_sign(type) == H5T_SGN_NONE ? "uint" : "int") + std::to_string(bits);
+  return "";
+}
+
+DatasetReader::DatasetReader(const std::string& file, const std::string& dataset)
+    : file_(file), dataset_(dataset) {
+  h5_quiet();
+  htri_t is_h5 = H5Fis_hdf5(file.c_str());
+  if (is_h5 <= 0) {
+    H5Eclear2(H5E_DEFAULT);
+    throw DataError("input file '" + file + "': " +
+                    (is_h5 == 0 ? "not an HDF5 file" : "cannot open (missing or unreadable)"));
+  }
+  fid_ = H5Handle(H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  if (!fid_) throw DataError("input file '" + file + "': cannot open as HDF5: " + h5_error_message());
+  // H5Lexists fails on intermediate groups that are missing; treat as "not found".
+  htri_t exists = dataset.size() > 1 && dataset[0] == '/' ? H5Lexists(fid_.get(), dataset.c_str(), H5P_DEFAULT) : 0;
+  if (exists <= 0) {
+    H5Eclear2(H5E_DEFAULT);
+    throw DataError("input dataset '" + dataset + "' not found in '" + file + "'");
+  }
+  did_ = H5Handle(H5Dopen2(fid_.get(), dataset.c_str(), H5P_DEFAULT), H5Dclose);
+  if (!did_)
+    throw DataError("input dataset '" + dataset + "' in '" + file + "' is not a dataset: " +
+                    h5_error_message());
+  H5Handle type = MGI_H5_OWN(H5Dget_type(did_.get()), H5Tclose);
+  dtype_ = h5_numeric_type_name(type.get());
+  if (dtype_.empty())
+    throw DataError("input dataset '" + dataset + "' in '" + file +
+                    "' is not numeric (expected an integer or float dtype)");
+  space_ = MGI_H5_OWN(H5Dget_space(did_.get()), H5Sclose);
+  const int rank = MGI_HDF5(H5Sget_simple_extent_ndims(space_.get()));
+  if (rank < 1)
+    throw DataError("input dataset '" + dataset + "' in '" + file +
+                    "' is a scalar; expected [rows, ...]");
+  std::vector<hsize_t> dims(rank);
+  MGI_HDF5(H5Sget_simple_extent_dims(space_.get(), dims.data(), nullptr));
+  for (hsize_t d : dims) shape_.push_back(static_cast<int64_t>(d));
+  try {
+    row_elements_ = shape_numel(row_shape(shape_));
+  } catch (const Error&) {
+    throw DataError("input dataset '" + dataset + "' in '" + file + "' has shape " +
+                    shape_str(shape_) + ", too large to index");
+  }
+}
+
+void DatasetReader::read_rows(int64_t first, int64_t count, float* dst) const {
+  if (count <= 0) return;
+  MGI_ASSERT(first >= 0 && first + count <= rows(), "row range outside the dataset");
+  std::vector<hsize_t> start(shape_.size(), 0), cnt(shape_.begin(), shape_.end());
+  start[0] = static_cast<hsize_t>(first);
+  cnt[0] = static_cast<hsize_t>(count);
+  H5Handle file_space = MGI_H5_OWN(H5Scopy(space_.get()), H5Sclose);
+  MGI_HDF5(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, cnt.data(), nullptr));
+  H5Handle mem_space = MGI_H5_OWN(H5Screate_simple(static_cast<int>(cnt.size()), cnt.data(), nullptr), H5Sclose);
+  MGI_HDF5(H5Dread(did_.get(), H5T_NATIVE_FLOAT, mem_space.get(), file_space.get(), H5P_DEFAULT, dst));
+}
+
+}  // namespace mgi

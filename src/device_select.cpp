@@ -1,0 +1,39 @@
+#include "device_select.hpp"
+
+#include <cstdlib>
+
+#include "error.hpp"
+
+namespace mgi {
+
+namespace {
+std::string visible_env() {
+  const char* v = std::getenv("CUDA_VISIBLE_DEVICES");
+  return v ? std::string("CUDA_VISIBLE_DEVICES='") + v + "'" : "CUDA_VISIBLE_DEVICES unset";
+}
+}  // namespace
+
+DeviceChoice choose_device(const DeviceRequest& req) {
+  if (req.requested == "cpu") return {};
+  if (req.visible_devices == 0) {
+    if (req.requested == "auto") return {};
+    throw RuntimeError("runtime.device is 'cuda' but no CUDA device is visible on host " + req.host +
+                       " (" + visible_env() + "); use runtime.device: cpu or auto");
+  }
+  std::vector<int> pool = req.gpu_ids;
+  if (pool.empty())
+    for (int d = 0; d < req.visible_devices; ++d) pool.push_back(d);
+  for (int id : pool)
+    if (id < 0 || id >= req.visible_devices)
+      throw ConfigError("runtime.gpu_ids: device " + std::to_string(id) + " does not exist on host " +
+                        req.host + ", which has " + std::to_string(req.visible_devices) +
+                        " visible device(s) (" + visible_env() + ")");
+  if (req.local_size > static_cast<int>(pool.size()) && !req.allow_sharing)
+    throw RuntimeError("host " + req.host + " runs " + std::to_string(req.local_size) +
+                       " ranks but has " + std::to_string(pool.size()) +
+                       " usable GPU(s); start at most one rank per GPU or set "
+                       "runtime.allow_gpu_sharing: true");
+  return {true, pool[req.local_rank % pool.size()]};
+}
+
+}  // namespace mgi

@@ -1,0 +1,138 @@
+#include "output_writer.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "error.hpp"
+
+namespace mgi {
+
+std::string partial_path(const std::string& output) { return output + ".partial"; }
+
+namespace {
+std::string parent_dir(const std::string& path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+bool same_file(const std::string& a, const std::string& b) {
+  struct stat sa {}, sb {};
+  if (stat(a.c_str(), &sa) != 0 || stat(b.c_str(), &sb) != 0) return a == b;
+  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+}  // namespace
+
+void check_output_path(const std::string& output, const std::string& input, bool overwrite) {
+  if (output.empty()) throw DataError("output.file is empty");
+  if (same_file(output, input))
+    throw DataError("output.file '" + output + "' is the input file; choose another output path");
+  const std::string dir = parent_dir(output);
+  struct stat st {};
+  if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    throw DataError("output.file '" + output + "': directory '" + dir + "' does not exist");
+  if (access(dir.c_str(), W_OK) != 0)
+    throw DataError("output.file '" + output + "': directory '" + dir + "' is not writable");
+  if (access(output.c_str(), F_OK) == 0 && !overwrite)
+    throw DataError("output.file '" + output + "' already exists (pass --overwrite to replace it)");
+}
+
+int64_t auto_chunk_rows(int64_t rows, int64_t row_bytes) {
+  const int64_t target = 1 << 20;
+  int64_t r = std::max<int64_t>(1, target / std::max<int64_t>(1, row_bytes));
+  return std::max<int64_t>(1, std::min(r, rows));
+}
+
+OutputWriter::OutputWriter(const std::string& output, const std::vector<OutputDatasetSpec>& datasets,
+                           int64_t rows, const OutputOptions& options)
+    : output_(output), partial_(partial_path(output)), specs_(datasets) {
+  h5_quiet();
+  file_ = H5Handle(H5Fcreate(partial_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
+  if (!file_)
+    throw DataError("output.file '" + output + "': cannot create '" + partial_ + "': " +
+                    h5_error_message());
+  H5Handle lcpl = MGI_H5_OWN(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
+  MGI_HDF5(H5Pset_create_intermediate_group(lcpl.get(), 1));
+  for (const auto& spec : specs_) {
+    const int rank = static_cast<int>(spec.row_shape.size()) + 1;
+    std::vector<hsize_t> dims(rank), maxdims(rank), chunk(rank);
+    dims[0] = static_cast<hsize_t>(rows);
+    maxdims[0] = H5S_UNLIMITED;  // extendible: lets a later run append without rewriting
+    const int64_t row_bytes = shape_numel(spec.row_shape) * static_cast<int64_t>(sizeof(float));
+    chunk[0] = static_cast<hsize_t>(options.chunk_rows > 0 ? options.chunk_rows
+                                                           : auto_chunk_rows(rows, row_bytes));
+    for (int k = 1; k < rank; ++k) dims[k] = maxdims[k] = chunk[k] = spec.row_shape[k - 1];
+    H5Handle space = MGI_H5_OWN(H5Screate_simple(rank, dims.data(), maxdims.data()), H5Sclose);
+    H5Handle dcpl = MGI_H5_OWN(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+    MGI_HDF5(H5Pset_chunk(dcpl.get(), rank, chunk.data()));
+    if (options.compression == "gzip") {
+      MGI_HDF5(H5Pset_shuffle(dcpl.get()));
+      MGI_HDF5(H5Pset_deflate(dcpl.get(), static_cast<unsigned>(options.compression_level)));
+    }
+    hid_t d = H5Dcreate2(file_.get(), spec.path.c_str(), H5T_IEEE_F32LE, space.get(), lcpl.get(),
+                         dcpl.get(), H5P_DEFAULT);
+    if (d < 0)
+      throw DataError("output dataset '" + spec.path + "' in '" + partial_ + "': cannot create: " +
+                      h5_error_message());
+    datasets_.emplace_back(d, H5Dclose);
+  }
+}
+
+OutputWriter::~OutputWriter() {
+  datasets_.clear();
+  file_.reset();
+}
+
+void OutputWriter::write_rows(size_t k, int64_t first, int64_t count, const float* data) {
+  if (count <= 0) return;
+  MGI_ASSERT(k < datasets_.size(), "output index out of range");
+  const hid_t d = datasets_[k].get();
+  H5Handle file_space = MGI_H5_OWN(H5Dget_space(d), H5Sclose);
+  const int rank = MGI_HDF5(H5Sget_simple_extent_ndims(file_space.get()));
+  std::vector<hsize_t> start(rank, 0), cnt(rank);
+  MGI_HDF5(H5Sget_simple_extent_dims(file_space.get(), cnt.data(), nullptr));
+  start[0] = static_cast<hsize_t>(first);
+  cnt[0] = static_cast<hsize_t>(count);
+  MGI_HDF5(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, cnt.data(), nullptr));
+  H5Handle mem = MGI_H5_OWN(H5Screate_simple(rank, cnt.data(), nullptr), H5Sclose);
+  MGI_HDF5(H5Dwrite(d, H5T_NATIVE_FLOAT, mem.get(), file_space.get(), H5P_DEFAULT, data));
+}
+
+void OutputWriter::set_attribute(const std::string& name, const std::string& value) {
+  H5Handle type = MGI_H5_OWN(H5Tcopy(H5T_C_S1), H5Tclose);
+  MGI_HDF5(H5Tset_size(type.get(), H5T_VARIABLE));
+  MGI_HDF5(H5Tset_cset(type.get(), H5T_CSET_UTF8));
+  H5Handle space = MGI_H5_OWN(H5Screate(H5S_SCALAR), H5Sclose);
+  if (MGI_HDF5(H5Aexists(file_.get(), name.c_str())) > 0) MGI_HDF5(H5Adelete(file_.get(), name.c_str()));
+  H5Handle attr = MGI_H5_OWN(H5Acreate2(file_.get(), name.c_str(), type.get(), space.get(), H5P_DEFAULT,
+                                        H5P_DEFAULT), H5Aclose);
+  const char* p = value.c_str();
+  MGI_HDF5(H5Awrite(attr.get(), type.get(), &p));
+}
+
+void OutputWriter::set_attribute(const std::string& name, int64_t value) {
+  H5Handle space = MGI_H5_OWN(H5Screate(H5S_SCALAR), H5Sclose);
+  if (MGI_HDF5(H5Aexists(file_.get(), name.c_str())) > 0) MGI_HDF5(H5Adelete(file_.get(), name.c_str()));
+  H5Handle attr = MGI_H5_OWN(H5Acreate2(file_.get(), name.c_str(), H5T_STD_I64LE, space.get(),
+                                        H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+  MGI_HDF5(H5Awrite(attr.get(), H5T_NATIVE_INT64, &value));
+}
+
+void OutputWriter::finish() {
+  MGI_ASSERT(!finished_, "finish() called twice");
+  set_attribute("complete", int64_t{1});  // written last: readers check it
+  datasets_.clear();
+  MGI_HDF5(H5Fflush(file_.get(), H5F_SCOPE_GLOBAL));
+  file_.reset();
+  if (std::rename(partial_.c_str(), output_.c_str()) != 0)
+    throw DataError("output.file '" + output_ + "': cannot rename '" + partial_ +
+                    "' into place: " + std::strerror(errno));
+  finished_ = true;
+}
+
+}  // namespace mgi

@@ -1,0 +1,62 @@
+// Writes the prediction datasets (float32 [N, ...]) of one run. The file is
+// created as "<output>.partial" and only renamed to its final name by finish(),
+// after the completion attribute, so a killed run never leaves a file that
+// looks complete.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "h5.hpp"
+#include "tensor.hpp"
+
+namespace mgi {
+
+struct OutputDatasetSpec {
+  std::string path;  // "/y"
+  Shape row_shape;   // per-row shape (no batch dim)
+};
+
+struct OutputOptions {
+  std::string compression = "none";  // none | gzip
+  int compression_level = 4;
+  int64_t chunk_rows = 0;  // 0 = about 1 MiB per chunk
+};
+
+// Name of the in-progress file for `output`.
+std::string partial_path(const std::string& output);
+
+// Checks before any work: output != input, parent directory exists and is
+// writable, and an existing output is only replaced with `overwrite`.
+// Throws DataError naming the file.
+void check_output_path(const std::string& output, const std::string& input, bool overwrite);
+
+class OutputWriter {
+ public:
+  OutputWriter(const std::string& output, const std::vector<OutputDatasetSpec>& datasets, int64_t rows,
+               const OutputOptions& options);
+  ~OutputWriter();  // unfinished: closes the partial file, never renames it
+  OutputWriter(const OutputWriter&) = delete;
+  OutputWriter& operator=(const OutputWriter&) = delete;
+
+  // Writes rows [first, first+count) of dataset k from contiguous floats.
+  void write_rows(size_t k, int64_t first, int64_t count, const float* data);
+  void set_attribute(const std::string& name, const std::string& value);
+  void set_attribute(const std::string& name, int64_t value);
+  // Writes the completion mark, closes the file and renames it into place.
+  void finish();
+
+  const std::string& path() const { return output_; }
+
+ private:
+  std::string output_, partial_;
+  std::vector<OutputDatasetSpec> specs_;
+  H5Handle file_;
+  std::vector<H5Handle> datasets_;
+  bool finished_ = false;
+};
+
+// Chunk rows for a dataset of `rows` rows of `row_bytes`: about 1 MiB, >= 1.
+int64_t auto_chunk_rows(int64_t rows, int64_t row_bytes);
+
+}  // namespace mgi

@@ -1,0 +1,74 @@
+#include "run_report.hpp"
+
+#include <algorithm>
+#include <cstdarg>
+#include <cstdio>
+
+namespace mgi {
+
+namespace {
+std::string fmt(const char* f, ...) __attribute__((format(printf, 1, 2)));
+std::string fmt(const char* f, ...) {
+  char buf[1024];
+  va_list ap;
+  va_start(ap, f);
+  vsnprintf(buf, sizeof buf, f, ap);
+  va_end(ap);
+  return buf;
+}
+}  // namespace
+
+std::string human_bytes(int64_t b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(b);
+  int u = 0;
+  while (v >= 1024 && u < 4) v /= 1024, ++u;
+  return u == 0 ? fmt("%lld B", static_cast<long long>(b)) : fmt("%.1f %s", v, units[u]);
+}
+
+std::string format_plan(const PlanSummary& p) {
+  std::string s = "plan: mode " + p.mode + ", " + std::to_string(p.ranks.size()) + " rank(s) on " +
+                  std::to_string(p.nodes) + " node(s)\n";
+  s += "  input   " + p.input + "  " + p.input_shape + " " + p.input_dtype + "\n";
+  s += "  model   " + p.model + "\n";
+  for (const auto& o : p.outputs) s += "  output  " + o + "\n";
+  s += "  into    " + p.output + "\n";
+  s += fmt("  batch   %lld rows%s; gather window %lld rows/rank (%s at rank 0), %lld window(s)\n",
+           static_cast<long long>(p.batch_size), p.batch_note.c_str(),
+           static_cast<long long>(p.window_rows), human_bytes(p.window_bytes).c_str(),
+           static_cast<long long>(p.windows));
+  s += fmt("  %4s  %-16s %5s  %-36s %12s %12s %8s\n", "rank", "host", "local", "device", "first row",
+           "rows", "batches");
+  for (const auto& r : p.ranks)
+    s += fmt("  %4d  %-16s %5d  %-36s %12lld %12lld %8lld\n", r.rank, r.host.c_str(), r.local_rank,
+             r.device.c_str(), static_cast<long long>(r.first_row), static_cast<long long>(r.rows),
+             static_cast<long long>(r.batches));
+  return s;
+}
+
+std::string format_summary(const std::vector<RankInfo>& ranks, const std::vector<RankStats>& stats,
+                           double wall_s, const std::string& output) {
+  int64_t total = 0;
+  double busiest = 0, sum_busy = 0;
+  for (const auto& st : stats) {
+    total += st.rows;
+    busiest = std::max(busiest, st.compute_s);
+    sum_busy += st.compute_s;
+  }
+  std::string s = fmt("summary: %lld rows in %.3f s (%.0f rows/s) -> %s\n", static_cast<long long>(total),
+                      wall_s, wall_s > 0 ? total / wall_s : 0.0, output.c_str());
+  s += fmt("  %4s  %-16s %-28s %10s %8s %9s %9s %9s %9s %11s\n", "rank", "host", "device", "rows",
+           "batches", "read s", "compute s", "gather s", "write s", "rows/s");
+  for (size_t r = 0; r < stats.size() && r < ranks.size(); ++r) {
+    const auto& st = stats[r];
+    s += fmt("  %4d  %-16s %-28.28s %10lld %8lld %9.3f %9.3f %9.3f %9.3f %11.0f\n", ranks[r].rank,
+             ranks[r].host.c_str(), ranks[r].device.c_str(), static_cast<long long>(st.rows),
+             static_cast<long long>(st.batches), st.read_s, st.compute_s, st.gather_s, st.write_s,
+             st.total_s > 0 ? st.rows / st.total_s : 0.0);
+  }
+  const double mean = stats.empty() ? 0 : sum_busy / stats.size();
+  s += fmt("  compute imbalance (max/mean): %.2f\n", mean > 0 ? busiest / mean : 1.0);
+  return s;
+}
+
+}  // namespace mgi

@@ -1,0 +1,40 @@
+// What rank 0 prints: the plan before work and the per-rank summary after.
+// Pure formatting; the MPI layer gathers the numbers.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mgi {
+
+struct RankInfo {
+  int rank = 0;
+  std::string host;
+  int local_rank = 0;
+  std::string device;  // "cpu (2 threads)", "cuda:0 NVIDIA H100 ..."
+  int64_t first_row = 0, rows = 0, batches = 0;
+};
+
+struct RankStats {
+  int64_t rows = 0, batches = 0;
+  double read_s = 0, compute_s = 0, gather_s = 0, write_s = 0, total_s = 0;
+};
+
+struct PlanSummary {
+  std::string mode, input, model, output;
+  int64_t rows = 0;
+  std::string input_shape, input_dtype;
+  std::vector<std::string> outputs;  // "probs -> /probs [10]"
+  int64_t batch_size = 0;
+  std::string batch_note;            // "(auto)" etc.
+  int64_t window_rows = 0, windows = 0, window_bytes = 0;
+  int nodes = 1;
+  std::vector<RankInfo> ranks;
+};
+
+std::string format_plan(const PlanSummary& p);
+std::string format_summary(const std::vector<RankInfo>& ranks, const std::vector<RankStats>& stats,
+                           double wall_s, const std::string& output);
+std::string human_bytes(int64_t bytes);
+
+}  // namespace mgi
