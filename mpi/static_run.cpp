@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 
 #include "error_sync.hpp"
 #include "mpi_handles.hpp"
@@ -13,6 +14,13 @@ using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 int64_t per_row_floats(const Shape& row) { return shape_numel(row); }
+
+// Test hook (README, "Testing"): MGI_DEBUG_FAIL_RANK=r makes rank r fail in
+// its second window, to prove that a failure mid-run stops every rank.
+bool injected_failure(int rank, int64_t window) {
+  const char* v = std::getenv("MGI_DEBUG_FAIL_RANK");
+  return v && *v && std::atoi(v) == rank && window == 1;
+}
 }  // namespace
 
 int64_t static_batches(const Slice& slice, const GatherPlan& gather, int64_t batch_size) {
@@ -62,6 +70,7 @@ RankStats run_static(const StaticRun& run) {
     const Slice part = window_rows(mine, run.gather, w);
     collectively(run.comm, [&] {
       if (pending) std::rethrow_exception(pending);
+      if (injected_failure(run.rank, w)) throw RuntimeError("injected failure (MGI_DEBUG_FAIL_RANK)");
       for (int64_t at = part.begin; at < part.end; at += run.batch_size) {
         const int64_t n = std::min(run.batch_size, part.end - at);
         auto t0 = Clock::now();

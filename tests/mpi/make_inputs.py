@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Inputs for the MPI end-to-end tests: a random two-output MLP (ONNX), fresh
+random data, edge-size datasets, and a few broken inputs. Seed from time
+unless --seed; it is printed so a failure can be replayed."""
+import argparse
+import os
+import time
+
+import h5py
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+
+def mlp(rng, d_in=48, hidden=200, d_out=10):
+    w1 = rng.standard_normal((hidden, d_in)).astype(np.float32) / np.sqrt(d_in)
+    b1 = rng.standard_normal(hidden).astype(np.float32) * 0.1
+    w2 = rng.standard_normal((hidden, d_out)).astype(np.float32) / np.sqrt(hidden)
+    b2 = rng.standard_normal(d_out).astype(np.float32) * 0.1
+    nodes = [
+        helper.make_node("Gemm", ["x", "w1", "b1"], ["h"], name="fc1", transB=1),
+        helper.make_node("Relu", ["h"], ["hidden"], name="relu1"),
+        helper.make_node("MatMul", ["hidden", "w2"], ["z"], name="fc2"),
+        helper.make_node("Add", ["z", "b2"], ["logits"], name="bias2"),
+        helper.make_node("Softmax", ["logits"], ["y"], name="softmax", axis=-1),
+    ]
+    graph = helper.make_graph(
+        nodes, "mpi_test_mlp",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", d_in])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", d_out]),
+         helper.make_tensor_value_info("hidden", TensorProto.FLOAT, ["batch", hidden])],
+        [numpy_helper.from_array(a, n) for a, n in ((w1, "w1"), (b1, "b1"), (w2, "w2"), (b2, "b2"))])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.checker.check_model(model)
+    return model
+
+
+def conv_model():
+    w = numpy_helper.from_array(np.ones((1, 1, 3), np.float32), "w")
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w"], ["y"], name="conv0")], "conv",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 1, 48])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 1, 46])], [w])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def write(path, x):
+    with h5py.File(path, "w") as f:
+        f.create_dataset("x", data=x)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--seed", type=int, default=None)
+    args = ap.parse_args()
+    seed = args.seed if args.seed is not None else time.time_ns() % (2**32)
+    print(f"make_inputs: seed {seed}")
+    rng = np.random.default_rng(seed)
+    os.makedirs(args.out, exist_ok=True)
+    os.makedirs(os.path.join(os.path.dirname(args.out.rstrip("/")), "out"), exist_ok=True)
+    onnx.save(mlp(rng), os.path.join(args.out, "mlp.onnx"))
+    onnx.save(conv_model(), os.path.join(args.out, "conv.onnx"))
+    write(os.path.join(args.out, "mlp.h5"), rng.standard_normal((1000, 48)).astype(np.float32))
+    write(os.path.join(args.out, "few.h5"), rng.standard_normal((3, 48)).astype(np.float32))
+    write(os.path.join(args.out, "empty.h5"), np.zeros((0, 48), np.float32))
+    write(os.path.join(args.out, "wrong_width.h5"), rng.standard_normal((10, 63)).astype(np.float32))
+    with open(os.path.join(args.out, "mlp.h5.copy"), "w") as f:
+        f.write("an existing output\n")
+    with open(os.path.join(args.out, "mlp.yaml"), "w") as f:
+        f.write(f"""input:
+  file: {args.out}/mlp.h5
+  dataset: /x
+output:
+  file: {args.out}/../out/mlp.h5
+  dataset: {{y: /y, hidden: /hidden}}
+model:
+  file: {args.out}/mlp.onnx
+runtime:
+  device: cpu
+  batch_size: 64
+mode: static
+""")
+
+
+if __name__ == "__main__":
+    main()
