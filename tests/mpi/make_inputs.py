@@ -13,10 +13,10 @@ from onnx import TensorProto, helper, numpy_helper
 
 
 def mlp(rng, d_in=48, hidden=200, d_out=10):
-    w1 = rng.standard_normal((hidden, d_in)).astype(np.float32) / np.sqrt(d_in)
-    b1 = rng.standard_normal(hidden).astype(np.float32) * 0.1
-    w2 = rng.standard_normal((hidden, d_out)).astype(np.float32) / np.sqrt(hidden)
-    b2 = rng.standard_normal(d_out).astype(np.float32) * 0.1
+    w1 = (rng.standard_normal((hidden, d_in)) / np.sqrt(d_in)).astype(np.float32)
+    b1 = (rng.standard_normal(hidden) * 0.1).astype(np.float32)
+    w2 = (rng.standard_normal((hidden, d_out)) / np.sqrt(hidden)).astype(np.float32)
+    b2 = (rng.standard_normal(d_out) * 0.1).astype(np.float32)
     nodes = [
         helper.make_node("Gemm", ["x", "w1", "b1"], ["h"], name="fc1", transB=1),
         helper.make_node("Relu", ["h"], ["hidden"], name="relu1"),
@@ -31,6 +31,7 @@ def mlp(rng, d_in=48, hidden=200, d_out=10):
          helper.make_tensor_value_info("hidden", TensorProto.FLOAT, ["batch", hidden])],
         [numpy_helper.from_array(a, n) for a, n in ((w1, "w1"), (b1, "b1"), (w2, "w2"), (b2, "b2"))])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8  # readable by older onnxruntime releases too
     onnx.checker.check_model(model)
     return model
 
@@ -41,7 +42,9 @@ def conv_model():
         [helper.make_node("Conv", ["x", "w"], ["y"], name="conv0")], "conv",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 1, 48])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 1, 46])], [w])
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model
 
 
 def write(path, x):
