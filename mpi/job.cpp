@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -18,7 +20,9 @@
 #include "dataset_reader.hpp"
 #include "device_select.hpp"
 #include "error_sync.hpp"
+#include "chunk_schedule.hpp"
 #include "gather_plan.hpp"
+#include "master_worker.hpp"
 #include "model_io.hpp"
 #include "mpi_handles.hpp"
 #include "output_writer.hpp"
@@ -48,6 +52,24 @@ std::string utc_now() {
   return buf;
 }
 
+// Per-row cost for scheduling: input.cost ([N], finite, >= 0) as prefix sums.
+std::vector<double> read_cost_prefix(const Config& cfg, int64_t rows) {
+  DatasetReader cost(cfg.input.file, cfg.input.cost);
+  if (cost.shape() != Shape{rows})
+    throw DataError("input.cost dataset '" + cfg.input.cost + "' in '" + cfg.input.file + "' has shape " +
+                    shape_str(cost.shape()) + "; expected [" + std::to_string(rows) + "] (one cost per row)");
+  std::vector<float> c(static_cast<size_t>(rows));
+  cost.read_rows(0, rows, c.data());
+  std::vector<double> prefix(static_cast<size_t>(rows) + 1, 0.0);
+  for (int64_t i = 0; i < rows; ++i) {
+    if (!(c[i] >= 0) || !std::isfinite(c[i]))
+      throw DataError("input.cost dataset '" + cfg.input.cost + "' row " + std::to_string(i) +
+                      ": cost must be a finite number >= 0");
+    prefix[i + 1] = prefix[i] + c[i];
+  }
+  return prefix;
+}
+
 int64_t choose_batch(const Config& cfg, int64_t slice_rows) {
   if (!cfg.runtime.batch_size_auto) return cfg.runtime.batch_size;
   return std::max<int64_t>(1, std::min<int64_t>(1024, slice_rows));
@@ -55,7 +77,8 @@ int64_t choose_batch(const Config& cfg, int64_t slice_rows) {
 
 class Job {
  public:
-  Job(const CliOptions& opts, const Topology& topo) : opts_(opts), topo_(topo) {}
+  Job(const CliOptions& opts, const Topology& topo, int thread_level)
+      : opts_(opts), topo_(topo), thread_level_(thread_level) {}
   int run();
 
  private:
@@ -63,8 +86,12 @@ class Job {
   void print_plan();
   void finish_output(const std::string& started);
 
+  void plan_work();
+  bool dynamic() const { return cfg_.mode == "dynamic"; }
+
   const CliOptions& opts_;
   const Topology& topo_;
+  int thread_level_;
   MPI_Comm comm_ = MPI_COMM_WORLD;
   Config cfg_;
   std::string model_bytes_, model_sha_;
@@ -75,6 +102,9 @@ class Job {
   std::unique_ptr<OutputWriter> writer_;
   std::vector<Slice> slices_;
   GatherPlan gather_;
+  std::vector<double> cost_prefix_;  // empty: every row costs 1
+  std::vector<Task> tasks_;          // dynamic mode (same list on every rank)
+  int64_t max_task_rows_ = 1;
   int64_t batch_ = 1;
   std::vector<RankInfo> ranks_;
 };
@@ -82,8 +112,9 @@ class Job {
 void Job::check_inputs() {
   collectively(comm_, [&] {
     cfg_ = load_config(opts_.config_path, opts_.overrides);
-    if (cfg_.mode != "static")
-      throw ConfigError("mode: '" + cfg_.mode + "' is not available in this version (use static)");
+    if (cfg_.mode == "dynamic" && thread_level_ < MPI_THREAD_MULTIPLE)
+      throw RuntimeError("mode: dynamic needs MPI_THREAD_MULTIPLE, which this MPI library does not grant "
+                         "(use mode: static)");
   });
   collectively(comm_, [&] {
     if (topo_.rank == 0) model_bytes_ = read_model_file(cfg_.model.file);
@@ -112,16 +143,43 @@ void Job::check_inputs() {
   });
   model_bytes_.clear();
   model_bytes_.shrink_to_fit();
-  slices_ = split_rows(reader_->rows(), topo_.size);
+  collectively(comm_, [&] {
+    if (!cfg_.input.cost.empty()) cost_prefix_ = read_cost_prefix(cfg_, reader_->rows());
+  });
+  plan_work();
+}
+
+// Static: contiguous slices by rows (or by cost with input.cost) and gather
+// windows. Dynamic: the task list. Deterministic, so every rank computes the
+// same plan without communication.
+void Job::plan_work() {
+  const int64_t n = reader_->rows();
+  const PrefixCost prefix = prefix_from_costs(cost_prefix_.empty() ? nullptr : &cost_prefix_);
+  slices_ = cost_prefix_.empty() ? split_rows(n, topo_.size) : split_by_cost(n, topo_.size, prefix);
   gather_ = plan_gather(slices_, io_.output_row_bytes, cfg_.runtime.gather_window_bytes);
   int64_t largest = 0;
   for (const auto& s : slices_) largest = std::max(largest, s.rows());
+  if (dynamic()) {
+    // One task's results must fit the rank-0 memory bound.
+    max_task_rows_ = std::max<int64_t>(1, cfg_.runtime.gather_window_bytes / io_.output_row_bytes);
+    max_task_rows_ = std::min<int64_t>(max_task_rows_, INT_MAX);
+    ScheduleOptions o;
+    o.workers = topo_.size;
+    o.chunk_rows = cfg_.dynamic.chunk_rows;
+    o.min_chunk_rows = cfg_.dynamic.min_chunk_rows;
+    o.max_chunk_rows = max_task_rows_;
+    tasks_ = cut_tasks(n, prefix, o);
+    largest = 0;
+    for (const auto& t : tasks_) largest = std::max(largest, t.rows());
+    max_task_rows_ = std::max<int64_t>(1, largest);
+  }
   batch_ = choose_batch(cfg_, largest);
 }
 
 void Job::print_plan() {
   RankInfo me{topo_.rank, topo_.host, topo_.local_rank, backend_->describe(), slices_[topo_.rank].begin,
               slices_[topo_.rank].rows(), static_batches(slices_[topo_.rank], gather_, batch_)};
+  if (dynamic()) me.first_row = me.rows = me.batches = -1;  // decided at run time
   ranks_ = gather_rank_info(me, comm_);
   if (topo_.rank != 0) return;
   PlanSummary p;
@@ -139,9 +197,17 @@ void Job::print_plan() {
                         shape_str(io_.outputs[d].row_shape) + " per row");
   p.batch_size = batch_;
   p.batch_note = cfg_.runtime.batch_size_auto ? " (auto)" : "";
-  p.window_rows = gather_.rows_per_window;
-  p.windows = gather_.windows;
-  p.window_bytes = gather_.window_bytes;
+  p.split = cost_prefix_.empty() ? "rows" : "cost (" + cfg_.input.cost + ")";
+  if (dynamic()) {
+    p.tasks = static_cast<int64_t>(tasks_.size());
+    p.largest_task = tasks_.empty() ? 0 : tasks_.front().rows();
+    p.smallest_task = tasks_.empty() ? 0 : tasks_.back().rows();
+    p.window_bytes = max_task_rows_ * io_.output_row_bytes;
+  } else {
+    p.window_rows = gather_.rows_per_window;
+    p.windows = gather_.windows;
+    p.window_bytes = gather_.window_bytes;
+  }
   p.nodes = topo_.nodes;
   p.ranks = ranks_;
   std::fputs(format_plan(p).c_str(), stdout);
@@ -187,9 +253,16 @@ int Job::run() {
     }
     backend_->prepare(graph_, io_.input_rows, batch_);
   });
-  StaticRun run{comm_, topo_.rank, slices_, gather_, batch_, &*reader_, backend_.get(), &graph_, &io_,
-                writer_.get()};
-  const RankStats stats = run_static(run);
+  RankStats stats;
+  if (dynamic()) {
+    DynamicRun run{comm_, topo_.rank, topo_.size, tasks_, max_task_rows_, batch_, &*reader_, backend_.get(),
+                   &graph_, &io_, writer_.get()};
+    stats = run_dynamic(run);
+  } else {
+    StaticRun run{comm_, topo_.rank, slices_, gather_, batch_, &*reader_, backend_.get(), &graph_, &io_,
+                  writer_.get()};
+    stats = run_static(run);
+  }
   finish_output(started);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const std::vector<RankStats> all = gather_rank_stats(stats, comm_);
@@ -210,7 +283,7 @@ void print_error(const Topology& t, const std::string& what) {
 int run_job(const CliOptions& opts) {
   std::unique_ptr<MpiSession> mpi;
   try {
-    mpi = std::make_unique<MpiSession>(MPI_THREAD_FUNNELED);
+    mpi = std::make_unique<MpiSession>(MPI_THREAD_MULTIPLE, MPI_THREAD_FUNNELED);
   } catch (const Error& e) {
     std::fprintf(stderr, "mgi-mpi: error: %s\n", e.what());
     return e.exit_code();
@@ -218,7 +291,7 @@ int run_job(const CliOptions& opts) {
   Topology topo;
   try {
     topo = discover_topology(MPI_COMM_WORLD);
-    Job job(opts, topo);
+    Job job(opts, topo, mpi->thread_level());
     return job.run();
   } catch (const PeerFailure& e) {
     return e.exit_code();

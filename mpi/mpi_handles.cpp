@@ -14,8 +14,8 @@ void mpi_fail(int rc, const char* call, const char* file, int line) {
   throw_call_failure(Exit::runtime, "MPI", call, file, line, std::string(msg, len));
 }
 
-MpiSession::MpiSession(int required) {
-  MGI_MPI(MPI_Init_thread(nullptr, nullptr, required, &provided_));
+MpiSession::MpiSession(int wanted, int required) {
+  MGI_MPI(MPI_Init_thread(nullptr, nullptr, wanted, &provided_));
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   if (provided_ < required) {
     MPI_Finalize();

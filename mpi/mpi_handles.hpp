@@ -9,10 +9,12 @@
 
 namespace mgi {
 
-// MPI_Init_thread / MPI_Finalize. Throws if the granted thread level is too low.
+// MPI_Init_thread / MPI_Finalize. Asks for `wanted`; throws if the granted
+// level is below `required`. Callers check thread_level() for features that
+// need more (dynamic mode needs MPI_THREAD_MULTIPLE).
 class MpiSession {
  public:
-  explicit MpiSession(int required_thread_level);
+  MpiSession(int wanted, int required);
   ~MpiSession();
   MpiSession(const MpiSession&) = delete;
   MpiSession& operator=(const MpiSession&) = delete;

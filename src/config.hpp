@@ -20,6 +20,7 @@ struct Config {
   struct Input {
     std::string file;
     std::string dataset;                 // [N, ...], any numeric dtype
+    std::string cost;                    // optional [N] per-row cost dataset in the same file
   } input;
 
   struct Output {
@@ -43,6 +44,11 @@ struct Config {
     int threads = 0;                     // CPU backend threads per rank; 0 = cores / local ranks
     int64_t gather_window_bytes = 256ll << 20;  // rank 0 holds at most this many result bytes
   } runtime;
+
+  struct Dynamic {
+    int64_t chunk_rows = 0;      // > 0: fixed task size in rows; 0 = factoring schedule
+    int64_t min_chunk_rows = 1;  // smallest task of the factoring schedule
+  } dynamic;
 
   std::string mode = "static";  // static | dynamic
 };

@@ -60,6 +60,7 @@ DatasetReader::DatasetReader(const std::string& file, const std::string& dataset
 void DatasetReader::read_rows(int64_t first, int64_t count, float* dst) const {
   if (count <= 0) return;
   MGI_ASSERT(first >= 0 && first + count <= rows(), "row range outside the dataset");
+  std::lock_guard<std::recursive_mutex> lock(h5_mutex());
   std::vector<hsize_t> start(shape_.size(), 0), cnt(shape_.begin(), shape_.end());
   start[0] = static_cast<hsize_t>(first);
   cnt[0] = static_cast<hsize_t>(count);

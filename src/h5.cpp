@@ -27,6 +27,11 @@ std::string h5_error_message() {
   return msg;
 }
 
+std::recursive_mutex& h5_mutex() {
+  static std::recursive_mutex m;
+  return m;
+}
+
 void h5_fail(const char* call, const char* file, int line) {
   std::string detail = h5_error_message();
   H5Eclear2(H5E_DEFAULT);

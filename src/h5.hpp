@@ -4,6 +4,7 @@
 #pragma once
 #include <hdf5.h>
 
+#include <mutex>
 #include <string>
 #include <utility>
 
@@ -14,6 +15,11 @@ void h5_quiet();
 // Innermost message of the current HDF5 error stack ("" if none).
 std::string h5_error_message();
 [[noreturn]] void h5_fail(const char* call, const char* file, int line);
+
+// The HDF5 library here is not built thread-safe: every HDF5 call made while
+// another thread may use HDF5 (dynamic mode's master thread writes while rank
+// 0's worker reads) holds this lock.
+std::recursive_mutex& h5_mutex();
 
 // An owned hid_t closed with the matching H5*close on destruction.
 class H5Handle {

@@ -91,6 +91,7 @@ OutputWriter::~OutputWriter() {
 void OutputWriter::write_rows(size_t k, int64_t first, int64_t count, const float* data) {
   if (count <= 0) return;
   MGI_ASSERT(k < datasets_.size(), "output index out of range");
+  std::lock_guard<std::recursive_mutex> lock(h5_mutex());
   const hid_t d = datasets_[k].get();
   H5Handle file_space = MGI_H5_OWN(H5Dget_space(d), H5Sclose);
   const int rank = MGI_HDF5(H5Sget_simple_extent_ndims(file_space.get()));

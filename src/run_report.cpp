@@ -33,16 +33,28 @@ std::string format_plan(const PlanSummary& p) {
   s += "  model   " + p.model + "\n";
   for (const auto& o : p.outputs) s += "  output  " + o + "\n";
   s += "  into    " + p.output + "\n";
-  s += fmt("  batch   %lld rows%s; gather window %lld rows/rank (%s at rank 0), %lld window(s)\n",
-           static_cast<long long>(p.batch_size), p.batch_note.c_str(),
-           static_cast<long long>(p.window_rows), human_bytes(p.window_bytes).c_str(),
-           static_cast<long long>(p.windows));
+  if (p.tasks >= 0)
+    s += fmt("  batch   %lld rows%s; %lld task(s), largest first: %lld .. %lld rows (cost by %s); "
+             "at most %s of results per task\n",
+             static_cast<long long>(p.batch_size), p.batch_note.c_str(), static_cast<long long>(p.tasks),
+             static_cast<long long>(p.largest_task), static_cast<long long>(p.smallest_task),
+             p.split.c_str(), human_bytes(p.window_bytes).c_str());
+  else
+    s += fmt("  batch   %lld rows%s; split by %s; gather window %lld rows/rank (%s at rank 0), %lld window(s)\n",
+             static_cast<long long>(p.batch_size), p.batch_note.c_str(), p.split.c_str(),
+             static_cast<long long>(p.window_rows), human_bytes(p.window_bytes).c_str(),
+             static_cast<long long>(p.windows));
   s += fmt("  %4s  %-16s %5s  %-36s %12s %12s %8s\n", "rank", "host", "local", "device", "first row",
            "rows", "batches");
-  for (const auto& r : p.ranks)
-    s += fmt("  %4d  %-16s %5d  %-36s %12lld %12lld %8lld\n", r.rank, r.host.c_str(), r.local_rank,
-             r.device.c_str(), static_cast<long long>(r.first_row), static_cast<long long>(r.rows),
-             static_cast<long long>(r.batches));
+  for (const auto& r : p.ranks) {
+    if (r.rows < 0)  // dynamic: rows are handed out at run time
+      s += fmt("  %4d  %-16s %5d  %-36s %12s %12s %8s\n", r.rank, r.host.c_str(), r.local_rank,
+               r.device.c_str(), "-", "by task", "-");
+    else
+      s += fmt("  %4d  %-16s %5d  %-36s %12lld %12lld %8lld\n", r.rank, r.host.c_str(), r.local_rank,
+               r.device.c_str(), static_cast<long long>(r.first_row), static_cast<long long>(r.rows),
+               static_cast<long long>(r.batches));
+  }
   return s;
 }
 
@@ -57,14 +69,14 @@ std::string format_summary(const std::vector<RankInfo>& ranks, const std::vector
   }
   std::string s = fmt("summary: %lld rows in %.3f s (%.0f rows/s) -> %s\n", static_cast<long long>(total),
                       wall_s, wall_s > 0 ? total / wall_s : 0.0, output.c_str());
-  s += fmt("  %4s  %-16s %-36s %10s %8s %9s %9s %9s %9s %11s\n", "rank", "host", "device", "rows",
-           "batches", "read s", "compute s", "gather s", "write s", "rows/s");
+  s += fmt("  %4s  %-16s %-36s %10s %8s %6s %9s %9s %9s %9s %9s %11s\n", "rank", "host", "device",
+           "rows", "batches", "tasks", "read s", "compute s", "send s", "idle s", "write s", "rows/s");
   for (size_t r = 0; r < stats.size() && r < ranks.size(); ++r) {
     const auto& st = stats[r];
-    s += fmt("  %4d  %-16s %-36.36s %10lld %8lld %9.3f %9.3f %9.3f %9.3f %11.0f\n", ranks[r].rank,
-             ranks[r].host.c_str(), ranks[r].device.c_str(), static_cast<long long>(st.rows),
-             static_cast<long long>(st.batches), st.read_s, st.compute_s, st.gather_s, st.write_s,
-             st.total_s > 0 ? st.rows / st.total_s : 0.0);
+    s += fmt("  %4d  %-16s %-36.36s %10lld %8lld %6lld %9.3f %9.3f %9.3f %9.3f %9.3f %11.0f\n",
+             ranks[r].rank, ranks[r].host.c_str(), ranks[r].device.c_str(), static_cast<long long>(st.rows),
+             static_cast<long long>(st.batches), static_cast<long long>(st.tasks), st.read_s, st.compute_s,
+             st.gather_s, st.idle_s, st.write_s, st.total_s > 0 ? st.rows / st.total_s : 0.0);
   }
   const double mean = stats.empty() ? 0 : sum_busy / stats.size();
   s += fmt("  compute imbalance (max/mean): %.2f\n", mean > 0 ? busiest / mean : 1.0);

@@ -16,8 +16,11 @@ struct RankInfo {
 };
 
 struct RankStats {
-  int64_t rows = 0, batches = 0;
-  double read_s = 0, compute_s = 0, gather_s = 0, write_s = 0, total_s = 0;
+  int64_t rows = 0, batches = 0, tasks = 0;  // tasks: dynamic mode
+  double read_s = 0, compute_s = 0;
+  double gather_s = 0;  // static: in MPI_Gatherv; dynamic: sending results
+  double idle_s = 0;    // dynamic: waiting for an assignment
+  double write_s = 0, total_s = 0;
 };
 
 struct PlanSummary {
@@ -27,7 +30,9 @@ struct PlanSummary {
   std::vector<std::string> outputs;  // "probs -> /probs [10]"
   int64_t batch_size = 0;
   std::string batch_note;            // "(auto)" etc.
+  std::string split = "rows";           // static: rows | cost (...)
   int64_t window_rows = 0, windows = 0, window_bytes = 0;
+  int64_t tasks = -1, largest_task = 0, smallest_task = 0;  // dynamic mode (tasks >= 0)
   int nodes = 1;
   std::vector<RankInfo> ranks;
 };

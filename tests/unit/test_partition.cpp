@@ -46,3 +46,35 @@ TEST(Partition, HugeRowCounts) {
 }
 
 }  // namespace mgi
+
+namespace mgi {
+
+TEST(Partition, ByCostBalancesCostNotRows) {
+  // Row i costs i+1: the first ranks must take more rows than the last.
+  const int64_t n = 1000;
+  std::vector<double> prefix(n + 1, 0);
+  for (int64_t i = 0; i < n; ++i) prefix[i + 1] = prefix[i] + static_cast<double>(i + 1);
+  const auto s = split_by_cost(n, 4, [&](int64_t i) { return prefix[i]; });
+  EXPECT_EQ(s.front().begin, 0);
+  EXPECT_EQ(s.back().end, n);
+  for (int r = 1; r < 4; ++r) EXPECT_EQ(s[r].begin, s[r - 1].end);
+  EXPECT_GT(s[0].rows(), s[3].rows());
+  const double total = prefix[n];
+  for (const auto& sl : s) {
+    const double c = prefix[sl.end] - prefix[sl.begin];
+    EXPECT_NEAR(c, total / 4, static_cast<double>(n) + 1);  // within one row's cost
+  }
+}
+
+TEST(Partition, ByCostUniformMatchesByRows) {
+  const auto a = split_by_cost(10, 3, [](int64_t i) { return static_cast<double>(i); });
+  int64_t total = 0;
+  for (const auto& sl : a) {
+    EXPECT_GE(sl.rows(), 3);
+    EXPECT_LE(sl.rows(), 4);
+    total += sl.rows();
+  }
+  EXPECT_EQ(total, 10);
+}
+
+}  // namespace mgi

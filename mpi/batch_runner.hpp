@@ -1,0 +1,39 @@
+// Runs a row range through the backend in batches, reading the input and
+// placing each written output's rows into caller buffers. Shared by static
+// windows and dynamic tasks so both compute rows the same way.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "backend.hpp"
+#include "dataset_reader.hpp"
+#include "model_io.hpp"
+#include "partition.hpp"
+#include "run_report.hpp"
+
+namespace mgi {
+
+class BatchRunner {
+ public:
+  BatchRunner(const DatasetReader& reader, Backend& backend, const Graph& graph, const ModelIo& io,
+              int64_t batch_size);
+  // Computes rows [rows.begin, rows.end); out[d] receives rows x (floats per
+  // row of written output d), contiguous. Updates read/compute/rows/batches.
+  void run(const Slice& rows, const std::vector<float*>& out, RankStats& st);
+  int64_t floats_per_row(size_t d) const { return written_floats_[d]; }
+
+ private:
+  const DatasetReader& reader_;
+  Backend& backend_;
+  const ModelIo& io_;
+  int64_t batch_;
+  std::vector<int64_t> out_floats_;      // per graph output
+  std::vector<int64_t> written_floats_;  // per written dataset
+  std::vector<int> written_as_;          // graph output -> written dataset or -1
+  std::vector<float> input_;
+  std::vector<std::vector<float>> scratch_;
+  std::vector<const float*> in_ptrs_;
+  std::vector<float*> out_ptrs_;
+};
+
+}  // namespace mgi

@@ -1,0 +1,42 @@
+// Dynamic mode: rank 0 runs a master thread that hands out tasks (row ranges,
+// largest first) and writes results as they arrive; every rank, rank 0
+// included, runs a worker that keeps one task prefetched so it never waits on
+// the master between tasks. Needs MPI_THREAD_MULTIPLE.
+//
+// Messages (two duplicated communicators, so the master thread and rank 0's
+// worker never receive each other's messages):
+//   requests:  worker -> master  kRequest | kResult (+ one kResultData per output) | kFail | kDone
+//   replies:   master -> worker  kAssign {id, begin, end}; begin < 0 means stop
+#pragma once
+#include <mpi.h>
+
+#include <string>
+#include <vector>
+
+#include "backend.hpp"
+#include "chunk_schedule.hpp"
+#include "dataset_reader.hpp"
+#include "model_io.hpp"
+#include "output_writer.hpp"
+#include "run_report.hpp"
+
+namespace mgi {
+
+struct DynamicRun {
+  MPI_Comm comm = MPI_COMM_WORLD;
+  int rank = 0, size = 1;
+  std::vector<Task> tasks;  // used on rank 0
+  int64_t max_task_rows = 1;
+  int64_t batch_size = 1;
+  const DatasetReader* reader = nullptr;
+  Backend* backend = nullptr;
+  const Graph* graph = nullptr;
+  const ModelIo* io = nullptr;
+  OutputWriter* writer = nullptr;  // rank 0 only
+};
+
+// Collective. A failed task is reported by its rank with the row range; all
+// ranks then stop (error_sync.hpp).
+RankStats run_dynamic(const DynamicRun& run);
+
+}  // namespace mgi
