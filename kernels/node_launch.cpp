@@ -1,0 +1,131 @@
+// Node -> kernel launch for the CUDA backend: reads the node's attributes and
+// the shapes of this batch, launches on the backend's stream.
+#include <string>
+
+#include "cuda_backend.hpp"
+#include "error.hpp"
+#include "ops.hpp"
+
+namespace mgi::cuda {
+
+namespace {
+
+int64_t prod(const Shape& s, size_t from, size_t to) {
+  int64_t p = 1;
+  for (size_t k = from; k < to; ++k) p *= s[k];
+  return p;
+}
+
+size_t norm_axis(int64_t axis, size_t rank) {
+  return static_cast<size_t>(axis < 0 ? axis + static_cast<int64_t>(rank) : axis);
+}
+
+UnaryOp unary_of(const Node& n) {
+  switch (n.op) {
+    case OpKind::Relu: return UnaryOp::relu;
+    case OpKind::LeakyRelu: return UnaryOp::leaky_relu;
+    case OpKind::Sigmoid: return UnaryOp::sigmoid;
+    case OpKind::Tanh: return UnaryOp::tanh;
+    case OpKind::Erf: return UnaryOp::erf;
+    case OpKind::Gelu: return n.gelu_tanh ? UnaryOp::gelu_tanh : UnaryOp::gelu_erf;
+    case OpKind::Exp: return UnaryOp::exp;
+    case OpKind::Log: return UnaryOp::log;
+    case OpKind::Sqrt: return UnaryOp::sqrt;
+    case OpKind::Neg: return UnaryOp::neg;
+    case OpKind::Abs: return UnaryOp::abs;
+    default: break;
+  }
+  MGI_ASSERT(false, std::string("not a unary op: ") + op_name(n.op));
+  return UnaryOp::relu;
+}
+
+BinaryOp binary_of(OpKind op) {
+  switch (op) {
+    case OpKind::Add: return BinaryOp::add;
+    case OpKind::Sub: return BinaryOp::sub;
+    case OpKind::Mul: return BinaryOp::mul;
+    case OpKind::Div: return BinaryOp::div;
+    case OpKind::Pow: return BinaryOp::pow;
+    default: break;
+  }
+  MGI_ASSERT(false, std::string("not a binary op: ") + op_name(op));
+  return BinaryOp::add;
+}
+
+}  // namespace
+
+void CudaBackend::execute(const Node& n, const std::vector<Shape>& shapes) {
+  cudaStream_t s = stream_.get();
+  auto has = [&](size_t k) { return k < n.inputs.size() && n.inputs[k] >= 0; };
+  auto in = [&](size_t k) -> const float* { return has(k) ? data(n.inputs[k]) : nullptr; };
+  auto shape = [&](size_t k) -> const Shape& { return shapes[static_cast<size_t>(n.inputs[k])]; };
+  float* y = data(n.outputs[0]);
+  const Shape& ys = shapes[static_cast<size_t>(n.outputs[0])];
+
+  switch (n.op) {
+    case OpKind::Gemm: {
+      const Shape& a = shape(0);
+      const Shape& b = shape(1);
+      const int64_t m = n.trans_a ? a[1] : a[0], k = n.trans_a ? a[0] : a[1], cols = n.trans_b ? b[0] : b[1];
+      float beta = 0.0f;
+      if (has(2) && n.beta != 0.0f) {  // y = C broadcast, then cuBLAS adds alpha * A B
+        expand(in(2), shape(2), y, {m, cols}, s);
+        beta = n.beta;
+      }
+      gemm(cublas_.get(), n.trans_a, n.trans_b, m, cols, k, n.alpha, in(0), in(1), beta, y);
+      return;
+    }
+    case OpKind::MatMul: return matmul(cublas_.get(), in(0), shape(0), in(1), shape(1), y);
+    case OpKind::Add:
+    case OpKind::Sub:
+    case OpKind::Mul:
+    case OpKind::Div:
+    case OpKind::Pow: return binary(binary_of(n.op), in(0), shape(0), in(1), shape(1), y, s);
+    case OpKind::Relu:
+    case OpKind::LeakyRelu:
+    case OpKind::Sigmoid:
+    case OpKind::Tanh:
+    case OpKind::Erf:
+    case OpKind::Gelu:
+    case OpKind::Exp:
+    case OpKind::Log:
+    case OpKind::Sqrt:
+    case OpKind::Neg:
+    case OpKind::Abs: return unary(unary_of(n), n.alpha, in(0), y, shape_numel(ys), s);
+    case OpKind::Softmax:
+    case OpKind::LogSoftmax: {
+      const Shape& x = shape(0);
+      const size_t ax = norm_axis(n.axis, x.size());
+      const int64_t outer = prod(x, 0, ax);
+      // opset < 13 flattens to 2-D at axis; opset >= 13 normalizes along the one axis.
+      const int64_t len = n.softmax_2d ? prod(x, ax, x.size()) : x[ax];
+      const int64_t inner = n.softmax_2d ? 1 : prod(x, ax + 1, x.size());
+      return softmax(in(0), y, outer, len, inner, n.op == OpKind::LogSoftmax, s);
+    }
+    case OpKind::Flatten:
+    case OpKind::Reshape:
+    case OpKind::Identity: return;  // y aliases the input's storage
+    case OpKind::Transpose: {
+      const Shape& x = shape(0);
+      std::vector<int64_t> perm = n.perm;
+      if (perm.empty())
+        for (size_t k = x.size(); k-- > 0;) perm.push_back(static_cast<int64_t>(k));
+      return transpose(in(0), x, perm, y, s);
+    }
+    case OpKind::BatchNormalization: {
+      const Shape& x = shape(0);
+      return batch_norm(in(0), y, x[0], x[1], prod(x, 2, x.size()), in(1), in(2), in(3), in(4), n.epsilon, s);
+    }
+    case OpKind::LayerNormalization: {
+      const Shape& x = shape(0);
+      const size_t ax = norm_axis(n.axis, x.size());
+      const int64_t rows = prod(x, 0, ax), d = prod(x, ax, x.size());
+      const bool scale1 = shape_numel(shape(1)) == 1 && d != 1;
+      const bool bias1 = has(2) && shape_numel(shape(2)) == 1 && d != 1;
+      return layer_norm(in(0), y, rows, d, in(1), scale1, in(2), bias1, n.epsilon, s);
+    }
+  }
+  MGI_ASSERT(false, std::string("CUDA backend: no kernel for ") + op_name(n.op));
+}
+
+}  // namespace mgi::cuda
