@@ -29,6 +29,7 @@
 #include "partition.hpp"
 #include "run_info.hpp"
 #include "run_report.hpp"
+#include "run_report_json.hpp"
 #include "sha256.hpp"
 #include "static_run.hpp"
 #include "topology.hpp"
@@ -107,6 +108,7 @@ class Job {
   int64_t max_task_rows_ = 1;
   int64_t batch_ = 1;
   std::vector<RankInfo> ranks_;
+  PlanSummary plan_;
 };
 
 void Job::check_inputs() {
@@ -182,7 +184,7 @@ void Job::print_plan() {
   if (dynamic()) me.first_row = me.rows = me.batches = -1;  // decided at run time
   ranks_ = gather_rank_info(me, comm_);
   if (topo_.rank != 0) return;
-  PlanSummary p;
+  PlanSummary& p = plan_;
   p.mode = cfg_.mode;
   p.input = cfg_.input.file + ":" + cfg_.input.dataset;
   p.model = cfg_.model.file + " (opset " + std::to_string(graph_.opset) + ", " +
@@ -269,6 +271,15 @@ int Job::run() {
   if (topo_.rank == 0) {
     std::fputs(format_summary(ranks_, all, wall, cfg_.output.file).c_str(), stdout);
     std::fflush(stdout);
+    // The output is complete by now: a report that cannot be written is a
+    // warning, not a failed run.
+    if (!opts_.report_path.empty()) {
+      try {
+        write_text_file(opts_.report_path, report_json(plan_, all, wall, 0, cfg_.resolved_text));
+      } catch (const Error& e) {
+        std::fprintf(stderr, "mgi-mpi: warning: --report: %s\n", e.what());
+      }
+    }
   }
   return 0;
 }

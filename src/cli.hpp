@@ -10,6 +10,7 @@ struct CliOptions {
   std::vector<std::string> overrides;  // --set key=value
   bool dry_run = false;
   bool overwrite = false;
+  std::string report_path;  // --report FILE: JSON summary written by rank 0
 };
 
 // Fills `opts`. Returns -1 to go on, or the exit code to stop with (0 after

@@ -1,0 +1,62 @@
+#include "run_report_json.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "error.hpp"
+
+namespace mgi {
+
+std::string report_json(const PlanSummary& p, const std::vector<RankStats>& stats, double wall_s,
+                        int exit_status, const std::string& config_text) {
+  using nlohmann::json;
+  json ranks = json::array();
+  int64_t rows = 0;
+  double busiest = 0, busy_sum = 0;
+  for (size_t r = 0; r < stats.size(); ++r) {
+    const RankStats& s = stats[r];
+    const RankInfo& info = r < p.ranks.size() ? p.ranks[r] : RankInfo{};
+    rows += s.rows;
+    busiest = std::max(busiest, s.compute_s);
+    busy_sum += s.compute_s;
+    ranks.push_back({{"rank", info.rank}, {"host", info.host}, {"local_rank", info.local_rank},
+                     {"device", info.device}, {"rows", s.rows}, {"batches", s.batches}, {"tasks", s.tasks},
+                     {"read_s", s.read_s}, {"compute_s", s.compute_s}, {"send_s", s.gather_s},
+                     {"idle_s", s.idle_s}, {"write_s", s.write_s}, {"total_s", s.total_s}});
+  }
+  double makespan = 0;
+  for (const auto& s : stats) makespan = std::max(makespan, s.total_s);
+  json j = {
+      {"tool", "mgi-mpi"},
+      {"version", MGI_VERSION},
+      {"exit_status", exit_status},
+      {"config", config_text},
+      {"plan",
+       {{"mode", p.mode}, {"input", p.input}, {"model", p.model}, {"output", p.output}, {"rows", p.rows},
+        {"split", p.split}, {"batch_size", p.batch_size}, {"ranks", p.ranks.size()}, {"nodes", p.nodes},
+        {"tasks", p.tasks}, {"windows", p.windows}, {"window_rows", p.window_rows},
+        {"window_bytes", p.window_bytes}}},
+      {"ranks", ranks},
+      {"totals",
+       {{"rows", rows}, {"wall_s", wall_s}, {"run_s", makespan},
+        {"rows_per_s", wall_s > 0 ? rows / wall_s : 0.0},
+        {"compute_imbalance", busy_sum > 0 ? busiest / (busy_sum / stats.size()) : 1.0}}}};
+  return j.dump(2) + "\n";
+}
+
+void write_text_file(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f) throw DataError("cannot write '" + tmp + "': " + std::strerror(errno));
+    f << text;
+    if (!f.flush()) throw DataError("cannot write '" + tmp + "': " + std::strerror(errno));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    throw DataError("cannot rename '" + tmp + "' to '" + path + "': " + std::strerror(errno));
+}
+
+}  // namespace mgi
