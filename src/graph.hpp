@@ -4,6 +4,7 @@
 // dynamic, so infer_shapes() computes them for concrete input shapes.
 #pragma once
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,11 @@ enum class OpKind {
 
 const char* op_name(OpKind k);
 
+// Marks "the runtime batch size" inside Node::target_shape: a Reshape whose
+// shape came from Shape(x)[0] of a runtime value (x.view(x.size(0), -1)).
+// Resolved by infer_shapes to the batch of the concrete inputs.
+constexpr int64_t kBatchDim = std::numeric_limits<int64_t>::min() + 7;
+
 struct Node {
   OpKind op = OpKind::Identity;
   std::string name;     // ONNX node name (or "<op_type>_<index>" when unnamed)
@@ -36,9 +42,11 @@ struct Node {
   bool trans_a = false;     // Gemm
   bool trans_b = false;     // Gemm
   int64_t axis = 1;         // Softmax/LogSoftmax/Flatten/LayerNormalization, as written (may be negative)
+  bool softmax_2d = false;  // Softmax/LogSoftmax from opset < 13: flatten to 2-D at axis, normalize rows
   float epsilon = 1e-5f;    // BatchNormalization/LayerNormalization
   bool gelu_tanh = false;   // Gelu approximate="tanh"
-  Shape target_shape;       // Reshape: folded shape input (0 = copy dim unless allowzero, -1 = infer)
+  Shape target_shape;       // Reshape: folded shape input (0 = copy dim unless allowzero, -1 = infer,
+                            // kBatchDim = batch size)
   bool allowzero = false;   // Reshape
   std::vector<int64_t> perm;  // Transpose (empty = reverse)
 };
@@ -58,6 +66,7 @@ struct Graph {
   int64_t opset = 0;
   std::string producer;             // producer_name + version, for reports
   int64_t parameter_count = 0;      // elements in initializers
+  std::string source;               // model file name, for messages ("model <source>: ...")
 
   const std::string& input_name(size_t k) const { return values[inputs[k]].name; }
   const std::string& output_name(size_t k) const { return values[outputs[k]].name; }
@@ -67,6 +76,12 @@ struct Graph {
   // and the shapes on any mismatch.
   std::vector<Shape> infer_shapes(const std::vector<Shape>& concrete_inputs) const;
 };
+
+// Output shape of one node for concrete input shapes (constants: their own
+// shape); `batch` resolves kBatchDim. Throws ModelError "model <source>: node
+// 'n' (Op): ..." naming the shapes and what was expected.
+Shape infer_node_shape(const Node& node, const std::vector<Shape>& inputs, const std::string& source,
+                       int64_t batch);
 
 // Parses serialized ONNX bytes. `source` names the file in error messages.
 // Throws ModelError (exit 4) for malformed protobuf, unsupported ops (naming the

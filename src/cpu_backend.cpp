@@ -1,0 +1,194 @@
+#include "cpu_backend.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstring>
+
+#include "error.hpp"
+
+// OpenBLAS controls; weak so that another CBLAS still links (then BLAS threading is its own).
+extern "C" {
+void openblas_set_num_threads(int) __attribute__((weak));
+char* openblas_get_corename(void) __attribute__((weak));
+}
+
+namespace mgi {
+
+CpuBackend::CpuBackend(int threads) : threads_(threads > 0 ? threads : omp_get_max_threads()) {}
+
+std::string CpuBackend::describe() const {
+  std::string blas = "BLAS";
+  if (openblas_get_corename) {
+    const char* core = openblas_get_corename();
+    blas = std::string("OpenBLAS") + (core ? std::string(" ") + core : "");
+  }
+  return "cpu (" + blas + ", " + std::to_string(threads_) + (threads_ == 1 ? " thread)" : " threads)");
+}
+
+std::vector<Shape> CpuBackend::shapes_for(int64_t rows) const {
+  std::vector<Shape> in;
+  for (const Shape& r : input_rows_) {
+    Shape s = r;
+    s.insert(s.begin(), rows);
+    in.push_back(std::move(s));
+  }
+  return graph_.infer_shapes(in);
+}
+
+const std::vector<Shape>& CpuBackend::shapes_at(int64_t rows) {
+  if (rows == max_batch_) return shapes_max_;
+  if (rows != cached_rows_) {
+    shapes_cached_ = shapes_for(rows);
+    cached_rows_ = rows;
+  }
+  return shapes_cached_;
+}
+
+void CpuBackend::prepare(const Graph& graph, const std::vector<Shape>& input_rows, int64_t max_batch) {
+  const std::string where = "model " + graph.source + ": ";
+  if (input_rows.size() != graph.inputs.size())
+    throw ModelError(where + "has " + std::to_string(graph.inputs.size()) + " input(s) but " +
+                     std::to_string(input_rows.size()) + " input shape(s) were given");
+  if (max_batch < 1) throw RuntimeError("cpu backend: max_batch must be >= 1, got " + std::to_string(max_batch));
+  // One BLAS thread per OpenMP tile: deterministic and no oversubscription.
+  if (openblas_set_num_threads) openblas_set_num_threads(1);
+
+  graph_ = graph;
+  input_rows_ = input_rows;
+  max_batch_ = max_batch;
+  cached_rows_ = -1;
+  shapes_max_ = shapes_for(max_batch);
+  const std::vector<Shape> s1 = shapes_for(1), s2 = shapes_for(2);
+  for (size_t k = 0; k < graph_.outputs.size(); ++k) {
+    const size_t v = static_cast<size_t>(graph_.outputs[k]);
+    const Shape &a = s1[v], &b = s2[v], &m = shapes_max_[v];
+    if (a.empty() || a[0] != 1 || b[0] != 2 || m[0] != max_batch || row_shape(a) != row_shape(b))
+      throw ModelError(where + "output '" + graph_.output_name(k) + "' has shape " + shape_str(b) +
+                       " for a batch of 2 rows; the batch must be its first dimension (was the model "
+                       "exported with a fixed batch size?)");
+  }
+
+  // GEMM dims that change between batch 1 and 2 grow with the batch: tile them.
+  opts_.assign(graph_.nodes.size(), cpu::ExecOptions{});
+  for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+    const Node& n = graph_.nodes[i];
+    opts_[i].threads = threads_;
+    if (n.op != OpKind::Gemm && n.op != OpKind::MatMul) continue;
+    std::vector<Shape> in1, in2;
+    for (int id : n.inputs) {
+      in1.push_back(id >= 0 ? s1[static_cast<size_t>(id)] : Shape{});
+      in2.push_back(id >= 0 ? s2[static_cast<size_t>(id)] : Shape{});
+    }
+    const cpu::GemmDims d1 = cpu::gemm_dims(n, in1), d2 = cpu::gemm_dims(n, in2);
+    opts_[i].tile_m = d1.m != d2.m;
+    opts_[i].tile_n = d1.n != d2.n;
+  }
+
+  // Buffers: a value's slot is released after its last reader, then reused.
+  const size_t nv = graph_.values.size();
+  std::vector<size_t> last_use(nv, 0);
+  for (size_t i = 0; i < graph_.nodes.size(); ++i)
+    for (int id : graph_.nodes[i].inputs)
+      if (id >= 0) last_use[static_cast<size_t>(id)] = i;
+  for (int id : graph_.outputs) last_use[static_cast<size_t>(id)] = SIZE_MAX;
+  slot_.assign(nv, -1);
+  std::vector<int64_t> capacity;
+  std::vector<int> free_slots;
+  for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+    const Node& n = graph_.nodes[i];
+    const size_t out = static_cast<size_t>(n.outputs[0]);
+    const int64_t need = shape_numel(shapes_max_[out]);
+    int best = -1;
+    for (size_t f = 0; f < free_slots.size(); ++f) {  // smallest that fits, else the largest
+      const int s = free_slots[f];
+      const bool fits = capacity[static_cast<size_t>(s)] >= need;
+      if (best < 0) {
+        best = static_cast<int>(f);
+        continue;
+      }
+      const int b = free_slots[static_cast<size_t>(best)];
+      const bool best_fits = capacity[static_cast<size_t>(b)] >= need;
+      if ((fits && (!best_fits || capacity[static_cast<size_t>(s)] < capacity[static_cast<size_t>(b)])) ||
+          (!fits && !best_fits && capacity[static_cast<size_t>(s)] > capacity[static_cast<size_t>(b)]))
+        best = static_cast<int>(f);
+    }
+    int slot;
+    if (best >= 0) {
+      slot = free_slots[static_cast<size_t>(best)];
+      free_slots.erase(free_slots.begin() + best);
+      capacity[static_cast<size_t>(slot)] = std::max(capacity[static_cast<size_t>(slot)], need);
+    } else {
+      slot = static_cast<int>(capacity.size());
+      capacity.push_back(need);
+    }
+    slot_[out] = slot;
+    for (int id : n.inputs) {
+      if (id < 0) continue;
+      const size_t v = static_cast<size_t>(id);
+      if (slot_[v] >= 0 && last_use[v] == i &&
+          std::find(free_slots.begin(), free_slots.end(), slot_[v]) == free_slots.end())
+        free_slots.push_back(slot_[v]);
+    }
+  }
+  double total = 0;
+  for (int64_t c : capacity) total += static_cast<double>(c);
+  try {
+    slots_.assign(capacity.size(), {});
+    for (size_t s = 0; s < capacity.size(); ++s)
+      slots_[s].assign(static_cast<size_t>(std::max<int64_t>(capacity[s], 1)), 0.0f);
+  } catch (const std::exception&) {  // bad_alloc / length_error: sizes come from the model
+    slots_.clear();
+    throw RuntimeError("cpu backend: cannot allocate " + std::to_string(static_cast<int64_t>(total * 4 / (1 << 20))) +
+                       " MiB of activation buffers for batches of " + std::to_string(max_batch) +
+                       " rows (lower runtime.batch_size)");
+  }
+  ptr_.assign(nv, nullptr);
+  for (size_t v = 0; v < nv; ++v) {
+    if (graph_.values[v].is_constant) ptr_[v] = graph_.values[v].data.f.data();
+    else if (slot_[v] >= 0) ptr_[v] = slots_[static_cast<size_t>(slot_[v])].data();
+  }
+}
+
+int64_t CpuBackend::buffer_bytes() const {
+  int64_t b = 0;
+  for (const auto& s : slots_) b += static_cast<int64_t>(s.size() * sizeof(float));
+  return b;
+}
+
+void CpuBackend::run(int64_t rows, const std::vector<const float*>& inputs, const std::vector<float*>& outputs) {
+  if (max_batch_ == 0) throw RuntimeError("cpu backend: run() before prepare()");
+  if (rows < 1 || rows > max_batch_)
+    throw RuntimeError("cpu backend: run() with " + std::to_string(rows) + " rows; prepared for 1.." +
+                       std::to_string(max_batch_));
+  if (inputs.size() != graph_.inputs.size() || outputs.size() != graph_.outputs.size())
+    throw RuntimeError("cpu backend: run() got " + std::to_string(inputs.size()) + " inputs and " +
+                       std::to_string(outputs.size()) + " outputs; the graph has " +
+                       std::to_string(graph_.inputs.size()) + " and " + std::to_string(graph_.outputs.size()));
+  const std::vector<Shape>& shapes = shapes_at(rows);
+  for (size_t k = 0; k < inputs.size(); ++k) ptr_[static_cast<size_t>(graph_.inputs[k])] = inputs[k];
+  for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+    const Node& n = graph_.nodes[i];
+    in_shapes_.resize(n.inputs.size());
+    in_ptrs_.resize(n.inputs.size());
+    for (size_t k = 0; k < n.inputs.size(); ++k) {
+      const int id = n.inputs[k];
+      in_ptrs_[k] = id >= 0 ? ptr_[static_cast<size_t>(id)] : nullptr;
+      if (id >= 0) in_shapes_[k] = shapes[static_cast<size_t>(id)];
+      else in_shapes_[k].clear();
+    }
+    const size_t out = static_cast<size_t>(n.outputs[0]);
+    cpu::exec_node(n, in_shapes_, in_ptrs_, shapes[out], const_cast<float*>(ptr_[out]), opts_[i]);
+  }
+  for (size_t k = 0; k < outputs.size(); ++k) {
+    const size_t v = static_cast<size_t>(graph_.outputs[k]);
+    const int64_t count = shape_numel(shapes[v]);
+    if (count > 0 && outputs[k] != ptr_[v])
+      std::memcpy(outputs[k], ptr_[v], static_cast<size_t>(count) * sizeof(float));
+  }
+}
+
+std::unique_ptr<Backend> make_cpu_backend(int threads) { return std::make_unique<CpuBackend>(threads); }
+
+}  // namespace mgi

@@ -1,0 +1,44 @@
+// CPU reference backend: runs the graph's nodes in order on float32 buffers
+// allocated once in prepare() (reused across run() calls, shared between
+// values whose lifetimes do not overlap). GEMMs go through BLAS on fixed-size
+// tiles, so a row's output is bitwise identical for any batch size, thread
+// count or neighbouring rows.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "backend.hpp"
+#include "cpu_ops.hpp"
+
+namespace mgi {
+
+class CpuBackend final : public Backend {
+ public:
+  explicit CpuBackend(int threads);  // 0 = OpenMP default
+  std::string describe() const override;
+  void prepare(const Graph& graph, const std::vector<Shape>& input_rows, int64_t max_batch) override;
+  void run(int64_t rows, const std::vector<const float*>& inputs, const std::vector<float*>& outputs) override;
+
+  // Bytes of activation buffers allocated by prepare() (for reports and tests).
+  int64_t buffer_bytes() const;
+
+ private:
+  std::vector<Shape> shapes_for(int64_t rows) const;
+  const std::vector<Shape>& shapes_at(int64_t rows);
+
+  int threads_;
+  Graph graph_;
+  std::vector<Shape> input_rows_;
+  int64_t max_batch_ = 0;
+  std::vector<cpu::ExecOptions> opts_;      // per node
+  std::vector<int> slot_;                   // per value: buffer slot, -1 for constants and inputs
+  std::vector<std::vector<float>> slots_;
+  std::vector<Shape> shapes_max_, shapes_cached_;
+  int64_t cached_rows_ = -1;
+  // Per-run scratch kept to avoid reallocating.
+  std::vector<const float*> ptr_;
+  std::vector<Shape> in_shapes_;
+  std::vector<const float*> in_ptrs_;
+};
+
+}  // namespace mgi
