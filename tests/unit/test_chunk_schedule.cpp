@@ -52,7 +52,9 @@ TEST(ChunkSchedule, MinAndMaxChunkRows) {
   check_cover(tasks, 10000);
   for (const auto& t : tasks) {
     EXPECT_LE(t.rows(), 300);
-    if (t.end != 10000) EXPECT_GE(t.rows(), 50);
+    if (t.end != 10000) {
+      EXPECT_GE(t.rows(), 50);
+    }
   }
 }
 

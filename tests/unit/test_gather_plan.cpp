@@ -21,7 +21,9 @@ void check_covers(const std::vector<Slice>& slices, const GatherPlan& p) {
       ASSERT_GE(l.counts[r], 0);
       ASSERT_LE(l.counts[r], p.rows_per_window);
       ASSERT_EQ(l.displs[r], at);
-      if (l.counts[r] > 0) ASSERT_EQ(l.first_row[r], next[r]);
+      if (l.counts[r] > 0) {
+        ASSERT_EQ(l.first_row[r], next[r]);
+      }
       next[r] += l.counts[r];
       at += l.counts[r];
     }
@@ -52,7 +54,9 @@ TEST(GatherPlan, RandomShapesCoverEveryRowOnce) {
     const auto slices = split_rows(n, ranks);
     const GatherPlan p = plan_gather(slices, row_bytes, budget);
     ASSERT_GE(p.rows_per_window, 1);
-    if (p.rows_per_window > 1) ASSERT_LE(p.window_bytes, budget);
+    if (p.rows_per_window > 1) {
+      ASSERT_LE(p.window_bytes, budget);
+    }
     check_covers(slices, p);
   }
 }
