@@ -13,7 +13,7 @@ WITH_PYTHON=0
 
 pkgs=(cmake g++ make pkg-config libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
       libyaml-cpp-dev libgtest-dev libonnx-dev libprotobuf-dev protobuf-compiler libopenblas-dev
-      libcli11-dev libssl-dev nlohmann-json3-dev)
+      libcli11-dev libssl-dev nlohmann-json3-dev zlib1g-dev)
 ((WITH_PYTHON)) && pkgs+=(python3 python3-venv python3-pip)
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done

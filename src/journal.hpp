@@ -1,0 +1,71 @@
+// Append-only journal of finished rows, the single source of truth while a
+// run is in progress. Rank 0 appends one record per finished block of rows
+// (static window block or dynamic task); each record carries a CRC-32 of its
+// header and payload, so a record torn by a kill is detected and dropped on
+// resume. The HDF5 output is assembled from the journal only at the end, so
+// no HDF5 file is ever open for writing when a job is killed mid-run.
+//
+// Layout: "MGIJRNL1" | u32 fingerprint length | fingerprint bytes | u32 crc
+//         then records: u32 magic | u32 header crc | i64 begin | i64 end |
+//                       u64 payload bytes | u32 payload crc | u32 zero | payload
+// The payload is, for each output in order, (end - begin) rows of float32.
+#pragma once
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace mgi {
+
+struct RowRange {
+  int64_t begin = 0, end = 0;
+  int64_t rows() const { return end - begin; }
+  bool operator==(const RowRange& o) const { return begin == o.begin && end == o.end; }
+};
+
+// Sorted, merged copy of `ranges`.
+std::vector<RowRange> merge_ranges(std::vector<RowRange> ranges);
+// Rows of [0, n) not covered by `done` (sorted, merged).
+std::vector<RowRange> missing_ranges(const std::vector<RowRange>& done, int64_t n);
+
+struct JournalScan {
+  bool exists = false;
+  bool header_ok = false;
+  std::string fingerprint;
+  std::vector<RowRange> done;  // merged
+  int64_t records = 0;
+  int64_t valid_bytes = 0;     // file prefix that holds only intact records
+  int64_t dropped_bytes = 0;   // torn or corrupt tail, ignored
+};
+
+// Reads the journal at `path` (absent: exists = false). floats_per_row: one per output.
+JournalScan scan_journal(const std::string& path, const std::vector<int64_t>& floats_per_row);
+
+// Calls f(range, per-output data) for every intact record, in file order.
+void replay_journal(const std::string& path, const std::vector<int64_t>& floats_per_row,
+                    const std::function<void(const RowRange&, const std::vector<const float*>&)>& f);
+
+class JournalWriter {
+ public:
+  // New journal (truncates) with `fingerprint`; or, with valid_bytes > 0, an
+  // existing one cut back to its intact prefix and opened for appending.
+  JournalWriter(const std::string& path, const std::string& fingerprint, const std::vector<int64_t>& floats_per_row,
+                int64_t valid_bytes = 0);
+  ~JournalWriter();
+  JournalWriter(const JournalWriter&) = delete;
+  JournalWriter& operator=(const JournalWriter&) = delete;
+
+  void append(const RowRange& rows, const std::vector<const float*>& outputs);
+  // Makes everything appended so far durable (fflush + fsync).
+  void sync();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  std::vector<int64_t> floats_;
+  std::FILE* f_ = nullptr;
+};
+
+}  // namespace mgi

@@ -1,0 +1,16 @@
+// SIGTERM / SIGUSR1 (Slurm's time-limit warnings, scancel, preemption) only set
+// a flag; the run checks it at its agreement points, stops taking new work,
+// leaves the journal consistent and exits 75 so the job can be requeued.
+// SIGXFSZ is ignored so a file-size limit surfaces as a write error with a
+// message instead of killing the rank.
+#pragma once
+
+namespace mgi {
+
+void install_signal_handlers();
+bool interrupt_requested();
+int interrupt_signal();  // the signal that arrived first (0 if none)
+// For tests: behave as if `sig` had arrived.
+void request_interrupt(int sig);
+
+}  // namespace mgi
