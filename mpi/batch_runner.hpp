@@ -1,6 +1,9 @@
 // Runs a row range through the backend in batches, reading the input and
 // placing each written output's rows into caller buffers. Shared by static
-// windows and dynamic tasks so both compute rows the same way.
+// windows and dynamic tasks so both compute rows the same way. Ragged input
+// (io.ragged): rows are taken in groups of at most kRaggedGroupBatches batches,
+// sorted by length within the group, padded per batch to its longest row, and
+// their results scattered back to input order.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -22,7 +25,12 @@ class BatchRunner {
   void run(const Slice& rows, const std::vector<float*>& out, RankStats& st);
   int64_t floats_per_row(size_t d) const { return written_floats_[d]; }
 
+  // Rows sorted together (bounds the values held in memory to this many batches).
+  static constexpr int64_t kRaggedGroupBatches = 16;
+
  private:
+  void run_ragged(const Slice& rows, const std::vector<float*>& out, RankStats& st);
+
   const DatasetReader& reader_;
   Backend& backend_;
   const ModelIo& io_;
@@ -34,6 +42,10 @@ class BatchRunner {
   std::vector<std::vector<float>> scratch_;
   std::vector<const float*> in_ptrs_;
   std::vector<float*> out_ptrs_;
+  // Ragged input only.
+  std::vector<float> values_, mask_;
+  std::vector<std::vector<float>> batch_out_;  // per graph output, batch x floats
+  std::vector<Shape> in_shapes_;
 };
 
 }  // namespace mgi

@@ -27,6 +27,7 @@
 #include "mpi_handles.hpp"
 #include "output_writer.hpp"
 #include "partition.hpp"
+#include "ragged.hpp"
 #include "run_info.hpp"
 #include "run_report.hpp"
 #include "run_report_json.hpp"
@@ -89,6 +90,8 @@ class Job {
 
   void plan_work();
   bool dynamic() const { return cfg_.mode == "dynamic"; }
+  bool ragged() const { return !cfg_.input.offsets.empty(); }
+  int64_t rows() const { return io_.ragged ? io_.ragged->rows() : reader_->rows(); }
 
   const CliOptions& opts_;
   const Topology& topo_;
@@ -126,12 +129,25 @@ void Job::check_inputs() {
     graph_ = load_onnx(model_bytes_, cfg_.model.file);
     if (topo_.rank == 0) model_sha_ = sha256_hex(model_bytes_);
     reader_.emplace(cfg_.input.file, cfg_.input.dataset);
-    io_ = match_model(graph_, cfg_.model.file,
-                      {cfg_.input.file, cfg_.input.dataset, reader_->dtype(), reader_->shape()},
-                      cfg_.output.datasets);
+    const InputDescription in{cfg_.input.file, cfg_.input.dataset, reader_->dtype(), reader_->shape()};
+    if (cfg_.output.ragged)
+      throw ConfigError("output.ragged: per-token (ragged) outputs are not supported in this version; "
+                        "pool over the sequence so each row has a fixed-shape output");
+    if (ragged()) {
+      if (cfg_.runtime.device == "cuda")
+        throw ConfigError("input.offsets: ragged inputs are CPU-only in this version; set runtime.device: cpu");
+      auto index = std::make_shared<const RaggedIndex>(
+          read_ragged_index(cfg_.input.file, cfg_.input.offsets, reader_->rows()));
+      io_ = match_model_ragged(graph_, cfg_.model.file, in, cfg_.input.offsets, std::move(index), cfg_.input.mask,
+                               cfg_.output.datasets);
+    } else {
+      if (!cfg_.input.mask.empty())
+        throw ConfigError("input.mask: only used with ragged input (input.offsets)");
+      io_ = match_model(graph_, cfg_.model.file, in, cfg_.output.datasets);
+    }
     if (topo_.rank == 0) check_output_path(cfg_.output.file, cfg_.input.file, opts_.overwrite);
     DeviceRequest req{cfg_.runtime.device, topo_.local_rank, topo_.local_size,
-                      cfg_.runtime.device == "cpu" ? 0 : cuda_device_count(), cfg_.runtime.gpu_ids,
+                      cfg_.runtime.device == "cpu" || ragged() ? 0 : cuda_device_count(), cfg_.runtime.gpu_ids,
                       cfg_.runtime.allow_gpu_sharing, topo_.host};
     const DeviceChoice dev = choose_device(req);
     if (dev.cuda) {
@@ -146,7 +162,11 @@ void Job::check_inputs() {
   model_bytes_.clear();
   model_bytes_.shrink_to_fit();
   collectively(comm_, [&] {
-    if (!cfg_.input.cost.empty()) cost_prefix_ = read_cost_prefix(cfg_, reader_->rows());
+    if (!cfg_.input.cost.empty()) {
+      cost_prefix_ = read_cost_prefix(cfg_, rows());
+    } else if (io_.ragged) {  // a ragged row costs its length
+      cost_prefix_.assign(io_.ragged->offsets.begin(), io_.ragged->offsets.end());
+    }
   });
   plan_work();
 }
@@ -155,7 +175,7 @@ void Job::check_inputs() {
 // windows. Dynamic: the task list. Deterministic, so every rank computes the
 // same plan without communication.
 void Job::plan_work() {
-  const int64_t n = reader_->rows();
+  const int64_t n = rows();
   const PrefixCost prefix = prefix_from_costs(cost_prefix_.empty() ? nullptr : &cost_prefix_);
   slices_ = cost_prefix_.empty() ? split_rows(n, topo_.size) : split_by_cost(n, topo_.size, prefix);
   gather_ = plan_gather(slices_, io_.output_row_bytes, cfg_.runtime.gather_window_bytes);
@@ -191,15 +211,23 @@ void Job::print_plan() {
             std::to_string(graph_.nodes.size()) + " nodes, " + std::to_string(graph_.parameter_count) +
             " parameters, sha256 " + model_sha_.substr(0, 12) + ")";
   p.output = cfg_.output.file;
-  p.rows = reader_->rows();
+  p.rows = rows();
   p.input_shape = shape_str(reader_->shape());
+  if (io_.ragged) {
+    Shape rows_of = io_.token_shape;
+    rows_of.insert(rows_of.begin(), {rows(), io_.ragged->max_length});
+    p.input_shape = "ragged " + shape_str(rows_of) + " (seq <= " + std::to_string(io_.ragged->max_length) +
+                    "; values " + p.input_shape + ", offsets " + cfg_.input.offsets + ")";
+  }
   p.input_dtype = reader_->dtype() + " -> float32";
   for (size_t d = 0; d < io_.outputs.size(); ++d)
     p.outputs.push_back(graph_.output_name(io_.graph_output[d]) + " -> " + io_.outputs[d].path + " " +
                         shape_str(io_.outputs[d].row_shape) + " per row");
   p.batch_size = batch_;
   p.batch_note = cfg_.runtime.batch_size_auto ? " (auto)" : "";
-  p.split = cost_prefix_.empty() ? "rows" : "cost (" + cfg_.input.cost + ")";
+  p.split = cost_prefix_.empty()      ? "rows"
+            : cfg_.input.cost.empty() ? "row length (" + cfg_.input.offsets + ")"
+                                      : "cost (" + cfg_.input.cost + ")";
   if (dynamic()) {
     p.tasks = static_cast<int64_t>(tasks_.size());
     p.largest_task = tasks_.empty() ? 0 : tasks_.front().rows();
@@ -230,7 +258,7 @@ void Job::finish_output(const std::string& started) {
     writer_->set_attribute("input_dataset", cfg_.input.dataset);
     writer_->set_attribute("config", cfg_.resolved_text);
     writer_->set_attribute("mode", cfg_.mode);
-    writer_->set_attribute("rows", reader_->rows());
+    writer_->set_attribute("rows", rows());
     writer_->set_attribute("ranks", static_cast<int64_t>(topo_.size));
     writer_->set_attribute("devices", devices);
     writer_->set_attribute("start_time", started);
@@ -251,7 +279,7 @@ int Job::run() {
   collectively(comm_, [&] {
     if (topo_.rank == 0) {
       OutputOptions oo{cfg_.output.compression, cfg_.output.compression_level, cfg_.output.chunk_rows};
-      writer_ = std::make_unique<OutputWriter>(cfg_.output.file, io_.outputs, reader_->rows(), oo);
+      writer_ = std::make_unique<OutputWriter>(cfg_.output.file, io_.outputs, rows(), oo);
     }
     backend_->prepare(graph_, io_.input_rows, batch_);
   });

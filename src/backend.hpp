@@ -25,6 +25,12 @@ class Backend {
   // (CPU backend: bitwise).
   virtual void run(int64_t rows, const std::vector<const float*>& inputs,
                    const std::vector<float*>& outputs) = 0;
+  // Like run(), for inputs whose dynamic (non-batch) dims change per batch
+  // (padded ragged rows): input_shapes[k] is the full shape of inputs[k], batch
+  // first; every dim at most the one prepared. Outputs are packed for these
+  // shapes. The default throws: only the CPU backend implements it so far.
+  virtual void run_shaped(const std::vector<Shape>& input_shapes, const std::vector<const float*>& inputs,
+                          const std::vector<float*>& outputs);
 };
 
 std::unique_ptr<Backend> make_cpu_backend(int threads);

@@ -21,6 +21,9 @@ struct Config {
     std::string file;
     std::string dataset;                 // [N, ...], any numeric dtype
     std::string cost;                    // optional [N] per-row cost dataset in the same file
+    std::string offsets;                 // optional [N+1] int offsets: `dataset` is then the ragged
+                                         // values [total, ...]; row i = values[offsets[i]:offsets[i+1]]
+    std::string mask;                    // optional model input fed the padding mask [batch, seq]
   } input;
 
   struct Output {
@@ -29,6 +32,7 @@ struct Config {
     std::string compression = "none";      // none | gzip
     int compression_level = 4;             // 1..9 for gzip
     int64_t chunk_rows = 0;                // 0 = auto (about 1 MiB per chunk)
+    bool ragged = false;                   // per-token outputs written back as values + offsets
   } output;
 
   struct Model {

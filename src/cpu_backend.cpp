@@ -59,6 +59,7 @@ void CpuBackend::prepare(const Graph& graph, const std::vector<Shape>& input_row
   input_rows_ = input_rows;
   max_batch_ = max_batch;
   cached_rows_ = -1;
+  shaped_key_.clear();
   shapes_max_ = shapes_for(max_batch);
   const std::vector<Shape> s1 = shapes_for(1), s2 = shapes_for(2);
   for (size_t k = 0; k < graph_.outputs.size(); ++k) {
@@ -71,6 +72,28 @@ void CpuBackend::prepare(const Graph& graph, const std::vector<Shape>& input_row
   }
 
   // GEMM dims that change between batch 1 and 2 grow with the batch: tile them.
+  // So do dims that follow a dynamic sequence dim (declared < 0 after the batch):
+  // sv has every such dim one longer, so padded batches of any length make the same calls.
+  std::vector<Shape> sv;
+  {
+    std::vector<Shape> in;
+    bool any = false;
+    for (size_t k = 0; k < input_rows_.size(); ++k) {
+      Shape s = input_rows_[k];
+      const Shape& decl = graph_.input_shapes[k];
+      for (size_t d = 0; d < s.size(); ++d)
+        if (d + 1 < decl.size() && decl[d + 1] < 0) s[d] += 1, any = true;
+      s.insert(s.begin(), 1);
+      in.push_back(std::move(s));
+    }
+    if (any) {
+      try {
+        sv = graph_.infer_shapes(in);
+      } catch (const Error&) {
+        sv.clear();  // the model only takes the prepared length: run_shaped will say so
+      }
+    }
+  }
   opts_.assign(graph_.nodes.size(), cpu::ExecOptions{});
   for (size_t i = 0; i < graph_.nodes.size(); ++i) {
     const Node& n = graph_.nodes[i];
@@ -84,6 +107,13 @@ void CpuBackend::prepare(const Graph& graph, const std::vector<Shape>& input_row
     const cpu::GemmDims d1 = cpu::gemm_dims(n, in1), d2 = cpu::gemm_dims(n, in2);
     opts_[i].tile_m = d1.m != d2.m;
     opts_[i].tile_n = d1.n != d2.n;
+    if (!sv.empty()) {
+      std::vector<Shape> inv;
+      for (int id : n.inputs) inv.push_back(id >= 0 ? sv[static_cast<size_t>(id)] : Shape{});
+      const cpu::GemmDims dv = cpu::gemm_dims(n, inv);
+      opts_[i].tile_m = opts_[i].tile_m || d1.m != dv.m;
+      opts_[i].tile_n = opts_[i].tile_n || d1.n != dv.n;
+    }
   }
 
   // Buffers: a value's slot is released after its last reader, then reused.
@@ -157,16 +187,54 @@ int64_t CpuBackend::buffer_bytes() const {
   return b;
 }
 
-void CpuBackend::run(int64_t rows, const std::vector<const float*>& inputs, const std::vector<float*>& outputs) {
+void CpuBackend::check_io(size_t inputs, size_t outputs) const {
   if (max_batch_ == 0) throw RuntimeError("cpu backend: run() before prepare()");
+  if (inputs != graph_.inputs.size() || outputs != graph_.outputs.size())
+    throw RuntimeError("cpu backend: run() got " + std::to_string(inputs) + " inputs and " +
+                       std::to_string(outputs) + " outputs; the graph has " +
+                       std::to_string(graph_.inputs.size()) + " and " + std::to_string(graph_.outputs.size()));
+}
+
+void CpuBackend::run(int64_t rows, const std::vector<const float*>& inputs, const std::vector<float*>& outputs) {
+  check_io(inputs.size(), outputs.size());
   if (rows < 1 || rows > max_batch_)
     throw RuntimeError("cpu backend: run() with " + std::to_string(rows) + " rows; prepared for 1.." +
                        std::to_string(max_batch_));
-  if (inputs.size() != graph_.inputs.size() || outputs.size() != graph_.outputs.size())
-    throw RuntimeError("cpu backend: run() got " + std::to_string(inputs.size()) + " inputs and " +
-                       std::to_string(outputs.size()) + " outputs; the graph has " +
-                       std::to_string(graph_.inputs.size()) + " and " + std::to_string(graph_.outputs.size()));
-  const std::vector<Shape>& shapes = shapes_at(rows);
+  execute(shapes_at(rows), inputs, outputs);
+}
+
+void CpuBackend::run_shaped(const std::vector<Shape>& input_shapes, const std::vector<const float*>& inputs,
+                            const std::vector<float*>& outputs) {
+  check_io(inputs.size(), outputs.size());
+  if (input_shapes.size() != inputs.size())
+    throw RuntimeError("cpu backend: run_shaped() got " + std::to_string(input_shapes.size()) +
+                       " shapes for " + std::to_string(inputs.size()) + " inputs");
+  for (size_t k = 0; k < input_shapes.size(); ++k) {
+    const Shape& s = input_shapes[k];
+    bool ok = s.size() == input_rows_[k].size() + 1 && s[0] >= 1 && s[0] <= max_batch_;
+    for (size_t d = 1; ok && d < s.size(); ++d) ok = s[d] >= 0 && s[d] <= input_rows_[k][d - 1];
+    if (!ok)
+      throw RuntimeError("cpu backend: input '" + graph_.input_name(k) + "' has shape " + shape_str(s) +
+                         "; prepared for at most " + shape_str(shapes_max_[static_cast<size_t>(graph_.inputs[k])]));
+  }
+  if (input_shapes != shaped_key_) {
+    shaped_cached_ = graph_.infer_shapes(input_shapes);
+    shaped_key_ = input_shapes;
+    // Buffers were sized for the prepared shapes; a model whose values grow
+    // when the sequence shrinks would overrun them.
+    for (size_t v = 0; v < shaped_cached_.size(); ++v)
+      if (slot_[v] >= 0 &&
+          shape_numel(shaped_cached_[v]) > static_cast<int64_t>(slots_[static_cast<size_t>(slot_[v])].size())) {
+        shaped_key_.clear();
+        throw RuntimeError("cpu backend: value '" + graph_.values[v].name + "' needs more room for inputs " +
+                           shape_str(input_shapes[0]) + " than for the prepared shapes");
+      }
+  }
+  execute(shaped_cached_, inputs, outputs);
+}
+
+void CpuBackend::execute(const std::vector<Shape>& shapes, const std::vector<const float*>& inputs,
+                         const std::vector<float*>& outputs) {
   for (size_t k = 0; k < inputs.size(); ++k) ptr_[static_cast<size_t>(graph_.inputs[k])] = inputs[k];
   for (size_t i = 0; i < graph_.nodes.size(); ++i) {
     const Node& n = graph_.nodes[i];

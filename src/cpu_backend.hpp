@@ -18,6 +18,8 @@ class CpuBackend final : public Backend {
   std::string describe() const override;
   void prepare(const Graph& graph, const std::vector<Shape>& input_rows, int64_t max_batch) override;
   void run(int64_t rows, const std::vector<const float*>& inputs, const std::vector<float*>& outputs) override;
+  void run_shaped(const std::vector<Shape>& input_shapes, const std::vector<const float*>& inputs,
+                  const std::vector<float*>& outputs) override;
 
   // Bytes of activation buffers allocated by prepare() (for reports and tests).
   int64_t buffer_bytes() const;
@@ -25,6 +27,9 @@ class CpuBackend final : public Backend {
  private:
   std::vector<Shape> shapes_for(int64_t rows) const;
   const std::vector<Shape>& shapes_at(int64_t rows);
+  void check_io(size_t inputs, size_t outputs) const;
+  void execute(const std::vector<Shape>& shapes, const std::vector<const float*>& inputs,
+               const std::vector<float*>& outputs);
 
   int threads_;
   Graph graph_;
@@ -35,6 +40,7 @@ class CpuBackend final : public Backend {
   std::vector<std::vector<float>> slots_;
   std::vector<Shape> shapes_max_, shapes_cached_;
   int64_t cached_rows_ = -1;
+  std::vector<Shape> shaped_key_, shaped_cached_;  // run_shaped: last input shapes and inferred shapes
   // Per-run scratch kept to avoid reallocating.
   std::vector<const float*> ptr_;
   std::vector<Shape> in_shapes_;

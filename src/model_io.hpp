@@ -2,12 +2,14 @@
 // config, before any work: shapes, per-row sizes, which graph output goes to
 // which dataset. Every mismatch is one line naming the file/dataset/key.
 #pragma once
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "config.hpp"
 #include "graph.hpp"
 #include "output_writer.hpp"
+#include "ragged.hpp"
 
 namespace mgi {
 
@@ -22,9 +24,25 @@ struct ModelIo {
   std::vector<int> graph_output;            // graph output index of each written dataset
   int64_t input_row_elements = 0;
   int64_t output_row_bytes = 0;             // all written outputs, one row
+
+  // Ragged input (input.offsets): `data_input` gets the values padded to
+  // [batch, seq, ...token_shape], `mask_input` (-1: none) the mask [batch, seq].
+  // input_rows hold the longest row's shapes (buffer sizes); input_row_elements
+  // is the data input's per-row size at that length.
+  std::shared_ptr<const RaggedIndex> ragged;
+  int data_input = 0, mask_input = -1;
+  Shape token_shape;
 };
 
 ModelIo match_model(const Graph& graph, const std::string& model_file, const InputDescription& input,
                     const std::vector<OutputBinding>& bindings);
+
+// Ragged variant: `input` describes the values dataset [total, ...]; the model
+// takes [batch, seq, ...] with a dynamic seq (plus the mask input named by
+// `mask`, if any). Outputs must be fixed-shape per row: their shape may not
+// depend on seq (pool over it).
+ModelIo match_model_ragged(const Graph& graph, const std::string& model_file, const InputDescription& input,
+                           const std::string& offsets_dataset, std::shared_ptr<const RaggedIndex> ragged,
+                           const std::string& mask, const std::vector<OutputBinding>& bindings);
 
 }  // namespace mgi

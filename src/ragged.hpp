@@ -1,0 +1,40 @@
+// Ragged (variable-length) rows: row i of the input is values[offsets[i]:offsets[i+1]]
+// of a values dataset [total, ...]. The offsets ([N+1] integers) are checked and
+// kept in memory on every rank: 8 bytes per row, so 1e9 rows need 8 GB per rank.
+// Batches of ragged rows are padded to their longest row; grouping rows by length
+// (length_order) keeps the padding small.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mgi {
+
+struct RaggedIndex {
+  std::vector<int64_t> offsets;  // N+1 entries, offsets[0] = 0, non-decreasing
+  int64_t max_length = 0;        // longest row
+
+  int64_t rows() const { return offsets.empty() ? 0 : static_cast<int64_t>(offsets.size()) - 1; }
+  int64_t length(int64_t row) const { return offsets[row + 1] - offsets[row]; }
+};
+
+// Checks offsets[first .. first+count) (global indices) continuing from the
+// previous entry `prev` (ignored when first == 0). Throws DataError naming
+// `what` (e.g. "input.offsets dataset '/offsets' in 'f.h5'") and the first bad
+// index: offsets[0] != 0, a negative entry, or a decrease.
+void check_offsets_chunk(const int64_t* values, int64_t first, int64_t count, int64_t prev,
+                         const std::string& what);
+// Whole-vector check: at least one entry, the chunk rules above, and the last
+// entry equal to the number of value rows.
+void check_offsets(const std::vector<int64_t>& offsets, int64_t value_rows, const std::string& what);
+
+// Reads and checks the offsets dataset (1-D, integer dtype) in chunks of
+// `chunk` entries. value_rows: rows of the values dataset. Throws DataError.
+RaggedIndex read_ragged_index(const std::string& file, const std::string& dataset, int64_t value_rows,
+                              int64_t chunk = 1 << 20);
+
+// Rows [begin, end) ordered by length, longest first; ties keep row order, so
+// the order (and every batch cut from it) is deterministic.
+std::vector<int64_t> length_order(const RaggedIndex& index, int64_t begin, int64_t end);
+
+}  // namespace mgi
