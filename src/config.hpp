@@ -15,7 +15,8 @@ struct OutputBinding {
 
 struct Config {
   std::string source;         // path of the config file (for messages)
-  std::string resolved_text;  // YAML after overrides and ${VAR} expansion (stored in the output)
+  std::string resolved_text;  // YAML after overrides and ${VAR} expansion (stored in the output);
+                              // '$' is written "$$", so parse_config(resolved_text) gives this Config
 
   struct Input {
     std::string file;
@@ -48,6 +49,11 @@ struct Config {
     int threads = 0;                     // CPU backend threads per rank; 0 = cores / local ranks
     int64_t gather_window_bytes = 256ll << 20;  // rank 0 holds at most this many result bytes
   } runtime;
+
+  struct Checkpoint {
+    double flush_seconds = 10;   // journal fsync interval
+    double grace_seconds = 30;   // after SIGTERM/SIGUSR1: hard exit 75 if not done by then
+  } checkpoint;
 
   struct Dynamic {
     int64_t chunk_rows = 0;      // > 0: fixed task size in rows; 0 = factoring schedule
