@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "signals.hpp"
+
 namespace mgi {
 
 namespace {
@@ -51,6 +53,7 @@ void BatchRunner::run_ragged(const Slice& rows, const std::vector<float*>& out, 
     st.read_s += since(t0);
     const std::vector<int64_t> order = length_order(ix, g0, g1);
     for (size_t b = 0; b < order.size(); b += static_cast<size_t>(batch_)) {
+      throw_if_interrupted();
       const int64_t n = std::min<int64_t>(batch_, static_cast<int64_t>(order.size() - b));
       const int64_t seq = std::max<int64_t>(1, ix.length(order[b]));  // longest first
       std::fill(input_.begin(), input_.begin() + n * seq * tok, 0.0f);
@@ -87,6 +90,7 @@ void BatchRunner::run_ragged(const Slice& rows, const std::vector<float*>& out, 
 void BatchRunner::run(const Slice& rows, const std::vector<float*>& out, RankStats& st) {
   if (io_.ragged) return run_ragged(rows, out, st);
   for (int64_t at = rows.begin; at < rows.end; at += batch_) {
+    throw_if_interrupted();  // in-flight work is dropped: at most one batch of delay
     const int64_t n = std::min(batch_, rows.end - at);
     auto t0 = Clock::now();
     reader_.read_rows(at, n, input_.data());
@@ -100,6 +104,17 @@ void BatchRunner::run(const Slice& rows, const std::vector<float*>& out, RankSta
     st.compute_s += since(t0);
     st.rows += n;
     st.batches += 1;
+  }
+}
+
+void BatchRunner::run_mapped(const RowMap& map, const Slice& vrows, const std::vector<float*>& out,
+                             RankStats& st) {
+  int64_t at = 0;  // virtual offset of the piece within vrows
+  std::vector<float*> ptrs(out.size());
+  for (const RowRange& piece : map.physical(vrows.begin, vrows.end)) {
+    for (size_t d = 0; d < out.size(); ++d) ptrs[d] = out[d] + at * written_floats_[d];
+    run({piece.begin, piece.end}, ptrs, st);
+    at += piece.rows();
   }
 }
 

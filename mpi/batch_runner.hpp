@@ -12,6 +12,7 @@
 #include "dataset_reader.hpp"
 #include "model_io.hpp"
 #include "partition.hpp"
+#include "row_map.hpp"
 #include "run_report.hpp"
 
 namespace mgi {
@@ -23,6 +24,8 @@ class BatchRunner {
   // Computes rows [rows.begin, rows.end); out[d] receives rows x (floats per
   // row of written output d), contiguous. Updates read/compute/rows/batches.
   void run(const Slice& rows, const std::vector<float*>& out, RankStats& st);
+  // Same for virtual rows of `map` (rows still to do): one run() per physical piece.
+  void run_mapped(const RowMap& map, const Slice& virtual_rows, const std::vector<float*>& out, RankStats& st);
   int64_t floats_per_row(size_t d) const { return written_floats_[d]; }
 
   // Rows sorted together (bounds the values held in memory to this many batches).

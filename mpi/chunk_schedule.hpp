@@ -19,7 +19,7 @@ struct Task {
 };
 
 struct ScheduleOptions {
-  int workers = 1;
+  int workers = 1;             // tasks in flight at once (dynamic mode: 2 per rank, current + prefetched)
   int64_t chunk_rows = 0;      // > 0: fixed-size tasks (dynamic.chunk_rows)
   int64_t min_chunk_rows = 1;  // smallest task (dynamic.min_chunk_rows)
   int64_t max_chunk_rows = 0;  // > 0: memory bound on one task's results

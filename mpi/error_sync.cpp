@@ -24,16 +24,20 @@ Exit exit_code_of(const std::exception_ptr& e) {
 void agree(MPI_Comm comm, const std::exception_ptr& local) {
   int rank = 0;
   MGI_MPI(MPI_Comm_rank(comm, &rank));
-  // MAXLOC picks the highest code and, on ties, the lowest rank.
+  // MAXLOC picks the highest severity and, on ties, the lowest rank. A real
+  // error outranks an interrupt (exit 75): the requeued job would fail anyway.
+  const int code = static_cast<int>(exit_code_of(local));
+  const int severity = code == 0 ? 0 : code == static_cast<int>(Exit::interrupted) ? 1 : 100 + code;
   struct {
-    int code;
+    int value;
     int rank;
-  } mine{static_cast<int>(exit_code_of(local)), rank}, worst{0, 0};
+  } mine{severity, rank}, worst{0, 0};
   MGI_MPI(MPI_Allreduce(&mine, &worst, 1, MPI_2INT, MPI_MAXLOC, comm));
-  if (worst.code == 0) return;
+  if (worst.value == 0) return;
+  const int agreed = worst.value == 1 ? static_cast<int>(Exit::interrupted) : worst.value - 100;
   agreed_failure = true;
   if (worst.rank == rank) std::rethrow_exception(local);
-  throw PeerFailure(static_cast<Exit>(worst.code));
+  throw PeerFailure(static_cast<Exit>(agreed));
 }
 
 }  // namespace mgi

@@ -20,6 +20,7 @@
 #include "dataset_reader.hpp"
 #include "device_select.hpp"
 #include "error_sync.hpp"
+#include "checkpoint.hpp"
 #include "chunk_schedule.hpp"
 #include "gather_plan.hpp"
 #include "master_worker.hpp"
@@ -30,8 +31,10 @@
 #include "ragged.hpp"
 #include "run_info.hpp"
 #include "run_report.hpp"
+#include "row_map.hpp"
 #include "run_report_json.hpp"
 #include "sha256.hpp"
+#include "signals.hpp"
 #include "static_run.hpp"
 #include "topology.hpp"
 
@@ -89,6 +92,11 @@ class Job {
   void finish_output(const std::string& started);
 
   void plan_work();
+  void open_checkpoint();
+  // Runs the compute phase; on an agreed interrupt (exit 75) rank 0 makes the
+  // journal durable and says how to resume, and every rank leaves quietly.
+  template <class F>
+  RankStats run_interruptible(F&& f);
   bool dynamic() const { return cfg_.mode == "dynamic"; }
   bool ragged() const { return !cfg_.input.offsets.empty(); }
   int64_t rows() const { return io_.ragged ? io_.ragged->rows() : reader_->rows(); }
@@ -103,7 +111,8 @@ class Job {
   std::optional<DatasetReader> reader_;
   ModelIo io_;
   std::unique_ptr<Backend> backend_;
-  std::unique_ptr<OutputWriter> writer_;
+  std::unique_ptr<Checkpoint> checkpoint_;  // rank 0
+  RowMap todo_ = RowMap::all(0);              // rows still to compute
   std::vector<Slice> slices_;
   GatherPlan gather_;
   std::vector<double> cost_prefix_;  // empty: every row costs 1
@@ -168,15 +177,39 @@ void Job::check_inputs() {
       cost_prefix_.assign(io_.ragged->offsets.begin(), io_.ragged->offsets.end());
     }
   });
+  open_checkpoint();
   plan_work();
+}
+
+// Rank 0 reads <output>.journal and decides fresh or resume; every rank gets
+// the rows already done and works only on the rest.
+void Job::open_checkpoint() {
+  std::vector<int64_t> done;  // begin, end pairs
+  collectively(comm_, [&] {
+    if (topo_.rank != 0) return;
+    RunFingerprint fp{model_sha_, cfg_.input.file, cfg_.input.dataset, reader_->dtype(), cfg_.input.offsets,
+                      reader_->shape(), rows(), io_.outputs};
+    std::vector<int64_t> floats;
+    for (const auto& o : io_.outputs) floats.push_back(shape_numel(o.row_shape));
+    checkpoint_ = std::make_unique<Checkpoint>(cfg_.output.file, fp, floats,
+                                               CheckpointOptions{opts_.fresh, cfg_.checkpoint.flush_seconds});
+    for (const auto& r : checkpoint_->done()) done.insert(done.end(), {r.begin, r.end});
+  });
+  int64_t count = static_cast<int64_t>(done.size());
+  MGI_MPI(MPI_Bcast(&count, 1, MPI_INT64_T, 0, comm_));
+  done.resize(static_cast<size_t>(count));
+  if (count > 0) MGI_MPI(MPI_Bcast(done.data(), static_cast<int>(count), MPI_INT64_T, 0, comm_));
+  std::vector<RowRange> ranges;
+  for (size_t k = 0; k + 1 < done.size(); k += 2) ranges.push_back({done[k], done[k + 1]});
+  todo_ = RowMap(missing_ranges(ranges, rows()));
 }
 
 // Static: contiguous slices by rows (or by cost with input.cost) and gather
 // windows. Dynamic: the task list. Deterministic, so every rank computes the
 // same plan without communication.
 void Job::plan_work() {
-  const int64_t n = rows();
-  const PrefixCost prefix = prefix_from_costs(cost_prefix_.empty() ? nullptr : &cost_prefix_);
+  const int64_t n = todo_.count();  // virtual rows: those not in the journal yet
+  const PrefixCost prefix = todo_.virtual_prefix(prefix_from_costs(cost_prefix_.empty() ? nullptr : &cost_prefix_));
   slices_ = cost_prefix_.empty() ? split_rows(n, topo_.size) : split_by_cost(n, topo_.size, prefix);
   gather_ = plan_gather(slices_, io_.output_row_bytes, cfg_.runtime.gather_window_bytes);
   int64_t largest = 0;
@@ -186,11 +219,20 @@ void Job::plan_work() {
     max_task_rows_ = std::max<int64_t>(1, cfg_.runtime.gather_window_bytes / io_.output_row_bytes);
     max_task_rows_ = std::min<int64_t>(max_task_rows_, INT_MAX);
     ScheduleOptions o;
-    o.workers = topo_.size;
+    // Each rank holds a task and one prefetched: 2 tasks per rank in flight.
+    // Factoring for `size` workers would let a rank take two first-round
+    // chunks (its whole share) before others start, leaving nothing to balance.
+    o.workers = 2 * topo_.size;
     o.chunk_rows = cfg_.dynamic.chunk_rows;
     o.min_chunk_rows = cfg_.dynamic.min_chunk_rows;
     o.max_chunk_rows = max_task_rows_;
-    tasks_ = cut_tasks(n, prefix, o);
+    // Tasks are cut over the virtual rows, then split where the journal has
+    // holes, so each task is one contiguous physical range.
+    std::vector<Task> physical;
+    for (const Task& t : cut_tasks(n, prefix, o))
+      for (const RowRange& r : todo_.physical(t.begin, t.end))
+        physical.push_back({static_cast<int64_t>(physical.size()), r.begin, r.end, 0.0});
+    tasks_ = std::move(physical);
     largest = 0;
     for (const auto& t : tasks_) largest = std::max(largest, t.rows());
     max_task_rows_ = std::max<int64_t>(1, largest);
@@ -240,13 +282,20 @@ void Job::print_plan() {
   }
   p.nodes = topo_.nodes;
   p.ranks = ranks_;
+  p.resume = checkpoint_->describe();
   std::fputs(format_plan(p).c_str(), stdout);
   std::fflush(stdout);
 }
 
+// Rank 0 builds the HDF5 file from the journal (under a .partial name), marks
+// it complete, renames it into place, and only then removes the journal.
 void Job::finish_output(const std::string& started) {
   collectively(comm_, [&] {
     if (topo_.rank != 0) return;
+    checkpoint_->sync();
+    OutputOptions oo{cfg_.output.compression, cfg_.output.compression_level, cfg_.output.chunk_rows};
+    auto writer_ = std::make_unique<OutputWriter>(cfg_.output.file, io_.outputs, rows(), oo);
+    checkpoint_->assemble(*writer_);
     std::string devices;
     for (const auto& r : ranks_)
       devices += (devices.empty() ? "" : "; ") + std::to_string(r.rank) + "@" + r.host + ": " + r.device;
@@ -264,34 +313,50 @@ void Job::finish_output(const std::string& started) {
     writer_->set_attribute("start_time", started);
     writer_->set_attribute("end_time", utc_now());
     writer_->finish();
+    checkpoint_->remove_journal();
   });
+}
+
+template <class F>
+RankStats Job::run_interruptible(F&& f) {
+  try {
+    return f();
+  } catch (const Error& e) {
+    if (e.code() != Exit::interrupted) throw;
+    if (topo_.rank == 0) {
+      checkpoint_->sync();
+      std::fprintf(stderr, "mgi-mpi: %s: stopped taking work; the journal %s is consistent; run the same "
+                   "command again to resume (exit 75)\n", e.what()[0] ? e.what() : "interrupted",
+                   journal_path(cfg_.output.file).c_str());
+      std::fflush(stderr);
+    }
+    throw PeerFailure(Exit::interrupted);
+  }
 }
 
 int Job::run() {
   const auto t0 = std::chrono::steady_clock::now();
   const std::string started = utc_now();
   check_inputs();
+  start_grace_watchdog(cfg_.checkpoint.grace_seconds);
   print_plan();
   if (opts_.dry_run) {
     if (topo_.rank == 0) std::printf("dry run: config, input, model and devices check out; nothing computed\n");
     return 0;
   }
   collectively(comm_, [&] {
-    if (topo_.rank == 0) {
-      OutputOptions oo{cfg_.output.compression, cfg_.output.compression_level, cfg_.output.chunk_rows};
-      writer_ = std::make_unique<OutputWriter>(cfg_.output.file, io_.outputs, rows(), oo);
-    }
+    if (topo_.rank == 0) checkpoint_->open();
     backend_->prepare(graph_, io_.input_rows, batch_);
   });
   RankStats stats;
   if (dynamic()) {
     DynamicRun run{comm_, topo_.rank, topo_.size, tasks_, max_task_rows_, batch_, &*reader_, backend_.get(),
-                   &graph_, &io_, writer_.get()};
-    stats = run_dynamic(run);
+                   &graph_, &io_, checkpoint_.get()};
+    stats = run_interruptible([&] { return run_dynamic(run); });
   } else {
-    StaticRun run{comm_, topo_.rank, slices_, gather_, batch_, &*reader_, backend_.get(), &graph_, &io_,
-                  writer_.get()};
-    stats = run_static(run);
+    StaticRun run{comm_, topo_.rank, &todo_, slices_, gather_, batch_, &*reader_, backend_.get(), &graph_, &io_,
+                  checkpoint_.get()};
+    stats = run_interruptible([&] { return run_static(run); });
   }
   finish_output(started);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -330,6 +395,7 @@ int run_job(const CliOptions& opts) {
   Topology topo;
   try {
     topo = discover_topology(MPI_COMM_WORLD);
+    install_signal_handlers();
     Job job(opts, topo, mpi->thread_level());
     return job.run();
   } catch (const PeerFailure& e) {

@@ -8,6 +8,7 @@
 #include "debug_hooks.hpp"
 #include "error_sync.hpp"
 #include "mpi_handles.hpp"
+#include "signals.hpp"
 
 namespace mgi {
 
@@ -51,6 +52,7 @@ class Master {
       MPI_Status st;
       MGI_MPI(MPI_Mprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, req_, &msg, &st));
       const int src = st.MPI_SOURCE;
+      if (interrupt_requested()) stopping = true;  // a signal on rank 0: no new work
       if (st.MPI_TAG == kRequest) {
         int unused = 0;
         MGI_MPI(MPI_Mrecv(&unused, 1, MPI_INT, &msg, MPI_STATUS_IGNORE));
@@ -68,7 +70,9 @@ class Master {
           MGI_MPI(MPI_Recv(buf_[d].data(), rows, types_[d].get(), src, kResultData, req_, MPI_STATUS_IGNORE));
         if (!write_error) {
           try {
-            for (size_t d = 0; d < buf_.size(); ++d) run_.writer->write_rows(d, h.begin, rows, buf_[d].data());
+            std::vector<const float*> block;
+            for (const auto& b : buf_) block.push_back(b.data());
+            run_.checkpoint->record({h.begin, h.end}, block);
           } catch (...) {
             write_error = std::current_exception();
             stopping = true;

@@ -1,5 +1,5 @@
 // Dynamic mode: rank 0 runs a master thread that hands out tasks (row ranges,
-// largest first) and writes results as they arrive; every rank, rank 0
+// largest first) and journals results as they arrive; every rank, rank 0
 // included, runs a worker that keeps one task prefetched so it never waits on
 // the master between tasks. Needs MPI_THREAD_MULTIPLE.
 //
@@ -14,10 +14,10 @@
 #include <vector>
 
 #include "backend.hpp"
+#include "checkpoint.hpp"
 #include "chunk_schedule.hpp"
 #include "dataset_reader.hpp"
 #include "model_io.hpp"
-#include "output_writer.hpp"
 #include "run_report.hpp"
 
 namespace mgi {
@@ -25,14 +25,14 @@ namespace mgi {
 struct DynamicRun {
   MPI_Comm comm = MPI_COMM_WORLD;
   int rank = 0, size = 1;
-  std::vector<Task> tasks;  // used on rank 0
+  std::vector<Task> tasks;  // physical row ranges; used on rank 0
   int64_t max_task_rows = 1;
   int64_t batch_size = 1;
   const DatasetReader* reader = nullptr;
   Backend* backend = nullptr;
   const Graph* graph = nullptr;
   const ModelIo* io = nullptr;
-  OutputWriter* writer = nullptr;  // rank 0 only
+  Checkpoint* checkpoint = nullptr;  // rank 0 only
 };
 
 // Collective. A failed task is reported by its rank with the row range; all

@@ -7,6 +7,7 @@
 #include "debug_hooks.hpp"
 #include "error_sync.hpp"
 #include "mpi_handles.hpp"
+#include "signals.hpp"
 
 namespace mgi {
 
@@ -48,8 +49,9 @@ RankStats run_static(const StaticRun& run) {
     const Slice part = window_rows(mine, run.gather, w);
     collectively(run.comm, [&] {
       if (pending) std::rethrow_exception(pending);
+      throw_if_interrupted();
       if (injected_failure(run.rank, w)) throw RuntimeError("injected failure (MGI_DEBUG_FAIL_RANK)");
-      runner.run(part, send_ptrs, st);
+      runner.run_mapped(*run.todo, part, send_ptrs, st);
     });
     const WindowLayout layout = window_layout(run.slices, run.gather, w);
     auto t0 = Clock::now();
@@ -61,10 +63,17 @@ RankStats run_static(const StaticRun& run) {
     if (run.rank == 0 && !pending) {
       t0 = Clock::now();
       try {
-        for (size_t d = 0; d < io.outputs.size(); ++d)
-          for (int r = 0; r < ranks; ++r)
-            run.writer->write_rows(d, layout.first_row[r], layout.counts[r],
-                                   recv[d].data() + static_cast<int64_t>(layout.displs[r]) * runner.floats_per_row(d));
+        std::vector<const float*> block(io.outputs.size());
+        for (int r = 0; r < ranks; ++r) {
+          int64_t at = layout.displs[r];  // receive-buffer row of this piece
+          for (const RowRange& piece :
+               run.todo->physical(layout.first_row[r], layout.first_row[r] + layout.counts[r])) {
+            for (size_t d = 0; d < io.outputs.size(); ++d)
+              block[d] = recv[d].data() + at * runner.floats_per_row(d);
+            run.checkpoint->record(piece, block);
+            at += piece.rows();
+          }
+        }
       } catch (...) {
         pending = std::current_exception();
       }

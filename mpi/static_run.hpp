@@ -1,16 +1,19 @@
 // Static mode: each rank computes its contiguous slice window by window; rank
 // 0 gathers every window with MPI_Gatherv (one derived row type per output)
-// and writes each rank's block at its place in the output, in input order.
+// and journals each rank's block under its row numbers. Slices are over the
+// rows still to do (RowMap): all rows on a fresh run, the journal's holes on
+// a resume.
 #pragma once
 #include <mpi.h>
 
 #include <vector>
 
 #include "backend.hpp"
+#include "checkpoint.hpp"
 #include "dataset_reader.hpp"
 #include "gather_plan.hpp"
 #include "model_io.hpp"
-#include "output_writer.hpp"
+#include "row_map.hpp"
 #include "run_report.hpp"
 
 namespace mgi {
@@ -18,14 +21,15 @@ namespace mgi {
 struct StaticRun {
   MPI_Comm comm = MPI_COMM_WORLD;
   int rank = 0;
-  std::vector<Slice> slices;
+  const RowMap* todo = nullptr;
+  std::vector<Slice> slices;  // virtual rows of `todo`
   GatherPlan gather;
   int64_t batch_size = 1;
   const DatasetReader* reader = nullptr;
   Backend* backend = nullptr;
   const Graph* graph = nullptr;
   const ModelIo* io = nullptr;
-  OutputWriter* writer = nullptr;  // rank 0 only
+  Checkpoint* checkpoint = nullptr;  // rank 0 only
 };
 
 // Batches rank `rank` runs under this plan (windows may cut batches short).

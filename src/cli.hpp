@@ -10,6 +10,7 @@ struct CliOptions {
   std::vector<std::string> overrides;  // --set key=value
   bool dry_run = false;
   bool overwrite = false;
+  bool fresh = false;       // discard a journal instead of resuming from it
   std::string report_path;  // --report FILE: JSON summary written by rank 0
 };
 

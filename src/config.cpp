@@ -27,7 +27,7 @@ constexpr size_t kMaxConfigBytes = 1 << 20;
 constexpr int64_t kMaxBatchSize = int64_t(1) << 31;
 
 using Keys = std::vector<std::string>;
-const Keys kTopKeys = {"input", "output", "model", "runtime", "mode", "dynamic"};
+const Keys kTopKeys = {"input", "output", "model", "runtime", "mode", "dynamic", "checkpoint"};
 const std::map<std::string, Keys> kSectionKeys = {
     {"input", {"file", "dataset", "cost", "offsets", "mask"}},
     {"output", {"file", "dataset", "compression", "compression_level", "chunk_rows", "ragged"}},
@@ -35,6 +35,7 @@ const std::map<std::string, Keys> kSectionKeys = {
     {"runtime",
      {"device", "batch_size", "gpu_ids", "allow_gpu_sharing", "threads", "gather_window_bytes"}},
     {"dynamic", {"chunk_rows", "min_chunk_rows"}},
+    {"checkpoint", {"flush_seconds", "grace_seconds"}},
 };
 
 std::string join(const KeyPath& path) {
@@ -187,6 +188,13 @@ class Validator {
     const std::optional<int64_t> v = parse_int_strict(s);
     if (!v || *v < lo) fail(e.path, e.key.Mark(), "expected " + expected + ", got " + quoted(s));
     if (*v > hi) fail(e.path, e.key.Mark(), "must be at most " + std::to_string(hi) + ", got " + quoted(s));
+    return *v;
+  }
+
+  double number(const Entry& e, double lo, double hi, const std::string& expected) const {
+    const std::string s = scalar(e, expected);
+    const std::optional<double> v = parse_number_strict(s);
+    if (!v || *v < lo || *v > hi) fail(e.path, e.key.Mark(), "expected " + expected + ", got " + quoted(s));
     return *v;
   }
 
@@ -357,6 +365,12 @@ Config validate(const Validator& v, const YAML::Node& root) {
     cfg.dynamic.chunk_rows = v.integer(*e, 0, kMaxBatchSize, "a non-negative integer (0 = factoring schedule)");
   if (const Entry* e = dynamic.find("min_chunk_rows"))
     cfg.dynamic.min_chunk_rows = v.integer(*e, 1, kMaxBatchSize, "a positive integer");
+
+  const Level checkpoint = section("checkpoint");
+  if (const Entry* e = checkpoint.find("flush_seconds"))
+    cfg.checkpoint.flush_seconds = v.number(*e, 0, 86400, "a number of seconds from 0 to 86400");
+  if (const Entry* e = checkpoint.find("grace_seconds"))
+    cfg.checkpoint.grace_seconds = v.number(*e, 1, 86400, "a number of seconds from 1 to 86400");
   return cfg;
 }
 
@@ -408,7 +422,7 @@ Config parse_config(const std::string& text, const std::string& path,
                     const std::vector<std::string>& overrides) {
   YAML::Mark second_document = YAML::Mark::null_mark();
   YAML::Node root = load_yaml(text, path, second_document);
-  const std::string sections = "input, output, model, runtime, mode, dynamic";
+  const std::string sections = comma_list(kTopKeys);
   if (!second_document.is_null())
     throw ConfigError(path + ":" + std::to_string(second_document.line + 1) +
                       ": more than one YAML document ('---'); a config is a single mapping");

@@ -1,5 +1,9 @@
 #include "config_values.hpp"
 
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+
 #include <algorithm>
 #include <cctype>
 #include <limits>
@@ -31,6 +35,15 @@ size_t edit_distance(const std::string& a, const std::string& b) {
 }
 
 }  // namespace
+
+std::optional<double> parse_number_strict(const std::string& s) {
+  if (s.empty() || s.size() > 64 || std::isspace(static_cast<unsigned char>(s[0]))) return std::nullopt;
+  char* end = nullptr;
+  errno = 0;
+  const double v = std::strtod(s.c_str(), &end);
+  if (errno != 0 || end != s.c_str() + s.size() || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
 
 std::optional<int64_t> parse_int_strict(const std::string& s) {
   size_t i = 0;

@@ -15,6 +15,9 @@ std::optional<int64_t> parse_int_strict(const std::string& s);
 // YAML 1.2 core booleans only: true/True/TRUE/false/False/FALSE (not yes/no/on/off).
 std::optional<bool> parse_bool_strict(const std::string& s);
 
+// A finite decimal number ("30", "0.5", "1e-3"); nullopt for anything else.
+std::optional<double> parse_number_strict(const std::string& s);
+
 // A byte count: an integer, or an integer and a unit with optional space between:
 // B, KiB, MiB, GiB, TiB (powers of 1024) or kB/KB, MB, GB, TB (powers of 1000); units are
 // case-insensitive. Negative values and overflow of int64 give nullopt.

@@ -33,6 +33,7 @@ std::string format_plan(const PlanSummary& p) {
   s += "  model   " + p.model + "\n";
   for (const auto& o : p.outputs) s += "  output  " + o + "\n";
   s += "  into    " + p.output + "\n";
+  if (!p.resume.empty()) s += "  journal " + p.resume + "\n";
   if (p.tasks >= 0)
     s += fmt("  batch   %lld rows%s; %lld task(s), largest first: %lld .. %lld rows (cost by %s); "
              "at most %s of results per task\n",

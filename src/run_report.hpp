@@ -34,6 +34,7 @@ struct PlanSummary {
   int64_t window_rows = 0, windows = 0, window_bytes = 0;
   int64_t tasks = -1, largest_task = 0, smallest_task = 0;  // dynamic mode (tasks >= 0)
   int nodes = 1;
+  std::string resume;                // "fresh" or "resuming: ..."
   std::vector<RankInfo> ranks;
 };
 

@@ -212,7 +212,7 @@ TEST(Config, UnknownKeySuggestions) {
   // A runtime key at the top level: suggest the full dotted key.
   const std::string top = error_of(kBase + "batch_size: 64\n");
   EXPECT_CONTAINS(top, "configs/demo.yaml:8: unknown key 'batch_size' (valid top-level keys: "
-                             "input, output, model, runtime, mode, dynamic)");
+                             "input, output, model, runtime, mode, dynamic, checkpoint)");
   EXPECT_CONTAINS(top, "did you mean 'runtime.batch_size'?");
   // Far from every key: no guess.
   EXPECT_NOT_CONTAINS(error_of(kBase + "runtime:\n  precision: fp16\n"), "did you mean");
@@ -349,7 +349,7 @@ TEST(Config, EmptyOrNonMappingFile) {
   EXPECT_CONTAINS(error_of(""), "configs/demo.yaml: empty config");
   EXPECT_CONTAINS(error_of("# only a comment\n"), "configs/demo.yaml: empty config");
   EXPECT_EQ(error_of("- a\n- b\n"),
-            "configs/demo.yaml:1: top level must be a mapping with input, output, model, runtime, mode, dynamic, got a list");
+            "configs/demo.yaml:1: top level must be a mapping with input, output, model, runtime, mode, dynamic, checkpoint, got a list");
   EXPECT_CONTAINS(error_of("hello\n"), "top level must be a mapping");
   EXPECT_CONTAINS(error_of(kBase + "---\nmode: static\n"), "configs/demo.yaml:8: more than one YAML document");
 }
@@ -577,4 +577,30 @@ TEST(ConfigValues, ScalarParsers) {
 }
 
 }  // namespace
+}  // namespace mgi
+
+namespace mgi {
+
+TEST(ConfigCheckpoint, DefaultsAndNumbers) {
+  const std::string base =
+      "input: {file: a.h5, dataset: /x}\noutput: {file: o.h5}\nmodel: {file: m.onnx}\n";
+  Config c = parse_config(base, "c.yaml", {});
+  EXPECT_DOUBLE_EQ(c.checkpoint.flush_seconds, 10);
+  EXPECT_DOUBLE_EQ(c.checkpoint.grace_seconds, 30);
+  c = parse_config(base + "checkpoint: {flush_seconds: 0.5, grace_seconds: 120}\n", "c.yaml", {});
+  EXPECT_DOUBLE_EQ(c.checkpoint.flush_seconds, 0.5);
+  EXPECT_DOUBLE_EQ(c.checkpoint.grace_seconds, 120);
+  try {
+    parse_config(base + "checkpoint:\n  grace_seconds: soon\n", "c.yaml", {});
+    FAIL() << "expected a ConfigError";
+  } catch (const ConfigError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("c.yaml:5"), std::string::npos) << m;
+    EXPECT_NE(m.find("checkpoint.grace_seconds"), std::string::npos) << m;
+    EXPECT_NE(m.find("'soon'"), std::string::npos) << m;
+  }
+  EXPECT_THROW(parse_config(base, "c.yaml", {"checkpoint.grace_seconds=0"}), ConfigError);
+  EXPECT_THROW(parse_config(base, "c.yaml", {"checkpoint.flush_seconds=nan"}), ConfigError);
+}
+
 }  // namespace mgi

@@ -1,0 +1,124 @@
+#include "checkpoint.hpp"
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "error.hpp"
+
+namespace mgi {
+
+std::string journal_path(const std::string& output) { return output + ".journal"; }
+
+std::string RunFingerprint::text() const {
+  nlohmann::json outs = nlohmann::json::array();
+  for (const auto& o : outputs) outs.push_back({{"dataset", o.path}, {"row_shape", o.row_shape}});
+  nlohmann::json j = {{"model_sha256", model_sha256}, {"input_file", input_file},
+                      {"input_dataset", input_dataset}, {"input_dtype", input_dtype},
+                      {"input_shape", input_shape}, {"offsets", offsets}, {"rows", rows},
+                      {"outputs", outs}};
+  return j.dump();
+}
+
+namespace {
+// "model_sha256 (1f540a65b22f.. here, 77aa01b2c3d4.. in the journal)" for each differing key.
+std::string differences(const std::string& mine, const std::string& theirs) {
+  nlohmann::json a = nlohmann::json::parse(mine), b;
+  try {
+    b = nlohmann::json::parse(theirs);
+  } catch (const std::exception&) {
+    return "unreadable fingerprint";
+  }
+  std::string out;
+  for (auto it = a.begin(); it != a.end(); ++it) {
+    if (b.contains(it.key()) && b[it.key()] == it.value()) continue;
+    auto shorten = [](const nlohmann::json& v) {
+      std::string s = v.dump();
+      return s.size() > 40 ? s.substr(0, 37) + "..." : s;
+    };
+    out += (out.empty() ? "" : ", ") + it.key() + " " + shorten(it.value()) + " here, " +
+           (b.contains(it.key()) ? shorten(b[it.key()]) : std::string("absent")) + " in the journal";
+  }
+  return out.empty() ? "same content, different layout" : out;
+}
+}  // namespace
+
+Checkpoint::Checkpoint(const std::string& output, const RunFingerprint& fp,
+                       const std::vector<int64_t>& floats_per_row, const CheckpointOptions& opt)
+    : path_(journal_path(output)), fingerprint_(fp.text()), floats_(floats_per_row), opt_(opt), rows_(fp.rows) {
+  if (opt.fresh) return;  // the old journal is replaced by open()
+  const JournalScan scan = scan_journal(path_, floats_);
+  if (!scan.exists) return;
+  if (!scan.header_ok)
+    throw DataError("journal '" + path_ + "' is not an mgi-mpi journal or is damaged; pass --fresh to discard it");
+  if (scan.fingerprint != fingerprint_)
+    throw DataError("journal '" + path_ + "' belongs to another run (" + differences(fingerprint_, scan.fingerprint) +
+                    "); pass --fresh to discard it or choose another output.file");
+  for (const auto& r : scan.done)
+    if (r.end > fp.rows)
+      throw DataError("journal '" + path_ + "' holds rows up to " + std::to_string(r.end) + " but the input has " +
+                      std::to_string(fp.rows) + "; pass --fresh to discard it");
+  done_ = scan.done;
+  valid_bytes_ = scan.valid_bytes;
+  dropped_bytes_ = scan.dropped_bytes;
+}
+
+int64_t Checkpoint::done_rows() const {
+  int64_t n = 0;
+  for (const auto& r : done_) n += r.rows();
+  return n;
+}
+
+std::string Checkpoint::describe() const {
+  if (valid_bytes_ == 0) return opt_.fresh ? "fresh (--fresh: any old journal discarded)" : "fresh";
+  std::string s = "resuming: " + std::to_string(done_rows()) + " of " + std::to_string(rows_) +
+                  " rows already in " + path_;
+  if (dropped_bytes_ > 0) s += " (a torn last record of " + std::to_string(dropped_bytes_) + " bytes dropped)";
+  return s;
+}
+
+void Checkpoint::open() {
+  if (valid_bytes_ > 0) {
+    writer_ = std::make_unique<JournalWriter>(path_, fingerprint_, floats_, valid_bytes_);
+  } else {
+    // Header written under a temporary name and renamed: a journal either has
+    // a whole header or does not exist.
+    const std::string tmp = path_ + ".tmp";
+    writer_ = std::make_unique<JournalWriter>(tmp, fingerprint_, floats_);
+    if (std::rename(tmp.c_str(), path_.c_str()) != 0)
+      throw DataError("journal '" + path_ + "': cannot rename '" + tmp + "' into place");
+  }
+  last_sync_ = std::chrono::steady_clock::now();
+}
+
+void Checkpoint::record(const RowRange& rows, const std::vector<const float*>& outputs) {
+  if (rows.rows() <= 0) return;
+  writer_->append(rows, outputs);
+  const auto now = std::chrono::steady_clock::now();
+  if (std::chrono::duration<double>(now - last_sync_).count() >= opt_.flush_seconds) {
+    writer_->sync();
+    last_sync_ = now;
+  }
+}
+
+void Checkpoint::sync() {
+  if (writer_) writer_->sync();
+}
+
+void Checkpoint::assemble(OutputWriter& out) const {
+  std::vector<RowRange> seen;
+  replay_journal(path_, floats_, [&](const RowRange& r, const std::vector<const float*>& data) {
+    for (size_t d = 0; d < data.size(); ++d) out.write_rows(d, r.begin, r.rows(), data[d]);
+    seen.push_back(r);
+  });
+  const auto missing = missing_ranges(seen, rows_);
+  if (!missing.empty())
+    throw RuntimeError("journal '" + path_ + "' lacks rows [" + std::to_string(missing[0].begin) + ", " +
+                       std::to_string(missing[0].end) + ") at the end of the run");
+}
+
+void Checkpoint::remove_journal() {
+  writer_.reset();
+  std::remove(path_.c_str());
+}
+
+}  // namespace mgi

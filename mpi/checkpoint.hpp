@@ -1,0 +1,63 @@
+// Rank 0's side of "nothing lost": decides between a fresh run and a resume
+// from <output>.journal, records every finished block of rows in the journal
+// (flushed per record, fsync'ed at a bounded interval), and at the end builds
+// the HDF5 output from the journal and renames it into place.
+#pragma once
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "journal.hpp"
+#include "output_writer.hpp"
+
+namespace mgi {
+
+struct CheckpointOptions {
+  bool fresh = false;          // --fresh: discard a journal
+  double flush_seconds = 10;   // fsync interval
+};
+
+// Canonical description of what a journal's rows are the output of.
+struct RunFingerprint {
+  std::string model_sha256, input_file, input_dataset, input_dtype, offsets;
+  Shape input_shape;
+  int64_t rows = 0;
+  std::vector<OutputDatasetSpec> outputs;
+  std::string text() const;  // JSON
+};
+
+std::string journal_path(const std::string& output);
+
+class Checkpoint {
+ public:
+  // Reads the journal (if any). Throws DataError when it belongs to another
+  // run, naming what differs. Creates nothing.
+  Checkpoint(const std::string& output, const RunFingerprint& fp, const std::vector<int64_t>& floats_per_row,
+             const CheckpointOptions& opt);
+
+  const std::vector<RowRange>& done() const { return done_; }
+  int64_t done_rows() const;
+  // One line for the plan: "fresh" or "resuming: ... rows already in <journal>".
+  std::string describe() const;
+
+  // Opens the journal for appending (creates it on a fresh run).
+  void open();
+  void record(const RowRange& rows, const std::vector<const float*>& outputs);
+  void sync();
+  // Writes every journaled row into `writer` (a fresh .partial file).
+  void assemble(OutputWriter& writer) const;
+  // After the output is in place.
+  void remove_journal();
+
+ private:
+  std::string path_, fingerprint_;
+  std::vector<int64_t> floats_;
+  CheckpointOptions opt_;
+  std::vector<RowRange> done_;
+  int64_t valid_bytes_ = 0, dropped_bytes_ = 0, rows_ = 0;
+  std::unique_ptr<JournalWriter> writer_;
+  std::chrono::steady_clock::time_point last_sync_;
+};
+
+}  // namespace mgi

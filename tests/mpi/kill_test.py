@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Kill test: run a job, kill it at random moments (SIGKILL of one random
+rank, or SIGTERM of every rank), start it again each time with a random rank
+count, and check that the finished output is byte-for-byte the output of an
+uninterrupted run: no row lost, none duplicated.
+
+  kill_test.py --tool build/mgi-mpi --config in/mlp.yaml --input big.h5 --workdir DIR
+               --mode static|dynamic [--kills 10] [--seed S]
+
+Prints one line per attempt and a closing line
+  kill test (static): kills 10 (sigkill 5, sigterm 5), resumes 10, mismatches 0
+and exits 1 on any mismatch, hang, or output that looks complete after a kill."""
+import argparse
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import h5py
+import numpy as np
+
+
+def rank_pids(parent):
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry}/comm") as f:
+                comm = f.read().strip()
+        except OSError:
+            continue
+        if int(fields[1]) == parent and comm == "mgi-mpi" and fields[0] != "Z":
+            pids.append(int(entry))
+    return pids
+
+
+def same(a, b, datasets):
+    with h5py.File(a) as fa, h5py.File(b) as fb:
+        if int(fb.attrs.get("complete", 0)) != 1:
+            return False
+        return all(np.array_equal(fa[d][:].view(np.uint32), fb[d][:].view(np.uint32)) for d in datasets)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tool", required=True)
+    ap.add_argument("--config", required=True)
+    ap.add_argument("--input", required=True, help="HDF5 input file with /x")
+    ap.add_argument("--workdir", required=True)
+    ap.add_argument("--mode", choices=["static", "dynamic"], required=True)
+    ap.add_argument("--kills", type=int, default=10)
+    ap.add_argument("--datasets", default="/y,/hidden")
+    ap.add_argument("--seed", type=int, default=None)
+    args = ap.parse_args()
+    seed = args.seed if args.seed is not None else time.time_ns() % 2**32
+    rng = random.Random(seed)
+    print(f"kill test ({args.mode}): seed {seed}", flush=True)
+    os.makedirs(args.workdir, exist_ok=True)
+    datasets = args.datasets.split(",")
+    mpirun = os.environ.get("MPIEXEC", "mpiexec")
+    ref = os.path.join(args.workdir, f"ref-{args.mode}.h5")
+    out = os.path.join(args.workdir, f"killed-{args.mode}.h5")
+
+    def command(np_, output, extra=()):
+        return [mpirun, "-n", str(np_), args.tool, args.config, "--set", f"input.file={args.input}",
+                "--set", f"output.file={output}", "--set", f"mode={args.mode}", "--set", "runtime.batch_size=8",
+                "--set", "runtime.gather_window_bytes=16KiB", "--set", "dynamic.chunk_rows=50",
+                "--set", "checkpoint.grace_seconds=20", *extra]
+
+    t0 = time.time()
+    subprocess.run(command(2, ref, ["--overwrite", "--fresh"]), check=True, stdout=subprocess.DEVNULL)
+    duration = time.time() - t0
+    print(f"uninterrupted run: {duration:.2f} s", flush=True)
+
+    for leftover in (out, out + ".journal", out + ".partial"):
+        if os.path.exists(leftover):
+            os.remove(leftover)
+    kills = sigkills = sigterms = resumes = completed = mismatches = problems = 0
+    started_once = False
+    while kills < args.kills or not os.path.exists(out):
+        np_ = rng.choice([1, 2, 3, 4])
+        if started_once:
+            resumes += 1
+        started_once = True
+        proc = subprocess.Popen(command(np_, out), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                start_new_session=True)
+        want_kill = kills < args.kills
+        delay = rng.uniform(0.15, max(0.3, 0.8 * duration)) if want_kill else None
+        action = "none"
+        if want_kill:
+            try:
+                proc.wait(timeout=delay)
+            except subprocess.TimeoutExpired:
+                pids = rank_pids(proc.pid)
+                if pids:
+                    if rng.random() < 0.5:
+                        action = "sigkill"
+                        os.kill(rng.choice(pids), signal.SIGKILL)
+                    else:
+                        action = "sigterm"
+                        for p in pids:
+                            os.kill(p, signal.SIGTERM)
+        try:
+            _, err = proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            print(f"HANG: np={np_} after {action}", flush=True)
+            problems += 1
+            proc.communicate()
+            continue
+        rc = proc.returncode
+        if action != "none":
+            kills += 1
+            sigkills += action == "sigkill"
+            sigterms += action == "sigterm"
+        print(f"run np={np_} {action:7s} after {delay or 0:.2f}s -> exit {rc}", flush=True)
+        if action == "sigterm" and rc not in (0, 75):
+            print(f"UNEXPECTED: SIGTERM gave exit {rc}: {err.decode()[-400:]}", flush=True)
+            problems += 1
+        if rc != 0 and os.path.exists(out):
+            print("UNEXPECTED: an output file exists after a failed run", flush=True)
+            problems += 1
+        if rc == 0:
+            completed += 1
+            if not same(ref, out, datasets):
+                print("MISMATCH: finished output differs from the uninterrupted run", flush=True)
+                mismatches += 1
+            if kills < args.kills:  # start over to collect more kills
+                os.remove(out)
+    print(f"kill test ({args.mode}): kills {kills} (sigkill {sigkills}, sigterm {sigterms}), resumes {resumes}, "
+          f"completed {completed}, mismatches {mismatches}, problems {problems}", flush=True)
+    return 1 if mismatches or problems or kills < args.kills else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
