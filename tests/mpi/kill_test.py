@@ -16,6 +16,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import h5py
@@ -69,13 +70,16 @@ def main():
     def command(np_, output, extra=()):
         return [mpirun, "-n", str(np_), args.tool, args.config, "--set", f"input.file={args.input}",
                 "--set", f"output.file={output}", "--set", f"mode={args.mode}", "--set", "runtime.batch_size=8",
-                "--set", "runtime.gather_window_bytes=16KiB", "--set", "dynamic.chunk_rows=50",
+                "--set", "runtime.gather_window_bytes=16KiB", "--set", "dynamic.chunk_rows=400",
                 "--set", "checkpoint.grace_seconds=20", *extra]
 
     t0 = time.time()
+    subprocess.run(command(2, ref, ["--overwrite", "--fresh", "--dry-run"]), check=True, stdout=subprocess.DEVNULL)
+    startup = time.time() - t0
+    t0 = time.time()
     subprocess.run(command(2, ref, ["--overwrite", "--fresh"]), check=True, stdout=subprocess.DEVNULL)
-    duration = time.time() - t0
-    print(f"uninterrupted run: {duration:.2f} s", flush=True)
+    duration = max(0.2, time.time() - t0 - startup)
+    print(f"uninterrupted run: {duration:.2f} s after a start-up of {startup:.2f} s", flush=True)
 
     for leftover in (out, out + ".journal", out + ".partial"):
         if os.path.exists(leftover):
@@ -87,10 +91,16 @@ def main():
         if started_once:
             resumes += 1
         started_once = True
-        proc = subprocess.Popen(command(np_, out), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        proc = subprocess.Popen(command(np_, out), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 start_new_session=True)
+        # Kill moments are drawn over the run phase: after the plan (MPI up,
+        # handlers installed), up to about the length of a whole run.
+        for line in proc.stdout:
+            if line.startswith(b"plan:"):
+                break
+        threading.Thread(target=proc.stdout.read, daemon=True).start()
         want_kill = kills < args.kills
-        delay = rng.uniform(0.15, max(0.3, 0.8 * duration)) if want_kill else None
+        delay = rng.uniform(0.0, duration) if want_kill else None
         action = "none"
         if want_kill:
             try:
@@ -106,12 +116,13 @@ def main():
                         for p in pids:
                             os.kill(p, signal.SIGTERM)
         try:
-            _, err = proc.communicate(timeout=120)
+            proc.wait(timeout=120)
+            err = proc.stderr.read()
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             print(f"HANG: np={np_} after {action}", flush=True)
             problems += 1
-            proc.communicate()
+            proc.wait()
             continue
         rc = proc.returncode
         if action != "none":

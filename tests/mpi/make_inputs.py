@@ -63,11 +63,14 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     os.makedirs(os.path.join(os.path.dirname(args.out.rstrip("/")), "out"), exist_ok=True)
     onnx.save(mlp(rng), os.path.join(args.out, "mlp.onnx"))
+    onnx.save(mlp(rng), os.path.join(args.out, "mlp2.onnx"))  # same shapes, other weights
     onnx.save(conv_model(), os.path.join(args.out, "conv.onnx"))
     write(os.path.join(args.out, "mlp.h5"), rng.standard_normal((1000, 48)).astype(np.float32))
     with h5py.File(os.path.join(args.out, "mlp.h5"), "a") as f:
         # Heavy-tailed per-row cost (log-normal), for cost-driven splits and tasks.
         f.create_dataset("cost", data=rng.lognormal(3.0, 1.5, 1000).astype(np.float32))
+    # Long enough that random kills land mid-run (kill_test.py).
+    write(os.path.join(args.out, "kill.h5"), rng.standard_normal((40000, 48)).astype(np.float32))
     write(os.path.join(args.out, "few.h5"), rng.standard_normal((3, 48)).astype(np.float32))
     write(os.path.join(args.out, "empty.h5"), np.zeros((0, 48), np.float32))
     write(os.path.join(args.out, "wrong_width.h5"), rng.standard_normal((10, 63)).astype(np.float32))
