@@ -67,6 +67,10 @@ void CudaBackend::prepare(const Graph& graph, const std::vector<Shape>& input_ro
   if (input_rows.size() != graph.inputs.size())
     throw ModelError("model " + graph.source + ": expects " + std::to_string(graph.inputs.size()) +
                      " input(s), got " + std::to_string(input_rows.size()));
+  for (const Node& n : graph.nodes)
+    if (n.op == OpKind::TestWork)  // a sleep standing in for device work: nothing to run here
+      throw ModelError("model " + graph.source + ": node '" + n.name +
+                       "': op mgi.test.Work is CPU-only (a test op for benchmarks; use runtime.device: cpu)");
   auto shapes_at = [&](int64_t rows) {
     std::vector<Shape> in;
     for (const Shape& r : input_rows) {

@@ -124,6 +124,7 @@ void CudaBackend::execute(const Node& n, const std::vector<Shape>& shapes) {
       const bool bias1 = has(2) && shape_numel(shape(2)) == 1 && d != 1;
       return layer_norm(in(0), y, rows, d, in(1), scale1, in(2), bias1, n.epsilon, s);
     }
+    case OpKind::TestWork: break;  // CPU-only; prepare() rejects it
   }
   MGI_ASSERT(false, std::string("CUDA backend: no kernel for ") + op_name(n.op));
 }

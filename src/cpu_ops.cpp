@@ -34,6 +34,7 @@ void exec_node(const Node& n, const std::vector<Shape>& s, const std::vector<con
     case OpKind::Transpose: return transpose(n.perm, s[0], in[0], out, opt);
     case OpKind::BatchNormalization: return batchnorm(n, s, in, out, opt);
     case OpKind::LayerNormalization: return layernorm(n, s, in, out, opt);
+    case OpKind::TestWork: return test_work(n, s[0], in[0], out, opt);
   }
   MGI_ASSERT(false, "unknown op kind");
 }

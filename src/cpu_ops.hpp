@@ -53,4 +53,11 @@ void transpose(const std::vector<int64_t>& perm, const Shape& in_shape, const fl
                const ExecOptions& opt);
 void copy(int64_t count, const float* x, float* y, const ExecOptions& opt);
 
+// mgi.test.Work, for benchmarks and tests only: y = x, then one sleep per call
+// (per batch, like one kernel launch) of sum over rows of max(0, x[row, 0]) *
+// ns_per_unit nanoseconds. Simulates device work whose cost grows with row
+// length without using the CPU. shape is [batch, d], d >= 1.
+constexpr int64_t kMaxTestWorkNsPerUnit = 1000000000;  // 1 s per unit
+void test_work(const Node& n, const Shape& shape, const float* x, float* y, const ExecOptions& opt);
+
 }  // namespace mgi::cpu

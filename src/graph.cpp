@@ -37,6 +37,7 @@ const char* op_name(OpKind k) {
     case OpKind::Transpose: return "Transpose";
     case OpKind::BatchNormalization: return "BatchNormalization";
     case OpKind::LayerNormalization: return "LayerNormalization";
+    case OpKind::TestWork: return "mgi.test.Work";
   }
   return "?";
 }
@@ -281,6 +282,12 @@ Shape infer_node_shape(const Node& node, const std::vector<Shape>& inputs, const
     case OpKind::Transpose: return transpose_shape(c);
     case OpKind::BatchNormalization: return batchnorm_shape(c);
     case OpKind::LayerNormalization: return layernorm_shape(c);
+    case OpKind::TestWork: {  // identity; x[:, 0] is each row's length
+      c.want_inputs(1, 1);
+      const Shape& x = c.at(0);
+      if (x.size() != 2 || x[1] < 1) c.fail("input has shape " + shape_str(x) + "; expected [batch, d] with d >= 1");
+      return x;
+    }
   }
   c.fail("unknown op kind");
 }

@@ -20,6 +20,7 @@ enum class OpKind {
   Softmax, LogSoftmax,
   Flatten, Reshape, Identity, Transpose,    // layout (Identity = copy; Dropout, float Cast map here)
   BatchNormalization, LayerNormalization,
+  TestWork,  // "mgi.test" domain "Work": benchmarks/tests only (sleeps in proportion to x[:, 0]); CPU only
 };
 
 const char* op_name(OpKind k);
@@ -49,6 +50,7 @@ struct Node {
                             // kBatchDim = batch size)
   bool allowzero = false;   // Reshape
   std::vector<int64_t> perm;  // Transpose (empty = reverse)
+  int64_t ns_per_unit = 1000; // TestWork: sleep per unit of row length, in nanoseconds
 };
 
 struct Value {

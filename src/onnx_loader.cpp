@@ -24,6 +24,9 @@ using onnx::TensorProto;
 
 bool default_domain(const std::string& d) { return d.empty() || d == "ai.onnx"; }
 
+// Domain of the test-only ops (benchmarks and tests; never in a real model).
+const char* const kTestDomain = "mgi.test";
+
 // ONNX op types with a runtime kernel (some map onto another OpKind).
 const std::unordered_map<std::string, OpKind>& runtime_ops() {
   static const std::unordered_map<std::string, OpKind> m = {
@@ -222,9 +225,14 @@ class Loader {
     const OnnxNode on(np, name, g_.source);
     const std::string& op = np.op_type();
     const bool ms_gelu = np.domain() == "com.microsoft" && op == "Gelu";
-    if (!default_domain(np.domain()) && !ms_gelu) unsupported(on);
+    // mgi.test.Work exists for benchmarks and tests only: it sleeps in proportion
+    // to each row's "length" (x[:, 0]), standing in for GPU work without using the
+    // CPU. Accepted from that exact domain only; CPU backend only.
+    const bool test_work = np.domain() == kTestDomain && op == "Work";
+    if (!default_domain(np.domain()) && !ms_gelu && !test_work) unsupported(on);
     const auto rt = runtime_ops().find(op);
-    const bool has_kernel = rt != runtime_ops().end();
+    const bool has_kernel = test_work || rt != runtime_ops().end();
+    const OpKind kind = test_work ? OpKind::TestWork : has_kernel ? rt->second : OpKind::Identity;
     if (!has_kernel && !fold_only_op(op) && op != "Constant" && op != "Shape") unsupported(on);
     if (np.output_size() == 0) on.fail("has no outputs");
 
@@ -248,12 +256,13 @@ class Loader {
     bool all_const = true;
     for (int id : in) all_const = all_const && (id < 0 || is_const(id));
 
+    if (all_const && test_work) on.fail("needs a runtime input (a test op is never folded)");
     if (all_const) {
       std::vector<Tensor> out;
       bool any_int = false;
       for (int id : in) any_int = any_int || (id >= 0 && const_data(id).dtype == DType::i64);
       if (has_kernel && !layout_op(op) && !any_int) {
-        out.push_back(fold_with_kernel(on, build_node(on, rt->second, in)));
+        out.push_back(fold_with_kernel(on, build_node(on, kind, in)));
       } else {
         std::vector<const Tensor*> args;
         for (int id : in) args.push_back(id >= 0 ? &const_data(id) : nullptr);
@@ -269,7 +278,7 @@ class Loader {
     }
 
     if (!has_kernel) unsupported(on, "; supported only on constant inputs (folded at load time)");
-    Node n = build_node(on, rt->second, in);
+    Node n = build_node(on, kind, in);
     for (size_t k = 0; k < n.inputs.size(); ++k) {
       const int id = n.inputs[k];
       if (id >= 0 && is_const(id) && const_data(id).dtype != DType::f32)
@@ -464,6 +473,13 @@ class Loader {
         want_inputs(on, in, 2, 3);
         n.axis = on.get_int("axis", -1);
         n.epsilon = on.get_float("epsilon", 1e-5f);
+        break;
+      case OpKind::TestWork:
+        want_inputs(on, in, 1, 1);
+        n.ns_per_unit = on.get_int("ns_per_unit", 1000);
+        if (n.ns_per_unit < 0 || n.ns_per_unit > cpu::kMaxTestWorkNsPerUnit)
+          on.fail("attribute 'ns_per_unit' must be in [0, " + std::to_string(cpu::kMaxTestWorkNsPerUnit) + "], got " +
+                  std::to_string(n.ns_per_unit));
         break;
       case OpKind::Identity:
         if (op == "Cast") {
