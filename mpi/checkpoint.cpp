@@ -93,6 +93,7 @@ void Checkpoint::open() {
 void Checkpoint::record(const RowRange& rows, const std::vector<const float*>& outputs) {
   if (rows.rows() <= 0) return;
   writer_->append(rows, outputs);
+  if (progress_) progress_->add(rows.rows());
   const auto now = std::chrono::steady_clock::now();
   if (std::chrono::duration<double>(now - last_sync_).count() >= opt_.flush_seconds) {
     writer_->sync();
@@ -106,7 +107,7 @@ void Checkpoint::sync() {
 
 void Checkpoint::assemble(OutputWriter& out) const {
   std::vector<RowRange> seen;
-  replay_journal(path_, floats_, [&](const RowRange& r, const std::vector<const float*>& data) {
+  replay_journal_by_rows(path_, floats_, int64_t{64} << 20, [&](const RowRange& r, const std::vector<const float*>& data) {
     for (size_t d = 0; d < data.size(); ++d) out.write_rows(d, r.begin, r.rows(), data[d]);
     seen.push_back(r);
   });

@@ -10,6 +10,7 @@
 
 #include "journal.hpp"
 #include "output_writer.hpp"
+#include "progress.hpp"
 
 namespace mgi {
 
@@ -44,6 +45,8 @@ class Checkpoint {
   // Opens the journal for appending (creates it on a fresh run).
   void open();
   void record(const RowRange& rows, const std::vector<const float*>& outputs);
+  // Told about every recorded block (rank 0's progress line).
+  void set_progress(Progress* p) { progress_ = p; }
   void sync();
   // Writes every journaled row into `writer` (a fresh .partial file).
   void assemble(OutputWriter& writer) const;
@@ -58,6 +61,7 @@ class Checkpoint {
   int64_t valid_bytes_ = 0, dropped_bytes_ = 0, rows_ = 0;
   std::unique_ptr<JournalWriter> writer_;
   std::chrono::steady_clock::time_point last_sync_;
+  Progress* progress_ = nullptr;
 };
 
 }  // namespace mgi

@@ -344,8 +344,13 @@ int Job::run() {
     if (topo_.rank == 0) std::printf("dry run: config, input, model and devices check out; nothing computed\n");
     return 0;
   }
+  std::unique_ptr<Progress> progress;
   collectively(comm_, [&] {
-    if (topo_.rank == 0) checkpoint_->open();
+    if (topo_.rank == 0) {
+      checkpoint_->open();
+      progress = std::make_unique<Progress>(todo_.count(), opts_.progress_seconds);
+      checkpoint_->set_progress(progress.get());
+    }
     backend_->prepare(graph_, io_.input_rows, batch_);
   });
   RankStats stats;
@@ -358,6 +363,7 @@ int Job::run() {
                   checkpoint_.get()};
     stats = run_interruptible([&] { return run_static(run); });
   }
+  if (progress) progress->finish();
   finish_output(started);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const std::vector<RankStats> all = gather_rank_stats(stats, comm_);

@@ -28,6 +28,9 @@ int parse_cli(int argc, char** argv, CliOptions& opts) {
   app.add_flag("--dry-run", opts.dry_run, "check config, files, model and devices; print the plan; compute nothing");
   app.add_flag("--overwrite", opts.overwrite, "replace an existing output file");
   app.add_flag("--fresh", opts.fresh, "discard the journal of an earlier run of this output instead of resuming");
+  app.add_option("--progress", opts.progress_seconds,
+                 "seconds between progress lines when not on a terminal (0 = none); default 30")
+      ->check(CLI::Range(0.0, 86400.0));
   app.add_option("--report", opts.report_path, "write a JSON report (config, plan, per-rank stats, totals)")
       ->type_name("FILE");
   app.set_version_flag("--version", "mgi-mpi " MGI_VERSION);

@@ -11,6 +11,7 @@ struct CliOptions {
   bool dry_run = false;
   bool overwrite = false;
   bool fresh = false;       // discard a journal instead of resuming from it
+  double progress_seconds = 30;  // plain progress lines off a terminal; 0 = none
   std::string report_path;  // --report FILE: JSON summary written by rank 0
 };
 

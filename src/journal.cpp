@@ -104,6 +104,7 @@ void walk(const std::string& path, const std::vector<int64_t>& floats, JournalSc
     scan.valid_bytes += static_cast<int64_t>(sizeof h + h.payload_bytes);
     scan.records += 1;
     done.push_back({h.begin, h.end});
+    scan.index.push_back({{h.begin, h.end}, scan.valid_bytes - static_cast<int64_t>(h.payload_bytes)});
     if (f) {
       std::vector<const float*> ptrs;
       const float* at = payload.data();
@@ -154,6 +155,50 @@ void replay_journal(const std::string& path, const std::vector<int64_t>& floats_
                     const std::function<void(const RowRange&, const std::vector<const float*>&)>& f) {
   JournalScan scan;
   walk(path, floats_per_row, scan, &f);
+}
+
+void replay_journal_by_rows(const std::string& path, const std::vector<int64_t>& floats, int64_t block_bytes,
+                            const std::function<void(const RowRange&, const std::vector<const float*>&)>& f) {
+  JournalScan scan;
+  walk(path, floats, scan, nullptr);
+  std::vector<JournalScan::Record> recs = scan.index;
+  std::sort(recs.begin(), recs.end(), [](const auto& a, const auto& b) { return a.rows.begin < b.rows.begin; });
+  File file(std::fopen(path.c_str(), "rb"));
+  if (!file) io_fail("cannot open", path);
+  const int64_t per_row_floats = row_floats(floats);
+  const int64_t block_rows = std::max<int64_t>(1, block_bytes / (per_row_floats * static_cast<int64_t>(sizeof(float))));
+  std::vector<std::vector<float>> block(floats.size());
+  std::vector<float> payload;
+  RowRange cur{0, 0};
+  auto flush = [&] {
+    if (cur.rows() <= 0) return;
+    std::vector<const float*> ptrs;
+    for (const auto& b : block) ptrs.push_back(b.data());
+    f(cur, ptrs);
+    for (auto& b : block) b.clear();
+    cur = {0, 0};
+  };
+  int64_t covered = 0;  // rows below this are out already
+  for (const auto& r : recs) {
+    const int64_t begin = std::max(r.rows.begin, covered);
+    if (begin >= r.rows.end) continue;
+    if (cur.rows() > 0 && (begin != cur.end || cur.rows() >= block_rows)) flush();
+    if (cur.rows() == 0) cur = {begin, begin};
+    const int64_t n = r.rows.rows();
+    payload.resize(static_cast<size_t>(n * per_row_floats));
+    if (std::fseek(file.get(), r.payload_offset, SEEK_SET) != 0 ||
+        std::fread(payload.data(), sizeof(float), payload.size(), file.get()) != payload.size())
+      io_fail("cannot read a record back", path);
+    const float* at = payload.data();
+    for (size_t d = 0; d < floats.size(); ++d) {
+      const float* src = at + (begin - r.rows.begin) * floats[d];
+      block[d].insert(block[d].end(), src, at + n * floats[d]);
+      at += n * floats[d];
+    }
+    cur.end = r.rows.end;
+    covered = r.rows.end;
+  }
+  flush();
 }
 
 JournalWriter::JournalWriter(const std::string& path, const std::string& fingerprint,

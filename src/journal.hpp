@@ -35,6 +35,11 @@ struct JournalScan {
   bool header_ok = false;
   std::string fingerprint;
   std::vector<RowRange> done;  // merged
+  struct Record {
+    RowRange rows;
+    int64_t payload_offset;    // byte offset of the payload in the file
+  };
+  std::vector<Record> index;   // intact records, in file order
   int64_t records = 0;
   int64_t valid_bytes = 0;     // file prefix that holds only intact records
   int64_t dropped_bytes = 0;   // torn or corrupt tail, ignored
@@ -46,6 +51,13 @@ JournalScan scan_journal(const std::string& path, const std::vector<int64_t>& fl
 // Calls f(range, per-output data) for every intact record, in file order.
 void replay_journal(const std::string& path, const std::vector<int64_t>& floats_per_row,
                     const std::function<void(const RowRange&, const std::vector<const float*>&)>& f);
+
+// Same data in row order, with adjacent records joined into blocks of up to
+// `block_bytes`, so the final HDF5 file is written in few large writes.
+// Rows recorded twice (a block journaled again after a resume) go out once.
+void replay_journal_by_rows(const std::string& path, const std::vector<int64_t>& floats_per_row,
+                            int64_t block_bytes,
+                            const std::function<void(const RowRange&, const std::vector<const float*>&)>& f);
 
 class JournalWriter {
  public:
