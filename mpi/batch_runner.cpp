@@ -4,12 +4,12 @@
 #include <chrono>
 
 #include "signals.hpp"
+#include "trace.hpp"
 
 namespace mgi {
 
 namespace {
-using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+using Clock = Trace::Clock;
 }  // namespace
 
 BatchRunner::BatchRunner(const DatasetReader& reader, Backend& backend, const Graph& graph, const ModelIo& io,
@@ -50,7 +50,7 @@ void BatchRunner::run_ragged(const Slice& rows, const std::vector<float*>& out, 
     auto t0 = Clock::now();
     values_.resize(static_cast<size_t>((v1 - v0) * tok));
     reader_.read_rows(v0, v1 - v0, values_.data());
-    st.read_s += since(t0);
+    st.read_s += elapsed_span("read", t0);
     const std::vector<int64_t> order = length_order(ix, g0, g1);
     for (size_t b = 0; b < order.size(); b += static_cast<size_t>(batch_)) {
       throw_if_interrupted();
@@ -73,7 +73,7 @@ void BatchRunner::run_ragged(const Slice& rows, const std::vector<float*>& out, 
       for (size_t k = 0; k < out_ptrs_.size(); ++k) out_ptrs_[k] = batch_out_[k].data();
       t0 = Clock::now();
       backend_.run_shaped(in_shapes_, in_ptrs_, out_ptrs_);
-      st.compute_s += since(t0);
+      st.compute_s += elapsed_span("compute", t0);
       for (size_t k = 0; k < out_ptrs_.size(); ++k) {
         if (written_as_[k] < 0) continue;
         const int64_t f = out_floats_[k];
@@ -94,14 +94,14 @@ void BatchRunner::run(const Slice& rows, const std::vector<float*>& out, RankSta
     const int64_t n = std::min(batch_, rows.end - at);
     auto t0 = Clock::now();
     reader_.read_rows(at, n, input_.data());
-    st.read_s += since(t0);
+    st.read_s += elapsed_span("read", t0);
     in_ptrs_[0] = input_.data();
     for (size_t k = 0; k < out_ptrs_.size(); ++k)
       out_ptrs_[k] = written_as_[k] >= 0 ? out[written_as_[k]] + (at - rows.begin) * out_floats_[k]
                                          : scratch_[k].data();
     t0 = Clock::now();
     backend_.run(n, in_ptrs_, out_ptrs_);
-    st.compute_s += since(t0);
+    st.compute_s += elapsed_span("compute", t0);
     st.rows += n;
     st.batches += 1;
   }

@@ -37,6 +37,7 @@
 #include "signals.hpp"
 #include "static_run.hpp"
 #include "topology.hpp"
+#include "trace.hpp"
 
 namespace mgi {
 
@@ -344,6 +345,10 @@ int Job::run() {
     if (topo_.rank == 0) std::printf("dry run: config, input, model and devices check out; nothing computed\n");
     return 0;
   }
+  if (!opts_.trace_path.empty()) {
+    MGI_MPI(MPI_Barrier(comm_));  // a common time origin for every rank's spans
+    Trace::enable(Trace::Clock::now());
+  }
   std::unique_ptr<Progress> progress;
   collectively(comm_, [&] {
     if (topo_.rank == 0) {
@@ -367,11 +372,22 @@ int Job::run() {
   finish_output(started);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const std::vector<RankStats> all = gather_rank_stats(stats, comm_);
+  std::vector<TraceEvent> trace;
+  if (!opts_.trace_path.empty()) trace = gather_trace(Trace::take(), comm_);
   if (topo_.rank == 0) {
     std::fputs(format_summary(ranks_, all, wall, cfg_.output.file).c_str(), stdout);
     std::fflush(stdout);
     // The output is complete by now: a report that cannot be written is a
     // warning, not a failed run.
+    if (!opts_.trace_path.empty()) {
+      std::vector<std::string> hosts;
+      for (const auto& r : ranks_) hosts.push_back(r.host);
+      try {
+        write_text_file(opts_.trace_path, trace_json(trace, hosts));
+      } catch (const Error& e) {
+        std::fprintf(stderr, "mgi-mpi: warning: --trace: %s\n", e.what());
+      }
+    }
     if (!opts_.report_path.empty()) {
       try {
         write_text_file(opts_.report_path, report_json(plan_, all, wall, 0, cfg_.resolved_text));

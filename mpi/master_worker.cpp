@@ -9,12 +9,12 @@
 #include "error_sync.hpp"
 #include "mpi_handles.hpp"
 #include "signals.hpp"
+#include "trace.hpp"
 
 namespace mgi {
 
 namespace {
-using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+using Clock = Trace::Clock;
 
 enum Tag : int { kRequest = 11, kResult = 12, kResultData = 13, kFail = 14, kDone = 15, kAssign = 21 };
 
@@ -50,7 +50,7 @@ class Master {
     while (active > 0) {
       MPI_Message msg;
       MPI_Status st;
-      MGI_MPI(MPI_Mprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, req_, &msg, &st));
+      wait_for_message(msg, st);
       const int src = st.MPI_SOURCE;
       if (interrupt_requested()) stopping = true;  // a signal on rank 0: no new work
       if (st.MPI_TAG == kRequest) {
@@ -89,6 +89,19 @@ class Master {
   }
 
  private:
+  // A blocking MPI_Mprobe spins a whole core in Open MPI, taking it from rank
+  // 0's own compute. Poll instead, and back off to short sleeps when idle:
+  // under load a message is nearly always waiting, so dispatch stays fast.
+  void wait_for_message(MPI_Message& msg, MPI_Status& st) {
+    int found = 0;
+    for (int idle = 0;; ++idle) {
+      MGI_MPI(MPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, req_, &found, &msg, &st));
+      if (found) return;
+      if (idle < 64) continue;
+      std::this_thread::sleep_for(std::chrono::microseconds(idle < 1024 ? 20 : 200));
+    }
+  }
+
   const DynamicRun& run_;
   MPI_Comm req_, rep_;
   std::vector<int64_t> floats_;
@@ -138,7 +151,7 @@ RankStats run_dynamic(const DynamicRun& run) {
   auto t0 = Clock::now();
   MGI_MPI(MPI_Send(&ask, 1, MPI_INT, 0, kRequest, requests.get()));
   MGI_MPI(MPI_Recv(&cur, 3, MPI_INT64_T, 0, kAssign, replies.get(), MPI_STATUS_IGNORE));
-  st.idle_s += since(t0);
+  st.idle_s += elapsed_span("wait", t0);
   int64_t done_tasks = 0;
   while (!cur.stop()) {
     // Prefetch: the next assignment is on its way while this task computes.
@@ -164,10 +177,10 @@ RankStats run_dynamic(const DynamicRun& run) {
     const int rows = static_cast<int>(cur.end - cur.begin);
     for (size_t d = 0; d < outputs; ++d)
       MGI_MPI(MPI_Send(out[d].data(), rows, types[d].get(), 0, kResultData, requests.get()));
-    st.gather_s += since(t0);
+    st.gather_s += elapsed_span("send", t0);
     t0 = Clock::now();
     MGI_MPI(MPI_Wait(&next_req, MPI_STATUS_IGNORE));
-    st.idle_s += since(t0);
+    st.idle_s += elapsed_span("wait", t0);
     ++done_tasks;
     cur = next;
   }
@@ -176,7 +189,7 @@ RankStats run_dynamic(const DynamicRun& run) {
   if (!local && master_error) local = master_error;
   st.tasks = done_tasks;
   agree(run.comm, local);
-  st.total_s = since(t_start);
+  st.total_s = elapsed_span("run", t_start);
   return st;
 }
 

@@ -50,4 +50,26 @@ std::vector<RankStats> gather_rank_stats(const RankStats& mine, MPI_Comm comm) {
   return all;
 }
 
+std::vector<TraceEvent> gather_trace(std::vector<TraceEvent> mine, MPI_Comm comm) {
+  int size = 0, rank = 0;
+  MGI_MPI(MPI_Comm_size(comm, &size));
+  MGI_MPI(MPI_Comm_rank(comm, &rank));
+  for (auto& e : mine) e.rank = rank;
+  MPI_Datatype event = MPI_DATATYPE_NULL;  // one event as bytes: counts stay small
+  MGI_MPI(MPI_Type_contiguous(static_cast<int>(sizeof(TraceEvent)), MPI_BYTE, &event));
+  MGI_MPI(MPI_Type_commit(&event));
+  int n = static_cast<int>(mine.size());
+  std::vector<int> counts(size), displs(size);
+  MGI_MPI(MPI_Gather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, comm));
+  int64_t total = 0;
+  for (int r = 0; r < size; ++r) {
+    displs[r] = static_cast<int>(total);
+    total += counts[r];
+  }
+  std::vector<TraceEvent> all(rank == 0 ? static_cast<size_t>(total) : 0);
+  MGI_MPI(MPI_Gatherv(mine.data(), n, event, all.data(), counts.data(), displs.data(), event, 0, comm));
+  MPI_Type_free(&event);
+  return all;
+}
+
 }  // namespace mgi

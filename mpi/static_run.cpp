@@ -8,12 +8,12 @@
 #include "error_sync.hpp"
 #include "mpi_handles.hpp"
 #include "signals.hpp"
+#include "trace.hpp"
 
 namespace mgi {
 
 namespace {
-using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+using Clock = Trace::Clock;
 }  // namespace
 
 int64_t static_batches(const Slice& slice, const GatherPlan& gather, int64_t batch_size) {
@@ -59,7 +59,7 @@ RankStats run_static(const StaticRun& run) {
       MGI_MPI(MPI_Gatherv(send[d].data(), static_cast<int>(part.rows()), row_types[d].get(),
                           run.rank == 0 ? recv[d].data() : nullptr, layout.counts.data(),
                           layout.displs.data(), row_types[d].get(), 0, run.comm));
-    st.gather_s += since(t0);
+    st.gather_s += elapsed_span("gather", t0);
     if (run.rank == 0 && !pending) {
       t0 = Clock::now();
       try {
@@ -77,11 +77,11 @@ RankStats run_static(const StaticRun& run) {
       } catch (...) {
         pending = std::current_exception();
       }
-      st.write_s += since(t0);
+      st.write_s += elapsed_span("journal", t0);
     }
   }
   agree(run.comm, pending);
-  st.total_s = since(t_start);
+  st.total_s = elapsed_span("run", t_start);
   return st;
 }
 

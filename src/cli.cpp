@@ -31,6 +31,8 @@ int parse_cli(int argc, char** argv, CliOptions& opts) {
   app.add_option("--progress", opts.progress_seconds,
                  "seconds between progress lines when not on a terminal (0 = none); default 30")
       ->check(CLI::Range(0.0, 86400.0));
+  app.add_option("--trace", opts.trace_path, "write a per-rank timeline (Chrome trace JSON; open in Perfetto)")
+      ->type_name("FILE");
   app.add_option("--report", opts.report_path, "write a JSON report (config, plan, per-rank stats, totals)")
       ->type_name("FILE");
   app.set_version_flag("--version", "mgi-mpi " MGI_VERSION);

@@ -12,7 +12,8 @@ struct CliOptions {
   bool overwrite = false;
   bool fresh = false;       // discard a journal instead of resuming from it
   double progress_seconds = 30;  // plain progress lines off a terminal; 0 = none
-  std::string report_path;  // --report FILE: JSON summary written by rank 0
+  std::string report_path;
+  std::string trace_path;   // --trace FILE: Chrome trace-event timeline  // --report FILE: JSON summary written by rank 0
 };
 
 // Fills `opts`. Returns -1 to go on, or the exit code to stop with (0 after
