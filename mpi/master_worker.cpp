@@ -92,13 +92,21 @@ class Master {
   // A blocking MPI_Mprobe spins a whole core in Open MPI, taking it from rank
   // 0's own compute. Poll instead, and back off to short sleeps when idle:
   // under load a message is nearly always waiting, so dispatch stays fast.
+  // Spins for the first 200 us without a message (requests come every few
+  // microseconds at full dispatch rate), yields up to 5 ms, then sleeps
+  // 200 us per poll (tasks that long make that latency negligible).
   void wait_for_message(MPI_Message& msg, MPI_Status& st) {
     int found = 0;
-    for (int idle = 0;; ++idle) {
+    const auto start = Clock::now();
+    for (;;) {
       MGI_MPI(MPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, req_, &found, &msg, &st));
       if (found) return;
-      if (idle < 64) continue;
-      std::this_thread::sleep_for(std::chrono::microseconds(idle < 1024 ? 20 : 200));
+      const auto idle = Clock::now() - start;
+      if (idle < std::chrono::microseconds(200)) continue;
+      if (idle < std::chrono::milliseconds(5))
+        std::this_thread::yield();
+      else
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
   }
 
