@@ -21,8 +21,12 @@ int parse_cli(int argc, char** argv, CliOptions& opts) {
       "  mpirun -np 4 mgi-mpi configs/demo.yaml\n"
       "  mpirun -np 4 mgi-mpi --dry-run configs/demo.yaml\n"
       "  srun mgi-mpi config.yaml --set runtime.batch_size=4096 --set output.file=out/${SLURM_JOB_ID}.h5\n"
+      "  mgi-mpi inspect models/digits-mlp.onnx      (inputs, outputs, ops, parameters)\n"
+      "  mgi-mpi inspect data/digits.h5              (datasets, shapes, dtypes, chunks)\n"
       "Exit codes: 0 done, 2 usage/config, 3 input/output data, 4 model, 5 device/runtime, 75 interrupted.");
-  app.add_option("config", opts.config_path, "YAML run configuration")->required();
+  CLI::App* inspect = app.add_subcommand("inspect", "describe an ONNX model or an HDF5 file and exit");
+  inspect->add_option("file", opts.inspect_path, "model (.onnx) or HDF5 file")->required();
+  app.add_option("config", opts.config_path, "YAML run configuration");
   app.add_option("--set", opts.overrides, "override a config key: --set runtime.device=cpu (repeatable)")
       ->type_name("KEY=VALUE");
   app.add_flag("--dry-run", opts.dry_run, "check config, files, model and devices; print the plan; compute nothing");
@@ -38,6 +42,8 @@ int parse_cli(int argc, char** argv, CliOptions& opts) {
   app.set_version_flag("--version", "mgi-mpi " MGI_VERSION);
   try {
     app.parse(argc, argv);
+    if (opts.inspect_path.empty() && opts.config_path.empty())
+      throw CLI::RequiredError("config (a YAML file), or the inspect subcommand");
   } catch (const CLI::ParseError& e) {
     const bool show = launcher_rank() == 0;
     if (e.get_exit_code() == 0) {  // --help / --version

@@ -7,6 +7,7 @@ namespace mgi {
 
 struct CliOptions {
   std::string config_path;
+  std::string inspect_path;  // `mgi-mpi inspect FILE`: describe a model or HDF5 file, no MPI
   std::vector<std::string> overrides;  // --set key=value
   bool dry_run = false;
   bool overwrite = false;

@@ -1,4 +1,5 @@
 #include "cli.hpp"
+#include "inspect.hpp"
 #include "job.hpp"
 #include "signals.hpp"
 
@@ -8,5 +9,6 @@ int main(int argc, char** argv) {
   mgi::install_signal_handlers();
   mgi::CliOptions opts;
   if (int rc = mgi::parse_cli(argc, argv, opts); rc >= 0) return rc;
+  if (!opts.inspect_path.empty()) return mgi::inspect_file(opts.inspect_path);
   return mgi::run_job(opts);
 }
