@@ -47,12 +47,15 @@ RankStats run_static(const StaticRun& run) {
   std::exception_ptr pending;  // rank 0's write failure, reported at the next agreement
   for (int64_t w = 0; w < run.gather.windows; ++w) {
     const Slice part = window_rows(mine, run.gather, w);
+    Clock::time_point computed;
     collectively(run.comm, [&] {
       if (pending) std::rethrow_exception(pending);
       throw_if_interrupted();
       if (injected_failure(run.rank, w)) throw RuntimeError("injected failure (MGI_DEBUG_FAIL_RANK)");
       runner.run_mapped(*run.todo, part, send_ptrs, st);
+      computed = Clock::now();
     });
+    st.idle_s += elapsed_span("wait", computed);  // for the slowest rank of this window
     const WindowLayout layout = window_layout(run.slices, run.gather, w);
     auto t0 = Clock::now();
     for (size_t d = 0; d < io.outputs.size(); ++d)

@@ -71,7 +71,7 @@ std::string format_summary(const std::vector<RankInfo>& ranks, const std::vector
   std::string s = fmt("summary: %lld rows in %.3f s (%.0f rows/s) -> %s\n", static_cast<long long>(total),
                       wall_s, wall_s > 0 ? total / wall_s : 0.0, output.c_str());
   s += fmt("  %4s  %-16s %-36s %10s %8s %6s %9s %9s %9s %9s %9s %11s\n", "rank", "host", "device",
-           "rows", "batches", "tasks", "read s", "compute s", "send s", "idle s", "write s", "rows/s");
+           "rows", "batches", "tasks", "read s", "compute s", "send s", "wait s", "write s", "rows/s");
   for (size_t r = 0; r < stats.size() && r < ranks.size(); ++r) {
     const auto& st = stats[r];
     s += fmt("  %4d  %-16s %-36.36s %10lld %8lld %6lld %9.3f %9.3f %9.3f %9.3f %9.3f %11.0f\n",

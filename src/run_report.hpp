@@ -19,7 +19,7 @@ struct RankStats {
   int64_t rows = 0, batches = 0, tasks = 0;  // tasks: dynamic mode
   double read_s = 0, compute_s = 0;
   double gather_s = 0;  // static: in MPI_Gatherv; dynamic: sending results
-  double idle_s = 0;    // dynamic: waiting for an assignment
+  double idle_s = 0;    // static: waiting for the slowest rank of a window; dynamic: for an assignment
   double write_s = 0, total_s = 0;
 };
 
