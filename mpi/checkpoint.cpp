@@ -1,6 +1,12 @@
 #include "checkpoint.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "error.hpp"
@@ -44,7 +50,7 @@ std::string differences(const std::string& mine, const std::string& theirs) {
 
 Checkpoint::Checkpoint(const std::string& output, const RunFingerprint& fp,
                        const std::vector<int64_t>& floats_per_row, const CheckpointOptions& opt)
-    : path_(journal_path(output)), fingerprint_(fp.text()), floats_(floats_per_row), opt_(opt), rows_(fp.rows) {
+    : path_(journal_path(output)), lock_path_(output + ".lock"), fingerprint_(fp.text()), floats_(floats_per_row), opt_(opt), rows_(fp.rows) {
   if (opt.fresh) return;  // the old journal is replaced by open()
   const JournalScan scan = scan_journal(path_, floats_);
   if (!scan.exists) return;
@@ -76,7 +82,16 @@ std::string Checkpoint::describe() const {
   return s;
 }
 
+Checkpoint::~Checkpoint() {
+  if (lock_fd_ >= 0) close(lock_fd_);
+}
+
 void Checkpoint::open() {
+  lock_fd_ = ::open(lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0) throw DataError("cannot create lock file '" + lock_path_ + "': " + std::strerror(errno));
+  if (flock(lock_fd_, LOCK_EX | LOCK_NB) != 0)
+    throw DataError("the output is being written by another running mgi-mpi job (" + lock_path_ +
+                    " is locked); wait for it or choose another output.file");
   if (valid_bytes_ > 0) {
     writer_ = std::make_unique<JournalWriter>(path_, fingerprint_, floats_, valid_bytes_);
   } else {
@@ -120,6 +135,11 @@ void Checkpoint::assemble(OutputWriter& out) const {
 void Checkpoint::remove_journal() {
   writer_.reset();
   std::remove(path_.c_str());
+  if (lock_fd_ >= 0) {
+    std::remove(lock_path_.c_str());
+    close(lock_fd_);
+    lock_fd_ = -1;
+  }
 }
 
 }  // namespace mgi

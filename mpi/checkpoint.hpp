@@ -42,8 +42,12 @@ class Checkpoint {
   // One line for the plan: "fresh" or "resuming: ... rows already in <journal>".
   std::string describe() const;
 
-  // Opens the journal for appending (creates it on a fresh run).
+  // Opens the journal for appending (creates it on a fresh run). First takes
+  // an exclusive lock (<output>.lock, flock: released even on SIGKILL), so a
+  // second job on the same output (a requeue racing the old one) stops with
+  // an error instead of interleaving records.
   void open();
+  ~Checkpoint();
   void record(const RowRange& rows, const std::vector<const float*>& outputs);
   // Told about every recorded block (rank 0's progress line).
   void set_progress(Progress* p) { progress_ = p; }
@@ -54,7 +58,7 @@ class Checkpoint {
   void remove_journal();
 
  private:
-  std::string path_, fingerprint_;
+  std::string path_, lock_path_, fingerprint_;
   std::vector<int64_t> floats_;
   CheckpointOptions opt_;
   std::vector<RowRange> done_;
@@ -62,6 +66,7 @@ class Checkpoint {
   std::unique_ptr<JournalWriter> writer_;
   std::chrono::steady_clock::time_point last_sync_;
   Progress* progress_ = nullptr;
+  int lock_fd_ = -1;
 };
 
 }  // namespace mgi
