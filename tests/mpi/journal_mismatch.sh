@@ -4,7 +4,7 @@
 # completes; a matching journal is resumed.
 set -u
 mpiexec=$1 tool=$2 cfg=$3 dir=$4
-mkdir -p "$dir" && rm -f "$dir"/out.h5*
+mkdir -p "$dir" && rm -f "$dir"/out*.h5*
 in_dir=$(dirname "$cfg")
 fail() { echo "FAIL: $*"; exit 1; }
 # Interrupt a slow run (batch 1, tiny windows) with SIGTERM to get a journal.

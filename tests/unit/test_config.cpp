@@ -72,6 +72,7 @@ void expect_same(const Config& a, const Config& b) {
   EXPECT_EQ(a.runtime.allow_gpu_sharing, b.runtime.allow_gpu_sharing);
   EXPECT_EQ(a.runtime.threads, b.runtime.threads);
   EXPECT_EQ(a.runtime.gather_window_bytes, b.runtime.gather_window_bytes);
+  EXPECT_EQ(a.runtime.precision, b.runtime.precision);
   EXPECT_EQ(a.mode, b.mode);
 }
 
@@ -305,6 +306,18 @@ TEST(Config, Threads) {
   EXPECT_EQ(parse(kBase + "runtime:\n  threads: 0\n").runtime.threads, 0);
   EXPECT_EQ(error_of(kBase + "runtime:\n  threads: -2\n"),
             "configs/demo.yaml:9: runtime.threads: expected a non-negative integer (0 = automatic), got '-2'");
+}
+
+TEST(Config, Precision) {
+  EXPECT_EQ(parse(kBase).runtime.precision, "fp32");
+  for (const char* p : {"fp32", "tf32", "bf16", "fp16"})
+    EXPECT_EQ(parse(kBase + "runtime:\n  precision: " + p + "\n").runtime.precision, p);
+  EXPECT_EQ(error_of(kBase + "runtime:\n  precision: fp64\n"),
+            "configs/demo.yaml:9: runtime.precision: expected one of fp32, tf32, bf16, fp16, got 'fp64'");
+  EXPECT_EQ(error_of(kBase + "runtime:\n  precision: FP16\n"),
+            "configs/demo.yaml:9: runtime.precision: expected one of fp32, tf32, bf16, fp16, got 'FP16'");
+  EXPECT_CONTAINS(error_of(kBase + "runtime:\n  precison: bf16\n"), "did you mean 'precision'?");
+  EXPECT_EQ(parse(kBase, {"runtime.precision=bf16"}).runtime.precision, "bf16");
 }
 
 TEST(Config, MappingWhereScalarExpectedAndViceVersa) {
