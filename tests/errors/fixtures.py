@@ -92,6 +92,7 @@ class Case:
         self.tool = tool
         self.mpiexec = mpiexec
         self.env = env
+        self.hold = []  # file descriptors a setup keeps open during the run (locks)
 
     def path(self, name):
         return os.path.join(self.dir, name)
@@ -137,7 +138,7 @@ class Case:
         os.truncate(self.path(name), int(size * keep_fraction))
 
     def x(self, rows=ROWS, width=WIDTH, dtype="float32"):
-        import numpy as np
+        """Random rows [rows, width] (fixed seed)."""
         return _rng().standard_normal((rows, width)).astype(dtype)
 
     def ragged(self, offsets=None, values_width=None, width=WIDTH):

@@ -70,7 +70,7 @@ def skip_reason(case, cuda_build):
     if needs in ("gpu", "no-gpu"):
         has_gpu = cuda_build and gpu_visible()
         if needs == "gpu" and not has_gpu:
-            return "needs a CUDA build and a GPU (proved here by %s)" % case.get("unit", "a unit test")
+            return "needs a CUDA build and a GPU (covered here by %s)" % case.get("unit", "a unit test")
         if needs == "no-gpu" and has_gpu:
             return "a GPU is visible"
     return None
@@ -105,7 +105,7 @@ def run_case(case, opts, base):
     reason = skip_reason(case, opts.cuda_build)
     if reason:
         return "skip", "SKIPPED error_%s: %s" % (case["id"], reason)
-    work = tempfile.mkdtemp(prefix="mgi-err-%s-" % case["id"], dir=opts.workdir)
+    work = tempfile.mkdtemp(prefix="mgie-", dir=opts.workdir)  # short: Open MPI puts sockets under it
     root = os.path.join(work, "case")
     problems, log = [], []
     try:
@@ -130,6 +130,8 @@ def run_case(case, opts, base):
             rc, out, err = None, e.stdout or "", e.stderr or ""
             out, err = [s.decode(errors="replace") if isinstance(s, bytes) else s for s in (out, err)]
         elapsed = time.monotonic() - t0
+        for fd in c.hold:
+            os.close(fd)
         after = snapshot(root)
         lines = [ln for ln in err.splitlines() if ln.startswith("mgi-mpi:")]
         log.append("$ (cd %s && %s)" % (root, " ".join(cmd)))
@@ -161,7 +163,7 @@ def run_case(case, opts, base):
                 problems.append("the run removed %s" % name)
             elif after[name] != before[name]:
                 problems.append("the run changed %s (it must be left byte-for-byte as it was)" % name)
-        allowed = set(case.get("leaves", []))
+        allowed = set(case.get("leaves", {}))
         expect_output = case.get("output", False)
         if expect_output:
             allowed.add("out/pred.h5")
@@ -198,12 +200,19 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the case directories")
     ap.add_argument("--probe", action="store_true", help="print what the tool does; check nothing")
     ap.add_argument("--list", action="store_true", help="print the case ids")
+    ap.add_argument("--make-base", metavar="DIR", help="write the base inputs to DIR and exit (ctest fixture)")
+    ap.add_argument("--base", metavar="DIR", help="base inputs made by --make-base (default: made here)")
     opts = ap.parse_args()
     opts.cuda_build = opts.cuda_build.upper() in ("ON", "1", "TRUE", "YES")
 
     ids = [c["id"] for c in catalogue.CASES]
     if opts.list:
         print("\n".join(ids))
+        return 0
+    if opts.make_base:
+        shutil.rmtree(opts.make_base, ignore_errors=True)
+        fixtures.make_base(opts.make_base)
+        print("base inputs in %s" % opts.make_base)
         return 0
     if not opts.tool:
         ap.error("--tool is required")
@@ -218,15 +227,17 @@ def main():
     if opts.workdir:
         os.makedirs(opts.workdir, exist_ok=True)
 
-    base_dir = tempfile.mkdtemp(prefix="mgi-err-base-", dir=opts.workdir)
+    base_dir = None if opts.base else tempfile.mkdtemp(prefix="mgi-err-base-", dir=opts.workdir)
     try:
-        base = os.path.join(base_dir, "base")
-        fixtures.make_base(base)
+        base = opts.base or os.path.join(base_dir, "base")
+        if not opts.base:
+            fixtures.make_base(base)
         t0 = time.monotonic()
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, opts.jobs if not opts.only else 1)) as ex:
             results = list(ex.map(lambda c: run_case(c, opts, base), todo))
     finally:
-        shutil.rmtree(base_dir, ignore_errors=True)
+        if base_dir:
+            shutil.rmtree(base_dir, ignore_errors=True)
     counts = {}
     for status, report in results:
         counts[status] = counts.get(status, 0) + 1
