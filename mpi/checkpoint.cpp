@@ -38,8 +38,8 @@ std::string differences(const std::string& mine, const std::string& theirs) {
   for (auto it = a.begin(); it != a.end(); ++it) {
     if (b.contains(it.key()) && b[it.key()] == it.value()) continue;
     auto shorten = [](const nlohmann::json& v) {
-      std::string s = v.dump();
-      return s.size() > 40 ? s.substr(0, 37) + "..." : s;
+      std::string s = v.is_string() ? v.get<std::string>() : v.dump();
+      return "'" + (s.size() > 40 ? s.substr(0, 37) + "..." : s) + "'";
     };
     out += (out.empty() ? "" : ", ") + it.key() + " " + shorten(it.value()) + " here, " +
            (b.contains(it.key()) ? shorten(b[it.key()]) : std::string("absent")) + " in the journal";
@@ -97,10 +97,8 @@ void Checkpoint::open() {
   } else {
     // Header written under a temporary name and renamed: a journal either has
     // a whole header or does not exist.
-    const std::string tmp = path_ + ".tmp";
-    writer_ = std::make_unique<JournalWriter>(tmp, fingerprint_, floats_);
-    if (std::rename(tmp.c_str(), path_.c_str()) != 0)
-      throw DataError("journal '" + path_ + "': cannot rename '" + tmp + "' into place");
+    writer_ = std::make_unique<JournalWriter>(path_ + ".tmp", fingerprint_, floats_);
+    writer_->rename_to(path_);
   }
   last_sync_ = std::chrono::steady_clock::now();
 }

@@ -15,7 +15,23 @@ std::string h5_numeric_type_name(hid_t type) {
   return "";
 }
 
-DatasetReader::DatasetReader(const std::string& file, const std::string& dataset)
+namespace {
+// Looks `path` up one component at a time: H5Lexists fails (< 0) both past a
+// missing group and on damaged metadata, and only the walk tells them apart.
+void require_link(hid_t file, const std::string& path, const std::string& what, const std::string& fname) {
+  const std::string prefix = what + " '" + path + "'";
+  if (path.size() < 2 || path[0] != '/') throw DataError(prefix + " in '" + fname + "': expected a path like /x");
+  for (size_t at = path.find('/', 1);; at = path.find('/', at + 1)) {
+    const std::string part = at == std::string::npos ? path : path.substr(0, at);
+    const htri_t exists = H5Lexists(file, part.c_str(), H5P_DEFAULT);
+    if (exists < 0) throw DataError(prefix + " in '" + fname + "': cannot look it up: " + h5_error_message());
+    if (exists == 0) throw DataError(prefix + " not found in '" + fname + "'");
+    if (at == std::string::npos) return;
+  }
+}
+}  // namespace
+
+DatasetReader::DatasetReader(const std::string& file, const std::string& dataset, const std::string& what)
     : file_(file), dataset_(dataset) {
   h5_quiet();
   htri_t is_h5 = H5Fis_hdf5(file.c_str());
@@ -26,25 +42,24 @@ DatasetReader::DatasetReader(const std::string& file, const std::string& dataset
   }
   fid_ = H5Handle(H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
   if (!fid_) throw DataError("input file '" + file + "': cannot open as HDF5: " + h5_error_message());
-  // H5Lexists fails on intermediate groups that are missing; treat as "not found".
-  htri_t exists = dataset.size() > 1 && dataset[0] == '/' ? H5Lexists(fid_.get(), dataset.c_str(), H5P_DEFAULT) : 0;
-  if (exists <= 0) {
-    H5Eclear2(H5E_DEFAULT);
-    throw DataError("input dataset '" + dataset + "' not found in '" + file + "'");
-  }
+  require_link(fid_.get(), dataset, what, file);
+  H5O_info_t info{};
+  if (H5Oget_info_by_name2(fid_.get(), dataset.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) >= 0 &&
+      info.type == H5O_TYPE_GROUP)
+    throw DataError(what + " '" + dataset + "' in '" + file + "' is a group, not a dataset");
   did_ = H5Handle(H5Dopen2(fid_.get(), dataset.c_str(), H5P_DEFAULT), H5Dclose);
   if (!did_)
-    throw DataError("input dataset '" + dataset + "' in '" + file + "' is not a dataset: " +
+    throw DataError(what + " '" + dataset + "' in '" + file + "' cannot be opened as a dataset: " +
                     h5_error_message());
   H5Handle type = MGI_H5_OWN(H5Dget_type(did_.get()), H5Tclose);
   dtype_ = h5_numeric_type_name(type.get());
   if (dtype_.empty())
-    throw DataError("input dataset '" + dataset + "' in '" + file +
+    throw DataError(what + " '" + dataset + "' in '" + file +
                     "' is not numeric (expected an integer or float dtype)");
   space_ = MGI_H5_OWN(H5Dget_space(did_.get()), H5Sclose);
   const int rank = MGI_HDF5(H5Sget_simple_extent_ndims(space_.get()));
   if (rank < 1)
-    throw DataError("input dataset '" + dataset + "' in '" + file +
+    throw DataError(what + " '" + dataset + "' in '" + file +
                     "' is a scalar; expected [rows, ...]");
   std::vector<hsize_t> dims(rank);
   MGI_HDF5(H5Sget_simple_extent_dims(space_.get(), dims.data(), nullptr));
@@ -52,7 +67,7 @@ DatasetReader::DatasetReader(const std::string& file, const std::string& dataset
   try {
     row_elements_ = shape_numel(row_shape(shape_));
   } catch (const Error&) {
-    throw DataError("input dataset '" + dataset + "' in '" + file + "' has shape " +
+    throw DataError(what + " '" + dataset + "' in '" + file + "' has shape " +
                     shape_str(shape_) + ", too large to index");
   }
 }

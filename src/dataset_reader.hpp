@@ -13,8 +13,9 @@ namespace mgi {
 class DatasetReader {
  public:
   // Throws DataError naming the file or dataset when it cannot be opened, is
-  // not a numeric dataset, or has rank 0.
-  DatasetReader(const std::string& file, const std::string& dataset);
+  // not a numeric dataset, or has rank 0. `what` names the dataset's role in
+  // messages ("input dataset", "input.cost dataset", ...).
+  DatasetReader(const std::string& file, const std::string& dataset, const std::string& what = "input dataset");
 
   const Shape& shape() const { return shape_; }
   int64_t rows() const { return shape_[0]; }

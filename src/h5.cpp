@@ -14,7 +14,8 @@ void h5_quiet() {
 
 namespace {
 herr_t innermost(unsigned n, const H5E_error2_t* err, void* out) {
-  // Walked upward: the last one seen is the outermost; keep the first (innermost).
+  // Walked upward, entry 0 is the innermost: the cause ("truncated file: ..."),
+  // not the API's own "unable to open file".
   auto* msg = static_cast<std::string*>(out);
   if (n == 0 && err && err->desc) *msg = err->desc;
   return 0;
@@ -23,7 +24,7 @@ herr_t innermost(unsigned n, const H5E_error2_t* err, void* out) {
 
 std::string h5_error_message() {
   std::string msg;
-  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, innermost, &msg);
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost, &msg);
   return msg;
 }
 

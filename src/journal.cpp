@@ -247,6 +247,11 @@ void JournalWriter::append(const RowRange& rows, const std::vector<const float*>
   if (std::fflush(f_) != 0) io_fail("cannot append", path_);
 }
 
+void JournalWriter::rename_to(const std::string& path) {
+  if (std::rename(path_.c_str(), path.c_str()) != 0) io_fail("cannot rename to '" + path + "'", path_);
+  path_ = path;
+}
+
 void JournalWriter::sync() {
   if (std::fflush(f_) != 0 || fsync(fileno(f_)) != 0) io_fail("cannot flush", path_);
 }

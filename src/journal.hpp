@@ -73,6 +73,8 @@ class JournalWriter {
   // Makes everything appended so far durable (fflush + fsync).
   void sync();
   const std::string& path() const { return path_; }
+  // Renames the open journal file (messages then name the new path).
+  void rename_to(const std::string& path);
 
  private:
   std::string path_;

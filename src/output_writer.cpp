@@ -38,6 +38,10 @@ void check_output_path(const std::string& output, const std::string& input, bool
     throw DataError("output.file '" + output + "': directory '" + dir + "' does not exist");
   if (access(dir.c_str(), W_OK) != 0)
     throw DataError("output.file '" + output + "': directory '" + dir + "' is not writable");
+  struct stat out {};
+  if (stat(output.c_str(), &out) == 0 && S_ISDIR(out.st_mode))
+    throw DataError("output.file '" + output + "' is a directory; name a file inside it, e.g. '" + output +
+                    "/pred.h5'");
   if (access(output.c_str(), F_OK) == 0 && !overwrite)
     throw DataError("output.file '" + output + "' already exists (pass --overwrite to replace it)");
 }

@@ -483,20 +483,11 @@ CASES = [
          setup=lambda c: c.truncate("in.h5", 0.5), args=["config.yaml"], ranks=2, exit=3,
          message=E("input file 'in.h5': cannot open as HDF5: truncated file: eof = {n}, "
                    "sblock->base_addr = 0, stored_eof = {n}"),
-         bug="The tool prints the outermost HDF5 message, `cannot open as HDF5: unable to open file`, "
-             "which does not say why: `h5_error_message()` (src/h5.cpp) walks the error stack "
-             "H5E_WALK_DOWNWARD and keeps entry 0, the API's own message; its comment says it keeps "
-             "the innermost, which is H5E_WALK_UPWARD's entry 0. With that one-word fix, `dataset_is_group` "
-             "reads `is not a dataset: not a dataset`: drop the detail there, or say it is a group.",
          fix="Copy the file again; `h5dump -H` shows whether a file is readable."),
     dict(id="input_corrupt_hdf5", section="Input data", title="Corrupt HDF5 metadata",
          did="Used an input whose group metadata was overwritten (a bad disk block, a faulty copy).",
          setup=_damage_symbol_table, args=["config.yaml"], exit=3,
          message=E("input dataset '/x' in 'in.h5': cannot look it up: bad symbol table node signature"),
-         bug="The tool prints `input dataset '/x' not found in 'in.h5'`: a failing `H5Lexists` (negative) "
-             "is taken for \"does not exist\" (src/dataset_reader.cpp), so a damaged file sends the "
-             "user looking for a typo. Only a result of 0 means not found; a negative one should "
-             "report the HDF5 cause (the expected line here is a proposal).",
          fix="Restore the file from its source."),
     dict(id="dataset_missing", section="Input data", title="Input dataset not found",
          did="Set `input.dataset: /X` (the file holds `/x`).",
@@ -511,7 +502,7 @@ CASES = [
     dict(id="dataset_is_group", section="Input data", title="Input dataset is a group",
          did="Named the group `/images` instead of the dataset `/images/x` inside it.",
          setup=_input(images="group"), args=cfg("input.dataset=/images"), exit=3,
-         message=E("input dataset '/images' in 'in.h5' is not a dataset: unable to open dataset"),
+         message=E("input dataset '/images' in 'in.h5' is a group, not a dataset"),
          fix="Name the dataset inside the group."),
     dict(id="dataset_scalar", section="Input data", title="Input dataset is a scalar",
          did="Named a scalar dataset (e.g. a stored count).",
@@ -564,9 +555,6 @@ CASES = [
          did="Set `input.cost: /costs` (the file holds `/cost`).",
          setup=None, args=cfg("input.cost=/costs"), exit=3,
          message=E("input.cost dataset '/costs' not found in 'in.h5'"),
-         bug="The tool prints `input dataset '/costs' not found in 'in.h5'`, naming the wrong key "
-             "(`input.dataset` is fine): `read_cost_prefix` (mpi/job.cpp) opens the cost dataset with "
-             "`DatasetReader`, whose messages always say `input dataset`.",
          fix="List the file's datasets with `h5ls -r in.h5`."),
 
     # ------------------------------------------------------------ ragged input
@@ -658,10 +646,6 @@ CASES = [
          setup=_ragged_config_without_offsets, args=cfg("mode=dynamic"), ranks=2, exit=4,
          message=E("model 'ragged.onnx' has 2 runtime inputs; a fixed-shape input dataset feeds exactly one "
                    "(set input.offsets for ragged rows)"),
-         bug="The tool prints `model 'ragged.onnx' has 2 runtime inputs; static mode feeds exactly one (the "
-             "input dataset)` in dynamic mode too: `match_model` (src/model_io.cpp) says \"static mode\" where it "
-             "means a fixed-shape (not ragged) input, and does not point at `input.offsets`. The static-mode "
-             "case `model_two_inputs` expects today's wording; update it with the fix.",
          fix="Give `input.offsets` (and `input.mask`) for a ragged model; static inputs feed one model input."),
 
     # ------------------------------------------------------------ output
@@ -695,12 +679,7 @@ CASES = [
     dict(id="output_is_directory", section="Output", title="Output path is a directory",
          did="Set `output.file: out` (the directory) with `--overwrite`.",
          setup=None, args=cfg("output.file=out", extra=["--overwrite"]), exit=3,
-         message=E("output.file 'out' is a directory"),
-         bug="The check before work passes (the path exists and `--overwrite` is given), the whole job "
-             "runs, and only the final rename fails: `output.file 'out': cannot rename 'out.partial' "
-             "into place: Is a directory`, after the compute, leaving `out.partial` (a finished HDF5 file "
-             "with `complete = 1`), `out.journal` and `out.lock`. `check_output_path` (src/output_writer.cpp) should "
-             "refuse an output path that is a directory.",
+         message=E("output.file 'out' is a directory; name a file inside it, e.g. 'out/pred.h5'"),
          fix="Name a file inside the directory: `out/pred.h5`."),
     dict(id="output_locked", section="Output", title="Output being written by another job",
          did="Started the same job while an earlier one (a requeue racing the old job) still writes the output.",
@@ -717,9 +696,6 @@ CASES = [
          leaves={"out/pred.h5.journal": "the rows done so far, for the resume",
                  "out/pred.h5.lock": "empty; the lock itself ends with the process"},
          message=E("journal 'out/pred.h5.journal': cannot append: File too large"),
-         bug="The tool prints `journal 'out/pred.h5.journal.tmp': cannot append: File too large`, naming "
-             "a file that no longer exists: `Checkpoint::open` (mpi/checkpoint.cpp) writes the header "
-             "under `.tmp` and renames it, but the `JournalWriter` keeps the old name for its messages.",
          fix="Free space or raise the quota, then run the same command: the journal keeps the rows "
              "done so far and the run resumes."),
 
@@ -727,8 +703,8 @@ CASES = [
     dict(id="journal_other_run", section="Journal (resume)", title="Journal from another run",
          did="A run died and left `out/pred.h5.journal`; the model was retrained and the same command run again.",
          setup=_journal_from_other_model, args=["config.yaml"], ranks=2, exit=3,
-         message=E("journal 'out/pred.h5.journal' belongs to another run (model_sha256 \"{hex}... here, "
-                   "\"{hex}... in the journal); pass --fresh to discard it or choose another output.file"),
+         message=E("journal 'out/pred.h5.journal' belongs to another run (model_sha256 '{hex}...' here, "
+                   "'{hex}...' in the journal); pass --fresh to discard it or choose another output.file"),
          fix="Pass `--fresh` to discard the old journal, or write to another `output.file`."),
     dict(id="journal_damaged", section="Journal (resume)", title="Damaged journal",
          did="Something else wrote to `out/pred.h5.journal`.",
@@ -799,7 +775,8 @@ CASES = [
     dict(id="model_two_inputs", section="Model", title="Model with two runtime inputs",
          did="Ran a model that takes two inputs (`x` and `bias`) on one dataset, in static mode.",
          setup=_model(_two_input_model), args=cfg("output.dataset=/probs"), exit=4,
-         message=E("model 'model.onnx' has 2 runtime inputs; static mode feeds exactly one (the input dataset)"),
+         message=E("model 'model.onnx' has 2 runtime inputs; a fixed-shape input dataset feeds exactly one "
+                   "(set input.offsets for ragged rows)"),
          fix="Export the model with one runtime input (constants as initializers); a second input is "
              "only supported as the mask of ragged input (`input.mask`)."),
     dict(id="model_output_without_batch", section="Model", title="Model output without the batch first",
