@@ -1,22 +1,33 @@
-// The CUDA backend: one device, one non-blocking stream, cuBLAS bound to it.
-// prepare() uploads the constants once and places every activation of a
-// max_batch-row batch in one device arena (buffers whose lifetimes do not
-// overlap share bytes; Flatten/Reshape/Identity alias their input); run()
-// only copies inputs in, launches the nodes and copies outputs out.
+// The CUDA backend: one device; cuBLAS and every kernel on one non-blocking
+// compute stream. prepare() uploads the constants once, places every
+// intermediate value of a max_batch-row batch in one device arena (buffers
+// whose lifetimes do not overlap share bytes; Flatten/Reshape/Identity alias
+// their input) and runs one warm-up batch.
+//
+// Pipeline: kLanes lanes, each with device buffers for one batch's graph
+// inputs and outputs, page-locked staging and three events. submit() queues
+//   H2D (h2d_ stream) -> nodes + copy of the outputs out of the arena (compute
+//   stream) -> D2H (d2h_ stream)
+// chained by events, so batch k+1's upload and batch k-1's download overlap
+// batch k's compute; collect() waits for the oldest batch's download. The
+// arena is shared: batches compute one after another on the compute stream.
 #pragma once
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <vector>
 
 #include "backend.hpp"
 #include "cuda_handles.hpp"
 #include "device_buffer.hpp"
+#include "gemm_engine.hpp"
+#include "memory_plan.hpp"
 
 namespace mgi::cuda {
 
 class CudaBackend final : public Backend {
  public:
-  explicit CudaBackend(int device);
+  explicit CudaBackend(int device, const BackendOptions& options = {});
   ~CudaBackend() override;
   CudaBackend(const CudaBackend&) = delete;
   CudaBackend& operator=(const CudaBackend&) = delete;
@@ -25,24 +36,52 @@ class CudaBackend final : public Backend {
   void prepare(const Graph& graph, const std::vector<Shape>& input_rows, int64_t max_batch) override;
   void run(int64_t rows, const std::vector<const float*>& inputs,
            const std::vector<float*>& outputs) override;
+  int pipeline_depth() const override { return kLanes; }
+  void submit(int64_t rows, const std::vector<const float*>& inputs, const std::vector<float*>& outputs) override;
+  void collect() override;
+  void drain() noexcept override;
+  HostBuffer host_buffer(size_t bytes) override;  // page-locked
+  MemoryInfo memory_info() const override;        // the device's (cudaMemGetInfo)
+  // After prepare(): arena + lane bytes a prepare() of this graph for `rows` rows would allocate.
+  int64_t planned_bytes(int64_t rows) const override;
+
+  static constexpr int kLanes = 3;  // batches in flight: upload, compute, download
 
   // Bytes of device memory held for constants and for activations (after prepare()).
   size_t constant_bytes() const { return constants_.bytes(); }
   size_t arena_bytes() const { return arena_.bytes(); }
+  size_t lane_bytes() const;  // device bytes of all lanes' input and output buffers
 
  private:
   // Selects the device before any other member touches CUDA.
   struct DeviceSelect {
     explicit DeviceSelect(int device);
   };
-  enum class Home : uint8_t { none, constant, arena };
+  enum class Home : uint8_t { none, constant, arena, input };  // input: in the current lane
   struct Slot {  // where a value's storage lives (indexed by the owning value)
     Home home = Home::none;
     size_t offset = 0;
     size_t bytes = 0;
   };
 
+  struct Lane {  // one batch on its way through the pipeline
+    DeviceBuffer in, out;              // graph inputs / outputs, packed at in_at_ / out_at_
+    PinnedBuffer in_stage, out_stage;  // for callers' pageable memory (made on first need)
+    Event loaded, computed, unloaded;  // H2D done; nodes and output copy done; D2H done
+    std::vector<float*> dst;           // per output: caller memory filled from out_stage at collect()
+    std::vector<size_t> dst_bytes;
+  };
+  struct ArenaLayout {  // intermediate values in the arena, for one batch size
+    std::vector<int> value_of;  // per arena buffer: the owning value
+    std::vector<size_t> bytes;
+    ArenaPlan plan;
+  };
+
   float* data(int value) const;
+  ArenaLayout layout_for(const std::vector<Shape>& shapes) const;
+  void make_lanes(const std::vector<Shape>& max_shapes);
+  void warm_up();
+  void sync_all() noexcept;
   const std::vector<Shape>& shapes_for(int64_t rows);
   void upload_constants(const std::vector<bool>& needed);
   void plan_activations(const std::vector<Shape>& max_shapes);
@@ -51,8 +90,12 @@ class CudaBackend final : public Backend {
   int device_;
   DeviceSelect select_;
   std::string description_;
-  Stream stream_;
+  Stream stream_;  // compute
+  Stream h2d_, d2h_;
   CublasHandle cublas_;
+  // Precision, fusion and GEMM routing (graph_fuse.hpp, gemm_engine.hpp).
+  BackendOptions options_;
+  GemmEngine gemm_;
 
   bool prepared_ = false;
   Graph graph_;  // ids, nodes and constant shapes (constant data dropped once uploaded)
@@ -62,7 +105,12 @@ class CudaBackend final : public Backend {
   std::vector<Slot> slot_;  // by owner
   DeviceBuffer constants_;
   DeviceBuffer arena_;
-  std::vector<PinnedBuffer> in_stage_, out_stage_;  // for callers' pageable host memory
+  std::vector<size_t> in_at_, out_at_;  // byte offset of each graph input / output in a lane's buffers
+  size_t in_bytes_ = 0, out_bytes_ = 0;  // a lane's input / output buffer size (max batch)
+  std::vector<Lane> lanes_;
+  std::deque<int> busy_;  // lanes with a batch submitted and not collected, oldest first
+  int next_lane_ = 0;
+  int lane_ = 0;          // the lane data() resolves graph inputs to (set while launching a batch)
   int64_t shapes_rows_ = -1;
   std::vector<Shape> shapes_;
 };

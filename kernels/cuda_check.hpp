@@ -11,18 +11,30 @@
 
 namespace mgi::cuda {
 
+// Same message as throw_call_failure, as OutOfMemory: a smaller batch may fit.
+[[noreturn]] inline void throw_out_of_memory(const char* lib, const char* call, const char* file, int line,
+                                             const std::string& detail) {
+  try {
+    throw_call_failure(Exit::runtime, lib, call, file, line, detail);
+  } catch (const Error& e) {
+    throw OutOfMemory(e.what());
+  }
+}
+
 inline void check_cuda(cudaError_t e, const char* call, const char* file, int line) {
   if (e == cudaSuccess) return;
   // Clear a sticky-free error so it does not resurface on an unrelated later call.
   (void)cudaGetLastError();
-  throw_call_failure(Exit::runtime, "CUDA", call, file, line,
-                     std::string(cudaGetErrorName(e)) + ": " + cudaGetErrorString(e));
+  const std::string detail = std::string(cudaGetErrorName(e)) + ": " + cudaGetErrorString(e);
+  if (e == cudaErrorMemoryAllocation) throw_out_of_memory("CUDA", call, file, line, detail);
+  throw_call_failure(Exit::runtime, "CUDA", call, file, line, detail);
 }
 
 inline void check_cublas(cublasStatus_t s, const char* call, const char* file, int line) {
   if (s == CUBLAS_STATUS_SUCCESS) return;
-  throw_call_failure(Exit::runtime, "cuBLAS", call, file, line,
-                     std::string(cublasGetStatusName(s)) + ": " + cublasGetStatusString(s));
+  const std::string detail = std::string(cublasGetStatusName(s)) + ": " + cublasGetStatusString(s);
+  if (s == CUBLAS_STATUS_ALLOC_FAILED) throw_out_of_memory("cuBLAS", call, file, line, detail);
+  throw_call_failure(Exit::runtime, "cuBLAS", call, file, line, detail);
 }
 
 }  // namespace mgi::cuda

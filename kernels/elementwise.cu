@@ -83,7 +83,55 @@ void launch_unary(const float* x, float* y, int64_t n, cudaStream_t s, F f) {
   MGI_CUDA_LAUNCH();
 }
 
+// A fused chain, passed by value; the same functors as the single ops, so a
+// chain rounds exactly like its ops one after another.
+struct Chain {
+  int count;
+  UnaryOp op[kMaxChain];
+  float alpha[kMaxChain];
+};
+
+__device__ float apply_op(UnaryOp op, float alpha, float v) {
+  switch (op) {
+    case UnaryOp::relu: return ReluF{}(v);
+    case UnaryOp::leaky_relu: return LeakyReluF{alpha}(v);
+    case UnaryOp::sigmoid: return SigmoidF{}(v);
+    case UnaryOp::tanh: return TanhF{}(v);
+    case UnaryOp::erf: return ErfF{}(v);
+    case UnaryOp::gelu_erf: return GeluErfF{}(v);
+    case UnaryOp::gelu_tanh: return GeluTanhF{}(v);
+    case UnaryOp::exp: return ExpF{}(v);
+    case UnaryOp::log: return LogF{}(v);
+    case UnaryOp::sqrt: return SqrtF{}(v);
+    case UnaryOp::neg: return NegF{}(v);
+    case UnaryOp::abs: return AbsF{}(v);
+  }
+  return v;
+}
+
+__global__ void chain_kernel(const float* x, float* y, int64_t n, Chain c) {
+  for (int64_t i = global_index(); i < n; i += global_stride()) {
+    float v = x[i];
+    for (int k = 0; k < c.count; ++k) v = apply_op(c.op[k], c.alpha[k], v);
+    y[i] = v;
+  }
+}
+
 }  // namespace
+
+void unary_chain(const std::vector<ChainStep>& steps, const float* x, float* y, int64_t n, cudaStream_t stream) {
+  MGI_ASSERT(!steps.empty() && steps.size() <= kMaxChain, "unary_chain: 1.." + std::to_string(kMaxChain) + " steps");
+  if (steps.size() == 1) return unary(steps[0].op, steps[0].alpha, x, y, n, stream);
+  if (n == 0) return;
+  Chain c{};
+  c.count = static_cast<int>(steps.size());
+  for (size_t k = 0; k < steps.size(); ++k) {
+    c.op[k] = steps[k].op;
+    c.alpha[k] = steps[k].alpha;
+  }
+  chain_kernel<<<grid_for(n), kBlock, 0, stream>>>(x, y, n, c);
+  MGI_CUDA_LAUNCH();
+}
 
 void binary(BinaryOp op, const float* a, const Shape& a_shape, const float* b, const Shape& b_shape,
             float* y, cudaStream_t stream) {

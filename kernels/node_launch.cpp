@@ -63,19 +63,9 @@ void CudaBackend::execute(const Node& n, const std::vector<Shape>& shapes) {
   const Shape& ys = shapes[static_cast<size_t>(n.outputs[0])];
 
   switch (n.op) {
-    case OpKind::Gemm: {
-      const Shape& a = shape(0);
-      const Shape& b = shape(1);
-      const int64_t m = n.trans_a ? a[1] : a[0], k = n.trans_a ? a[0] : a[1], cols = n.trans_b ? b[0] : b[1];
-      float beta = 0.0f;
-      if (has(2) && n.beta != 0.0f) {  // y = C broadcast, then cuBLAS adds alpha * A B
-        expand(in(2), shape(2), y, {m, cols}, s);
-        beta = n.beta;
-      }
-      gemm(cublas_.get(), n.trans_a, n.trans_b, m, cols, k, n.alpha, in(0), in(1), beta, y);
-      return;
-    }
-    case OpKind::MatMul: return matmul(cublas_.get(), in(0), shape(0), in(1), shape(1), y);
+    case OpKind::Gemm:
+    case OpKind::MatMul:  // cuBLASLt with fused epilogues, or cublasGemmEx (gemm_engine.hpp)
+      return gemm_.run(cublas_.get(), n, shapes, [this](int v) { return data(v); });
     case OpKind::Add:
     case OpKind::Sub:
     case OpKind::Mul:
@@ -91,7 +81,17 @@ void CudaBackend::execute(const Node& n, const std::vector<Shape>& shapes) {
     case OpKind::Log:
     case OpKind::Sqrt:
     case OpKind::Neg:
-    case OpKind::Abs: return unary(unary_of(n), n.alpha, in(0), y, shape_numel(ys), s);
+    case OpKind::Abs: {
+      if (n.epilogue.empty()) return unary(unary_of(n), n.alpha, in(0), y, shape_numel(ys), s);
+      std::vector<ChainStep> steps = {{unary_of(n), n.alpha}};  // a fused chain (graph_fuse.hpp)
+      for (const UnaryStep& st : n.epilogue) {
+        Node one;
+        one.op = st.op;
+        one.gelu_tanh = st.gelu_tanh;
+        steps.push_back({unary_of(one), st.alpha});
+      }
+      return unary_chain(steps, in(0), y, shape_numel(ys), s);
+    }
     case OpKind::Softmax:
     case OpKind::LogSoftmax: {
       const Shape& x = shape(0);

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
 
 #include "signals.hpp"
 #include "trace.hpp"
@@ -10,7 +13,32 @@ namespace mgi {
 
 namespace {
 using Clock = Trace::Clock;
+constexpr int kReaderTid = 2;  // trace thread id of the read-ahead thread
+
+// Stops the reader (and drains the backend first on the error path) however
+// a run ends, so no fill or copy touches buffers after the run returns.
+class RunGuard {
+ public:
+  RunGuard(ReadAhead& ahead, Backend& backend) : ahead_(ahead), backend_(backend) {}
+  ~RunGuard() {
+    if (!done_) backend_.drain();
+    ahead_.cancel();
+  }
+  void done() { done_ = true; }
+
+ private:
+  ReadAhead& ahead_;
+  Backend& backend_;
+  bool done_ = false;
+};
 }  // namespace
+
+bool BatchRunner::readahead_enabled() {
+  const char* v = std::getenv("MGI_READAHEAD");
+  return !(v && std::strcmp(v, "0") == 0);
+}
+
+int BatchRunner::ring_slots(int pipeline_depth) { return std::max(3, pipeline_depth + 1); }
 
 BatchRunner::BatchRunner(const DatasetReader& reader, Backend& backend, const Graph& graph, const ModelIo& io,
                          int64_t batch_size)
@@ -28,93 +56,164 @@ BatchRunner::BatchRunner(const DatasetReader& reader, Backend& backend, const Gr
   scratch_.resize(graph.outputs.size());
   for (size_t k = 0; k < graph.outputs.size(); ++k)
     if (written_as_[k] < 0) scratch_[k].resize(static_cast<size_t>(batch_ * out_floats_[k]));
-  input_.resize(static_cast<size_t>(batch_ * io.input_row_elements));
   in_ptrs_.resize(graph.inputs.size());
   out_ptrs_.resize(graph.outputs.size());
+  const bool threaded = readahead_enabled();
   if (io.ragged) {
+    input_.resize(static_cast<size_t>(batch_ * io.input_row_elements));
     if (io.mask_input >= 0) mask_.resize(static_cast<size_t>(batch_ * std::max<int64_t>(1, io.ragged->max_length)));
     batch_out_.resize(graph.outputs.size());
     for (size_t k = 0; k < graph.outputs.size(); ++k) batch_out_[k].resize(static_cast<size_t>(batch_ * out_floats_[k]));
     in_shapes_.resize(graph.inputs.size());
+    ahead_ = std::make_unique<ReadAhead>(2, threaded);  // a group's values can be large: one group ahead
+    values_.resize(2);
+    return;
   }
+  const int slots = ring_slots(backend_.pipeline_depth());
+  const size_t bytes = static_cast<size_t>(batch_ * io.input_row_elements) * sizeof(float);
+  for (int s = 0; s < slots; ++s) ring_.push_back(backend_.host_buffer(bytes));
+  ahead_ = std::make_unique<ReadAhead>(slots, threaded);
+  inline_ = std::make_unique<ReadAhead>(slots, false);
 }
 
-void BatchRunner::run_ragged(const Slice& rows, const std::vector<float*>& out, RankStats& st) {
-  const RaggedIndex& ix = *io_.ragged;
-  const int64_t tok = shape_numel(io_.token_shape);
-  const size_t data = static_cast<size_t>(io_.data_input);
-  const int64_t group = batch_ * kRaggedGroupBatches;
-  for (int64_t g0 = rows.begin; g0 < rows.end; g0 += group) {
-    const int64_t g1 = std::min(rows.end, g0 + group);
-    const int64_t v0 = ix.offsets[g0], v1 = ix.offsets[g1];
+BatchRunner::~BatchRunner() {
+  backend_.drain();  // nothing in flight may outlive the ring
+  if (ahead_) ahead_->cancel();  // nor a fill (runs end with one cancelled already)
+}
+
+void BatchRunner::run_pieces(const std::vector<Piece>& pieces, RankStats& st) {
+  std::vector<Job> jobs;
+  for (const Piece& p : pieces)
+    for (int64_t at = p.begin; at < p.end; at += batch_) jobs.push_back({at, std::min(batch_, p.end - at), &p});
+  if (jobs.empty()) return;
+  // A run of one batch has nothing to overlap: read it here, without a thread hand-off.
+  ReadAhead& ahead = jobs.size() > 1 ? *ahead_ : *inline_;
+  const int tid = ahead.threaded() ? kReaderTid : 0;
+  ahead.start(static_cast<int64_t>(jobs.size()), [this, &jobs, tid](int64_t i, int slot) {
+    const auto t0 = Clock::now();
+    reader_.read_rows(jobs[i].first, jobs[i].rows, ring_[static_cast<size_t>(slot)].f32());
+    if (tid != 0 && Trace::enabled()) Trace::record("read-ahead", t0, Clock::now(), tid);
+  });
+  RunGuard guard(ahead, backend_);
+  const size_t depth = static_cast<size_t>(std::max(1, backend_.pipeline_depth()));
+  std::deque<const Job*> flight;
+  auto complete = [&] {
+    const auto t0 = Clock::now();
+    backend_.collect();
+    st.compute_s += elapsed_span("compute", t0);
+    ahead.release();
+    st.rows += flight.front()->rows;
+    st.batches += 1;
+    flight.pop_front();
+  };
+  for (const Job& job : jobs) {
+    throw_if_interrupted();  // in-flight work is dropped: at most one batch of delay
     auto t0 = Clock::now();
-    values_.resize(static_cast<size_t>((v1 - v0) * tok));
-    reader_.read_rows(v0, v1 - v0, values_.data());
+    const int slot = ahead.next();
     st.read_s += elapsed_span("read", t0);
-    const std::vector<int64_t> order = length_order(ix, g0, g1);
-    for (size_t b = 0; b < order.size(); b += static_cast<size_t>(batch_)) {
-      throw_if_interrupted();
-      const int64_t n = std::min<int64_t>(batch_, static_cast<int64_t>(order.size() - b));
-      const int64_t seq = std::max<int64_t>(1, ix.length(order[b]));  // longest first
-      std::fill(input_.begin(), input_.begin() + n * seq * tok, 0.0f);
-      if (!mask_.empty()) std::fill(mask_.begin(), mask_.begin() + n * seq, 0.0f);
-      for (int64_t j = 0; j < n; ++j) {
-        const int64_t row = order[b + static_cast<size_t>(j)], len = ix.length(row);
-        std::copy_n(values_.data() + (ix.offsets[row] - v0) * tok, len * tok, input_.data() + j * seq * tok);
-        if (!mask_.empty()) std::fill_n(mask_.data() + j * seq, len, 1.0f);
-      }
-      in_shapes_[data] = {n, seq};
-      for (int64_t d : io_.token_shape) in_shapes_[data].push_back(d);
-      in_ptrs_[data] = input_.data();
-      if (io_.mask_input >= 0) {
-        in_shapes_[static_cast<size_t>(io_.mask_input)] = {n, seq};
-        in_ptrs_[static_cast<size_t>(io_.mask_input)] = mask_.data();
-      }
-      for (size_t k = 0; k < out_ptrs_.size(); ++k) out_ptrs_[k] = batch_out_[k].data();
-      t0 = Clock::now();
-      backend_.run_shaped(in_shapes_, in_ptrs_, out_ptrs_);
-      st.compute_s += elapsed_span("compute", t0);
-      for (size_t k = 0; k < out_ptrs_.size(); ++k) {
-        if (written_as_[k] < 0) continue;
-        const int64_t f = out_floats_[k];
-        for (int64_t j = 0; j < n; ++j)
-          std::copy_n(batch_out_[k].data() + j * f, f,
-                      out[static_cast<size_t>(written_as_[k])] + (order[b + static_cast<size_t>(j)] - rows.begin) * f);
-      }
-      st.rows += n;
-      st.batches += 1;
-    }
+    if (flight.size() == depth) complete();
+    in_ptrs_[0] = ring_[static_cast<size_t>(slot)].f32();
+    for (size_t k = 0; k < out_ptrs_.size(); ++k)
+      out_ptrs_[k] = written_as_[k] >= 0
+                         ? job.piece->out[written_as_[k]] + (job.first - job.piece->begin) * out_floats_[k]
+                         : scratch_[k].data();
+    t0 = Clock::now();
+    backend_.submit(job.rows, in_ptrs_, out_ptrs_);
+    st.compute_s += elapsed_span("compute", t0);
+    flight.push_back(&job);
   }
+  while (!flight.empty()) complete();
+  guard.done();
 }
 
 void BatchRunner::run(const Slice& rows, const std::vector<float*>& out, RankStats& st) {
   if (io_.ragged) return run_ragged(rows, out, st);
-  for (int64_t at = rows.begin; at < rows.end; at += batch_) {
-    throw_if_interrupted();  // in-flight work is dropped: at most one batch of delay
-    const int64_t n = std::min(batch_, rows.end - at);
-    auto t0 = Clock::now();
-    reader_.read_rows(at, n, input_.data());
-    st.read_s += elapsed_span("read", t0);
-    in_ptrs_[0] = input_.data();
-    for (size_t k = 0; k < out_ptrs_.size(); ++k)
-      out_ptrs_[k] = written_as_[k] >= 0 ? out[written_as_[k]] + (at - rows.begin) * out_floats_[k]
-                                         : scratch_[k].data();
-    t0 = Clock::now();
-    backend_.run(n, in_ptrs_, out_ptrs_);
-    st.compute_s += elapsed_span("compute", t0);
-    st.rows += n;
-    st.batches += 1;
-  }
+  if (rows.rows() <= 0) return;
+  run_pieces({Piece{rows.begin, rows.end, out}}, st);
 }
 
 void BatchRunner::run_mapped(const RowMap& map, const Slice& vrows, const std::vector<float*>& out,
                              RankStats& st) {
   int64_t at = 0;  // virtual offset of the piece within vrows
-  std::vector<float*> ptrs(out.size());
-  for (const RowRange& piece : map.physical(vrows.begin, vrows.end)) {
-    for (size_t d = 0; d < out.size(); ++d) ptrs[d] = out[d] + at * written_floats_[d];
-    run({piece.begin, piece.end}, ptrs, st);
-    at += piece.rows();
+  std::vector<Piece> pieces;
+  for (const RowRange& r : map.physical(vrows.begin, vrows.end)) {
+    Piece p{r.begin, r.end, std::vector<float*>(out.size())};
+    for (size_t d = 0; d < out.size(); ++d) p.out[d] = out[d] + at * written_floats_[d];
+    at += r.rows();
+    if (io_.ragged)
+      run_ragged({p.begin, p.end}, p.out, st);
+    else
+      pieces.push_back(std::move(p));
+  }
+  if (!pieces.empty()) run_pieces(pieces, st);
+}
+
+void BatchRunner::run_ragged(const Slice& rows, const std::vector<float*>& out, RankStats& st) {
+  const RaggedIndex& ix = *io_.ragged;
+  const int64_t tok = shape_numel(io_.token_shape);
+  const int64_t group = batch_ * kRaggedGroupBatches;
+  const int64_t groups = rows.rows() > 0 ? (rows.rows() + group - 1) / group : 0;
+  if (groups == 0) return;
+  const int tid = ahead_->threaded() ? kReaderTid : 0;
+  ahead_->start(groups, [&, tid](int64_t g, int slot) {
+    const auto t0 = Clock::now();
+    const int64_t g0 = rows.begin + g * group, g1 = std::min(rows.end, g0 + group);
+    const int64_t v0 = ix.offsets[g0], v1 = ix.offsets[g1];
+    std::vector<float>& values = values_[static_cast<size_t>(slot)];
+    values.resize(static_cast<size_t>((v1 - v0) * tok));
+    reader_.read_rows(v0, v1 - v0, values.data());
+    if (tid != 0 && Trace::enabled()) Trace::record("read-ahead", t0, Clock::now(), tid);
+  });
+  RunGuard guard(*ahead_, backend_);
+  for (int64_t g = 0; g < groups; ++g) {
+    const auto t0 = Clock::now();
+    const int slot = ahead_->next();
+    st.read_s += elapsed_span("read", t0);
+    const int64_t g0 = rows.begin + g * group, g1 = std::min(rows.end, g0 + group);
+    ragged_group(values_[static_cast<size_t>(slot)], g0, g1, rows, out, st);
+    ahead_->release();
+  }
+  guard.done();
+}
+
+void BatchRunner::ragged_group(const std::vector<float>& values, int64_t g0, int64_t g1, const Slice& rows,
+                               const std::vector<float*>& out, RankStats& st) {
+  const RaggedIndex& ix = *io_.ragged;
+  const int64_t tok = shape_numel(io_.token_shape);
+  const size_t data = static_cast<size_t>(io_.data_input);
+  const int64_t v0 = ix.offsets[g0];
+  const std::vector<int64_t> order = length_order(ix, g0, g1);
+  for (size_t b = 0; b < order.size(); b += static_cast<size_t>(batch_)) {
+    throw_if_interrupted();
+    const int64_t n = std::min<int64_t>(batch_, static_cast<int64_t>(order.size() - b));
+    const int64_t seq = std::max<int64_t>(1, ix.length(order[b]));  // longest first
+    std::fill(input_.begin(), input_.begin() + n * seq * tok, 0.0f);
+    if (!mask_.empty()) std::fill(mask_.begin(), mask_.begin() + n * seq, 0.0f);
+    for (int64_t j = 0; j < n; ++j) {
+      const int64_t row = order[b + static_cast<size_t>(j)], len = ix.length(row);
+      std::copy_n(values.data() + (ix.offsets[row] - v0) * tok, len * tok, input_.data() + j * seq * tok);
+      if (!mask_.empty()) std::fill_n(mask_.data() + j * seq, len, 1.0f);
+    }
+    in_shapes_[data] = {n, seq};
+    for (int64_t d : io_.token_shape) in_shapes_[data].push_back(d);
+    in_ptrs_[data] = input_.data();
+    if (io_.mask_input >= 0) {
+      in_shapes_[static_cast<size_t>(io_.mask_input)] = {n, seq};
+      in_ptrs_[static_cast<size_t>(io_.mask_input)] = mask_.data();
+    }
+    for (size_t k = 0; k < out_ptrs_.size(); ++k) out_ptrs_[k] = batch_out_[k].data();
+    const auto t0 = Clock::now();
+    backend_.run_shaped(in_shapes_, in_ptrs_, out_ptrs_);
+    st.compute_s += elapsed_span("compute", t0);
+    for (size_t k = 0; k < out_ptrs_.size(); ++k) {
+      if (written_as_[k] < 0) continue;
+      const int64_t f = out_floats_[k];
+      for (int64_t j = 0; j < n; ++j)
+        std::copy_n(batch_out_[k].data() + j * f, f,
+                    out[static_cast<size_t>(written_as_[k])] + (order[b + static_cast<size_t>(j)] - rows.begin) * f);
+    }
+    st.rows += n;
+    st.batches += 1;
   }
 }
 

@@ -1,17 +1,29 @@
 // Runs a row range through the backend in batches, reading the input and
 // placing each written output's rows into caller buffers. Shared by static
-// windows and dynamic tasks so both compute rows the same way. Ragged input
-// (io.ragged): rows are taken in groups of at most kRaggedGroupBatches batches,
+// windows and dynamic tasks so both compute rows the same way.
+//
+// Pipeline: a reader thread (read_ahead.hpp) reads the next batches from HDF5
+// into a ring of host buffers from the backend (page-locked on CUDA) while the
+// backend computes; batches go through Backend::submit()/collect(), so on CUDA
+// up to pipeline_depth() batches overlap their copies and compute. A ring
+// buffer goes back to the reader only when its batch is collected. On an error
+// or interrupt the backend is drained and the reader stopped before anything
+// is freed. MGI_READAHEAD=0 reads on the calling thread instead (for measuring).
+//
+// Ragged input (io.ragged): rows are taken in groups of at most
+// kRaggedGroupBatches batches (a group's values are read ahead the same way),
 // sorted by length within the group, padded per batch to its longest row, and
 // their results scattered back to input order.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "backend.hpp"
 #include "dataset_reader.hpp"
 #include "model_io.hpp"
 #include "partition.hpp"
+#include "read_ahead.hpp"
 #include "row_map.hpp"
 #include "run_report.hpp"
 
@@ -21,18 +33,38 @@ class BatchRunner {
  public:
   BatchRunner(const DatasetReader& reader, Backend& backend, const Graph& graph, const ModelIo& io,
               int64_t batch_size);
+  ~BatchRunner();
+  BatchRunner(const BatchRunner&) = delete;
+  BatchRunner& operator=(const BatchRunner&) = delete;
+
   // Computes rows [rows.begin, rows.end); out[d] receives rows x (floats per
-  // row of written output d), contiguous. Updates read/compute/rows/batches.
+  // row of written output d), contiguous. Updates read/compute/rows/batches
+  // (read_s: time this thread waited for input, i.e. reading not hidden by the read-ahead).
   void run(const Slice& rows, const std::vector<float*>& out, RankStats& st);
-  // Same for virtual rows of `map` (rows still to do): one run() per physical piece.
+  // Same for virtual rows of `map` (rows still to do): its physical pieces in one pipeline.
   void run_mapped(const RowMap& map, const Slice& virtual_rows, const std::vector<float*>& out, RankStats& st);
   int64_t floats_per_row(size_t d) const { return written_floats_[d]; }
 
   // Rows sorted together (bounds the values held in memory to this many batches).
   static constexpr int64_t kRaggedGroupBatches = 16;
+  // Host buffers in the input ring for a backend of this pipeline depth.
+  static int ring_slots(int pipeline_depth);
+  // False when MGI_READAHEAD=0 (the debug switch for measurements).
+  static bool readahead_enabled();
 
  private:
+  struct Piece {  // a contiguous physical row range and where its outputs go
+    int64_t begin = 0, end = 0;
+    std::vector<float*> out;  // per written dataset, row `begin` of the piece
+  };
+  struct Job {  // one batch
+    int64_t first = 0, rows = 0;
+    const Piece* piece = nullptr;
+  };
+  void run_pieces(const std::vector<Piece>& pieces, RankStats& st);
   void run_ragged(const Slice& rows, const std::vector<float*>& out, RankStats& st);
+  void ragged_group(const std::vector<float>& values, int64_t g0, int64_t g1, const Slice& rows,
+                    const std::vector<float*>& out, RankStats& st);
 
   const DatasetReader& reader_;
   Backend& backend_;
@@ -41,12 +73,16 @@ class BatchRunner {
   std::vector<int64_t> out_floats_;      // per graph output
   std::vector<int64_t> written_floats_;  // per written dataset
   std::vector<int> written_as_;          // graph output -> written dataset or -1
-  std::vector<float> input_;
   std::vector<std::vector<float>> scratch_;
   std::vector<const float*> in_ptrs_;
   std::vector<float*> out_ptrs_;
+  // Input ring (fixed-shape input): one batch of input rows per slot.
+  std::vector<HostBuffer> ring_;
+  std::unique_ptr<ReadAhead> ahead_;     // reader thread (or inline reads with MGI_READAHEAD=0)
+  std::unique_ptr<ReadAhead> inline_;    // runs of one batch: nothing to overlap, read in place
   // Ragged input only.
-  std::vector<float> values_, mask_;
+  std::vector<float> input_, mask_;
+  std::vector<std::vector<float>> values_;     // per ring slot: one group's values
   std::vector<std::vector<float>> batch_out_;  // per graph output, batch x floats
   std::vector<Shape> in_shapes_;
 };

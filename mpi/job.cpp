@@ -10,12 +10,15 @@
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <sstream>
 #include <thread>
 
 #include "backend.hpp"
+#include "batch_runner.hpp"
+#include "batch_size.hpp"
 #include "config.hpp"
 #include "dataset_reader.hpp"
 #include "device_select.hpp"
@@ -60,7 +63,7 @@ std::string utc_now() {
 
 // Per-row cost for scheduling: input.cost ([N], finite, >= 0) as prefix sums.
 std::vector<double> read_cost_prefix(const Config& cfg, int64_t rows) {
-  DatasetReader cost(cfg.input.file, cfg.input.cost);
+  DatasetReader cost(cfg.input.file, cfg.input.cost, "input.cost dataset");
   if (cost.shape() != Shape{rows})
     throw DataError("input.cost dataset '" + cfg.input.cost + "' in '" + cfg.input.file + "' has shape " +
                     shape_str(cost.shape()) + "; expected [" + std::to_string(rows) + "] (one cost per row)");
@@ -76,9 +79,18 @@ std::vector<double> read_cost_prefix(const Config& cfg, int64_t rows) {
   return prefix;
 }
 
-int64_t choose_batch(const Config& cfg, int64_t slice_rows) {
-  if (!cfg.runtime.batch_size_auto) return cfg.runtime.batch_size;
-  return std::max<int64_t>(1, std::min<int64_t>(1024, slice_rows));
+// Ranks on this node whose backends describe themselves alike draw from the
+// same memory: one GPU (allow_gpu_sharing), or the host for the CPU backend.
+int ranks_sharing(const std::string& device, MPI_Comm comm) {
+  MPI_Comm node = MPI_COMM_NULL, same = MPI_COMM_NULL;
+  MGI_MPI(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
+  Comm node_comm(node);
+  const int color = static_cast<int>(std::hash<std::string>{}(device) & 0x7fffffff);
+  MGI_MPI(MPI_Comm_split(node, color, 0, &same));
+  Comm same_comm(same);
+  int n = 1;
+  MGI_MPI(MPI_Comm_size(same, &n));
+  return n;
 }
 
 class Job {
@@ -93,6 +105,8 @@ class Job {
   void finish_output(const std::string& started);
 
   void plan_work();
+  void choose_batch(int64_t rows, int sharing);
+  void prepare_backend();
   void open_checkpoint();
   // Runs the compute phase; on an agreed interrupt (exit 75) rank 0 makes the
   // journal durable and says how to resume, and every rank leaves quietly.
@@ -120,6 +134,9 @@ class Job {
   std::vector<Task> tasks_;          // dynamic mode (same list on every rank)
   int64_t max_task_rows_ = 1;
   int64_t batch_ = 1;
+  AutoBatchInput auto_in_;  // batch_size: auto: what the rule saw, and what it chose
+  AutoBatch auto_out_;
+  int64_t weight_bytes_ = 0;
   std::vector<RankInfo> ranks_;
   PlanSummary plan_;
 };
@@ -156,9 +173,10 @@ void Job::check_inputs() {
       io_ = match_model(graph_, cfg_.model.file, in, cfg_.output.datasets);
     }
     if (topo_.rank == 0) check_output_path(cfg_.output.file, cfg_.input.file, opts_.overwrite);
-    DeviceRequest req{cfg_.runtime.device, topo_.local_rank, topo_.local_size,
+    DeviceRequest req{cfg_.runtime.device, topo_.binding.pool_rank, topo_.binding.pool_ranks,
                       cfg_.runtime.device == "cpu" || ragged() ? 0 : cuda_device_count(), cfg_.runtime.gpu_ids,
-                      cfg_.runtime.allow_gpu_sharing, topo_.host};
+                      cfg_.runtime.allow_gpu_sharing, topo_.host, topo_.binding.slurm_gpus,
+                      topo_.binding.slurm_gpus_var};
     const DeviceChoice dev = choose_device(req);
     if (dev.cuda) {
       backend_ = make_cuda_backend(dev.device);
@@ -238,15 +256,73 @@ void Job::plan_work() {
     for (const auto& t : tasks_) largest = std::max(largest, t.rows());
     max_task_rows_ = std::max<int64_t>(1, largest);
   }
-  batch_ = choose_batch(cfg_, largest);
+  const int sharing = cfg_.runtime.batch_size_auto ? ranks_sharing(backend_->describe(), comm_) : 1;
+  collectively(comm_, [&] { choose_batch(largest, sharing); });
+}
+
+// runtime.batch_size, or for `auto` the rule of batch_size.hpp on this rank's
+// memory: activations from shape inference (an upper bound, refined from the
+// backend's own plan in prepare_backend()) plus the pipeline's copies of a row.
+void Job::choose_batch(int64_t rows, int sharing) {
+  if (!cfg_.runtime.batch_size_auto) {
+    batch_ = cfg_.runtime.batch_size;
+    return;
+  }
+  const MemoryInfo mem = backend_->memory_info();
+  const ActivationSize act = activation_size(graph_, io_.input_rows);
+  const int depth = backend_->pipeline_depth();
+  const int64_t in_row = io_.input_row_elements * static_cast<int64_t>(sizeof(float));
+  const int64_t out_row = io_.output_row_bytes;
+  AutoBatchInput& in = auto_in_;
+  in.device = mem.device;
+  in.free_bytes = mem.free_bytes;
+  in.total_bytes = mem.total_bytes;
+  in.sharing = sharing;
+  in.rows = rows;
+  if (mem.device) {  // weights (plus room for converted copies) and the lanes' inputs and outputs on the GPU
+    weight_bytes_ = graph_.parameter_count * static_cast<int64_t>(sizeof(float)) * 3 / 2;
+    in.fixed_bytes = weight_bytes_ + act.fixed;
+    in.row_bytes = act.per_row + depth * (in_row + out_row);
+    const MemoryInfo host = host_memory_info();  // the pinned read-ahead ring and output staging
+    in.host_budget_bytes = host.free_bytes / 4 / std::max(1, topo_.local_size);
+    in.host_row_bytes = BatchRunner::ring_slots(depth) * in_row + depth * out_row;
+  } else {
+    in.row_bytes = act.per_row + BatchRunner::ring_slots(depth) * in_row;
+    if (io_.ragged) in.row_bytes += 2 * BatchRunner::kRaggedGroupBatches * in_row;  // groups read ahead
+  }
+  auto_out_ = auto_batch(in);
+  batch_ = auto_out_.rows;
+}
+
+// prepare() for the chosen batch. For `auto`: an out-of-memory halves the
+// batch (down to 1 row), and where the backend can plan its own buffers
+// (CUDA) the batch grows to what that plan says fits.
+void Job::prepare_backend() {
+  collectively(comm_, [&] {
+    const bool is_auto = cfg_.runtime.batch_size_auto;
+    batch_ = prepare_batch(*backend_, graph_, io_.input_rows, batch_, is_auto);
+    if (!is_auto || batch_ != auto_out_.rows || batch_ < 2) return;
+    const int64_t big = backend_->planned_bytes(batch_), one = backend_->planned_bytes(1);
+    if (big < 0 || one < 0 || big <= one) return;
+    AutoBatchInput in = auto_in_;
+    in.row_bytes = (big - one + batch_ - 2) / (batch_ - 1);  // rounded up
+    in.fixed_bytes = weight_bytes_ + std::max<int64_t>(0, one - in.row_bytes);
+    const AutoBatch planned = auto_batch(in);
+    if (planned.rows < batch_ + batch_ / 4) return;  // not worth a second prepare
+    batch_ = prepare_batch(*backend_, graph_, io_.input_rows, planned.rows, true);
+    auto_in_ = in;
+    auto_out_ = planned;
+  });
 }
 
 void Job::print_plan() {
   RankInfo me{topo_.rank, topo_.host, topo_.local_rank, backend_->describe(), slices_[topo_.rank].begin,
-              slices_[topo_.rank].rows(), static_batches(slices_[topo_.rank], gather_, batch_)};
+              slices_[topo_.rank].rows(), static_batches(slices_[topo_.rank], gather_, batch_),
+              topo_.binding.summary};
   if (dynamic()) me.first_row = me.rows = me.batches = -1;  // decided at run time
   ranks_ = gather_rank_info(me, comm_);
   if (topo_.rank != 0) return;
+  if (!topo_.binding_warning.empty()) std::fprintf(stderr, "mgi-mpi: warning: %s\n", topo_.binding_warning.c_str());
   PlanSummary& p = plan_;
   p.mode = cfg_.mode;
   p.input = cfg_.input.file + ":" + cfg_.input.dataset;
@@ -267,7 +343,14 @@ void Job::print_plan() {
     p.outputs.push_back(graph_.output_name(io_.graph_output[d]) + " -> " + io_.outputs[d].path + " " +
                         shape_str(io_.outputs[d].row_shape) + " per row");
   p.batch_size = batch_;
-  p.batch_note = cfg_.runtime.batch_size_auto ? " (auto)" : "";
+  p.batch_note = "";
+  if (cfg_.runtime.batch_size_auto) {
+    p.batch_note = " (" + auto_batch_note(auto_in_, auto_out_);
+    if (batch_ != auto_out_.rows)
+      p.batch_note += "; out of memory at " + std::to_string(auto_out_.rows) + " rows, halved to " +
+                      std::to_string(batch_);
+    p.batch_note += ")";
+  }
   p.split = cost_prefix_.empty()      ? "rows"
             : cfg_.input.cost.empty() ? "row length (" + cfg_.input.offsets + ")"
                                       : "cost (" + cfg_.input.cost + ")";
@@ -340,6 +423,7 @@ int Job::run() {
   const std::string started = utc_now();
   check_inputs();
   start_grace_watchdog(cfg_.checkpoint.grace_seconds);
+  if (!opts_.dry_run) prepare_backend();  // before the plan, which shows the batch it settled on
   print_plan();
   if (opts_.dry_run) {
     if (topo_.rank == 0) std::printf("dry run: config, input, model and devices check out; nothing computed\n");
@@ -356,7 +440,6 @@ int Job::run() {
       progress = std::make_unique<Progress>(todo_.count(), opts_.progress_seconds);
       checkpoint_->set_progress(progress.get());
     }
-    backend_->prepare(graph_, io_.input_rows, batch_);
   });
   RankStats stats;
   if (dynamic()) {

@@ -14,11 +14,13 @@ struct PackedInfo {
   int rank, local_rank;
   char host[kText];
   char device[kText];
+  char binding[2 * kText];
 };
 
-void copy_text(char* dst, const std::string& s) {
-  std::strncpy(dst, s.c_str(), kText - 1);
-  dst[kText - 1] = 0;
+template <size_t N>
+void copy_text(char (&dst)[N], const std::string& s) {
+  std::strncpy(dst, s.c_str(), N - 1);
+  dst[N - 1] = 0;
 }
 }  // namespace
 
@@ -33,11 +35,12 @@ std::vector<RankInfo> gather_rank_info(const RankInfo& mine, MPI_Comm comm) {
   p.local_rank = mine.local_rank;
   copy_text(p.host, mine.host);
   copy_text(p.device, mine.device);
+  copy_text(p.binding, mine.binding);
   std::vector<PackedInfo> all(size);
   MGI_MPI(MPI_Allgather(&p, sizeof p, MPI_BYTE, all.data(), sizeof p, MPI_BYTE, comm));
   std::vector<RankInfo> out;
   for (const auto& a : all)
-    out.push_back({a.rank, a.host, a.local_rank, a.device, a.first_row, a.rows, a.batches});
+    out.push_back({a.rank, a.host, a.local_rank, a.device, a.first_row, a.rows, a.batches, a.binding});
   return out;
 }
 

@@ -47,6 +47,7 @@ struct Config {
     std::vector<int> gpu_ids;            // optional: node-local device ids to use, by local rank
     bool allow_gpu_sharing = false;      // more ranks than GPUs on a node
     int threads = 0;                     // CPU backend threads per rank; 0 = cores / local ranks
+    std::string precision = "fp32";      // fp32 | tf32 | bf16 | fp16: CUDA GEMMs (the CPU backend is fp32)
     int64_t gather_window_bytes = 256ll << 20;  // rank 0 holds at most this many result bytes
   } runtime;
 

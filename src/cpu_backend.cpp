@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "error.hpp"
+#include "graph_fuse.hpp"
 
 // OpenBLAS controls; weak so that another CBLAS still links (then BLAS threading is its own).
 extern "C" {
@@ -16,7 +17,8 @@ char* openblas_get_corename(void) __attribute__((weak));
 
 namespace mgi {
 
-CpuBackend::CpuBackend(int threads) : threads_(threads > 0 ? threads : omp_get_max_threads()) {}
+CpuBackend::CpuBackend(int threads, const BackendOptions& options)
+    : threads_(threads > 0 ? threads : omp_get_max_threads()), options_(options) {}
 
 std::string CpuBackend::describe() const {
   std::string blas = "BLAS";
@@ -24,7 +26,11 @@ std::string CpuBackend::describe() const {
     const char* core = openblas_get_corename();
     blas = std::string("OpenBLAS") + (core ? std::string(" ") + core : "");
   }
-  return "cpu (" + blas + ", " + std::to_string(threads_) + (threads_ == 1 ? " thread)" : " threads)");
+  // Always fp32 here; a lower precision asked for the CUDA backend is named so the plan shows it was not used.
+  std::string prec = "fp32";
+  if (options_.precision != Precision::fp32)
+    prec += std::string("; runtime.precision ") + precision_name(options_.precision) + " applies to CUDA only";
+  return "cpu (" + blas + ", " + std::to_string(threads_) + (threads_ == 1 ? " thread, " : " threads, ") + prec + ")";
 }
 
 std::vector<Shape> CpuBackend::shapes_for(int64_t rows) const {
@@ -55,7 +61,7 @@ void CpuBackend::prepare(const Graph& graph, const std::vector<Shape>& input_row
   // One BLAS thread per OpenMP tile: deterministic and no oversubscription.
   if (openblas_set_num_threads) openblas_set_num_threads(1);
 
-  graph_ = graph;
+  graph_ = options_.fuse ? fuse_graph(graph, input_rows) : graph;
   input_rows_ = input_rows;
   max_batch_ = max_batch;
   cached_rows_ = -1;
@@ -170,7 +176,7 @@ void CpuBackend::prepare(const Graph& graph, const std::vector<Shape>& input_row
       slots_[s].assign(static_cast<size_t>(std::max<int64_t>(capacity[s], 1)), 0.0f);
   } catch (const std::exception&) {  // bad_alloc / length_error: sizes come from the model
     slots_.clear();
-    throw RuntimeError("cpu backend: cannot allocate " + std::to_string(static_cast<int64_t>(total * 4 / (1 << 20))) +
+    throw OutOfMemory("cpu backend: cannot allocate " + std::to_string(static_cast<int64_t>(total * 4 / (1 << 20))) +
                        " MiB of activation buffers for batches of " + std::to_string(max_batch) +
                        " rows (lower runtime.batch_size)");
   }
@@ -258,5 +264,8 @@ void CpuBackend::execute(const std::vector<Shape>& shapes, const std::vector<con
 }
 
 std::unique_ptr<Backend> make_cpu_backend(int threads) { return std::make_unique<CpuBackend>(threads); }
+std::unique_ptr<Backend> make_cpu_backend(int threads, const BackendOptions& options) {
+  return std::make_unique<CpuBackend>(threads, options);
+}
 
 }  // namespace mgi

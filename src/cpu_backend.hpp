@@ -1,4 +1,4 @@
-// CPU reference backend: runs the graph's nodes in order on float32 buffers
+// CPU reference backend: runs the graph's nodes (fused: graph_fuse.hpp) in order on float32 buffers
 // allocated once in prepare() (reused across run() calls, shared between
 // values whose lifetimes do not overlap). GEMMs go through BLAS on fixed-size
 // tiles, so a row's output is bitwise identical for any batch size, thread
@@ -14,7 +14,7 @@ namespace mgi {
 
 class CpuBackend final : public Backend {
  public:
-  explicit CpuBackend(int threads);  // 0 = OpenMP default
+  explicit CpuBackend(int threads, const BackendOptions& options = {});  // threads 0 = OpenMP default
   std::string describe() const override;
   void prepare(const Graph& graph, const std::vector<Shape>& input_rows, int64_t max_batch) override;
   void run(int64_t rows, const std::vector<const float*>& inputs, const std::vector<float*>& outputs) override;
@@ -32,7 +32,8 @@ class CpuBackend final : public Backend {
                const std::vector<float*>& outputs);
 
   int threads_;
-  Graph graph_;
+  BackendOptions options_;  // precision is only reported: the CPU backend computes in fp32
+  Graph graph_;             // fused (graph_fuse.hpp) unless options_.fuse is off
   std::vector<Shape> input_rows_;
   int64_t max_batch_ = 0;
   std::vector<cpu::ExecOptions> opts_;      // per node

@@ -32,16 +32,27 @@ struct GemmDims {
 GemmDims gemm_dims(const Node& node, const std::vector<Shape>& in_shapes);
 
 // Rows per GEMM tile along a batch-dependent dimension. Fixed: changing it
-// changes results in the last bits. 64 keeps BLAS's per-call packing of the
-// weights to a few percent while padding at most 63 rows per batch.
-constexpr int64_t kGemmTile = 64;
+// changes results in the last bits. BLAS repacks the weights on every call, so
+// a tile this tall keeps that to ~2 % of the work (64 rows cost 12 % on the
+// bench MLP, docs/PERFORMANCE.md); the price is padding of up to 255 rows in the
+// last tile of a batch (batches that are multiples of 256 waste nothing).
+constexpr int64_t kGemmTile = 256;
+// Columns per GEMM call along a dimension that does not depend on the batch
+// (the weights' output features), so wide layers give the threads more tiles
+// than the batch alone would. Depends on the model only, never on the batch or
+// the thread count, so a row's result stays the same bits.
+constexpr int64_t kGemmColumnBlock = 512;
 
 // Kernels by family (cpu_ops_*.cpp).
 void gemm(const Node& n, const std::vector<Shape>& s, const std::vector<const float*>& in, float* out,
           const ExecOptions& opt);
 void matmul(const Node& n, const std::vector<Shape>& s, const std::vector<const float*>& in, float* out,
             const ExecOptions& opt);
+// y = n's op, then each of n.epilogue, applied to every element (one pass, in
+// cache-sized blocks; bitwise the same as separate passes).
 void unary(const Node& n, int64_t count, const float* x, float* y, const ExecOptions& opt);
+// One unary op on a contiguous range, single-threaded; y may be x.
+void apply_unary(const UnaryStep& s, const float* x, float* y, int64_t count);
 void binary(OpKind op, const Shape& a_shape, const float* a, const Shape& b_shape, const float* b,
             const Shape& out_shape, float* out, const ExecOptions& opt);
 void softmax(const Node& n, const Shape& shape, const float* x, float* y, const ExecOptions& opt);

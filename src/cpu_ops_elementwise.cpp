@@ -1,5 +1,6 @@
 // Elementwise ops. Each output element depends on its inputs only, so OpenMP
 // over elements keeps results bitwise independent of threads and batch size.
+#include <algorithm>
 #include <cmath>
 
 #include "broadcast.hpp"
@@ -13,8 +14,7 @@ namespace {
 constexpr int64_t kParallelMin = 16384;  // below this, threads cost more than they save
 
 template <class F>
-void map1(int64_t count, const float* x, float* y, int threads, F f) {
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && count > kParallelMin)
+void each(int64_t count, const float* x, float* y, F f) {
   for (int64_t i = 0; i < count; ++i) y[i] = f(x[i]);
 }
 
@@ -70,28 +70,40 @@ void map2(const Shape& as, const float* a, const Shape& bs, const float* b, cons
 
 }  // namespace
 
-void unary(const Node& n, int64_t count, const float* x, float* y, const ExecOptions& opt) {
-  const int t = opt.threads;
-  switch (n.op) {
-    case OpKind::Relu: return map1(count, x, y, t, [](float v) { return v > 0.0f ? v : 0.0f; });
+void apply_unary(const UnaryStep& s, const float* x, float* y, int64_t count) {
+  switch (s.op) {
+    case OpKind::Relu: return each(count, x, y, [](float v) { return v > 0.0f ? v : 0.0f; });
     case OpKind::LeakyRelu: {
-      const float al = n.alpha;
-      return map1(count, x, y, t, [al](float v) { return v >= 0.0f ? v : al * v; });
+      const float al = s.alpha;
+      return each(count, x, y, [al](float v) { return v >= 0.0f ? v : al * v; });
     }
-    case OpKind::Sigmoid: return map1(count, x, y, t, [](float v) { return 1.0f / (1.0f + std::exp(-v)); });
-    case OpKind::Tanh: return map1(count, x, y, t, [](float v) { return std::tanh(v); });
-    case OpKind::Erf: return map1(count, x, y, t, [](float v) { return std::erf(v); });
+    case OpKind::Sigmoid: return each(count, x, y, [](float v) { return 1.0f / (1.0f + std::exp(-v)); });
+    case OpKind::Tanh: return each(count, x, y, [](float v) { return std::tanh(v); });
+    case OpKind::Erf: return each(count, x, y, [](float v) { return std::erf(v); });
     case OpKind::Gelu:
-      if (n.gelu_tanh) return map1(count, x, y, t, gelu_tanh);
-      return map1(count, x, y, t, gelu_exact);
-    case OpKind::Exp: return map1(count, x, y, t, [](float v) { return std::exp(v); });
-    case OpKind::Log: return map1(count, x, y, t, [](float v) { return std::log(v); });
-    case OpKind::Sqrt: return map1(count, x, y, t, [](float v) { return std::sqrt(v); });
-    case OpKind::Neg: return map1(count, x, y, t, [](float v) { return -v; });
-    case OpKind::Abs: return map1(count, x, y, t, [](float v) { return std::fabs(v); });
+      if (s.gelu_tanh) return each(count, x, y, gelu_tanh);
+      return each(count, x, y, gelu_exact);
+    case OpKind::Exp: return each(count, x, y, [](float v) { return std::exp(v); });
+    case OpKind::Log: return each(count, x, y, [](float v) { return std::log(v); });
+    case OpKind::Sqrt: return each(count, x, y, [](float v) { return std::sqrt(v); });
+    case OpKind::Neg: return each(count, x, y, [](float v) { return -v; });
+    case OpKind::Abs: return each(count, x, y, [](float v) { return std::fabs(v); });
     default: break;
   }
-  MGI_ASSERT(false, std::string("unary called for ") + op_name(n.op));
+  MGI_ASSERT(false, std::string("unary called for ") + op_name(s.op));
+}
+
+void unary(const Node& n, int64_t count, const float* x, float* y, const ExecOptions& opt) {
+  const UnaryStep first = unary_step(n);
+  // Blocks small enough to stay in L1 between the steps of a chain.
+  constexpr int64_t kBlockElems = 4096;
+  const int64_t blocks = (count + kBlockElems - 1) / kBlockElems;
+#pragma omp parallel for num_threads(opt.threads) schedule(static) if (opt.threads > 1 && count > kParallelMin)
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int64_t lo = b * kBlockElems, len = std::min(kBlockElems, count - lo);
+    apply_unary(first, x + lo, y + lo, len);
+    for (const UnaryStep& s : n.epilogue) apply_unary(s, y + lo, y + lo, len);
+  }
 }
 
 void binary(OpKind op, const Shape& as, const float* a, const Shape& bs, const float* b, const Shape& os,

@@ -1,8 +1,10 @@
 // Gemm and MatMul through cblas_sgemm. BLAS picks different kernels for
 // different sizes (small-matrix paths, edge kernels), so along a dimension that
 // grows with the batch every call has the same size: kGemmTile rows, the last
-// partial tile zero-padded in scratch. Tiles run in parallel on OpenMP threads
-// with BLAS itself single-threaded.
+// partial tile zero-padded in scratch. A wide fixed dimension is cut into
+// kGemmColumnBlock columns (the same cut for every batch). Tiles run in
+// parallel on OpenMP threads with BLAS itself single-threaded; bias and
+// activations of a fused node are applied to each tile while it is in cache.
 #include <cblas.h>
 
 #include <algorithm>
@@ -28,15 +30,46 @@ float* sized(std::vector<float>& v, int64_t n) {
   return v.data();
 }
 
-// c[m, n] = alpha * op(a) op(b); a is [m, k] ([k, m] if ta), b is [k, n] ([n, k] if tb).
+// What follows the product, per element: + beta * bias (broadcast: element
+// (i, j) reads bias[i * sm + j * sn]), then each unary step. Done per tile
+// while it is in cache, with the same float operations as the separate Add
+// (or Gemm C) and unary nodes: y + b when beta == 1, else y + beta * b.
+struct Epilogue {
+  const float* bias = nullptr;
+  int64_t sm = 0, sn = 0;
+  float beta = 1.0f;
+  const std::vector<UnaryStep>* steps = nullptr;
+
+  bool empty() const { return bias == nullptr && (steps == nullptr || steps->empty()); }
+  // Rows [i0, i0 + rows) x columns [j0, j0 + cols) of c (row stride ldc).
+  void apply(float* c, int64_t ldc, int64_t i0, int64_t rows, int64_t j0, int64_t cols) const {
+    for (int64_t r = 0; r < rows; ++r) {
+      float* row = c + (i0 + r) * ldc + j0;
+      if (bias) {
+        const float* brow = bias + (i0 + r) * sm + j0 * sn;
+        if (beta == 1.0f && sn == 1)  // the common row-vector bias: contiguous, vectorized
+          for (int64_t j = 0; j < cols; ++j) row[j] += brow[j];
+        else if (beta == 1.0f)
+          for (int64_t j = 0; j < cols; ++j) row[j] += brow[j * sn];
+        else
+          for (int64_t j = 0; j < cols; ++j) row[j] += beta * brow[j * sn];
+      }
+      if (steps)
+        for (const UnaryStep& s : *steps) apply_unary(s, row, row, cols);
+    }
+  }
+};
+
+// c[m, n] = alpha * op(a) op(b), then `ep`; a is [m, k] ([k, m] if ta), b is [k, n] ([n, k] if tb).
 void gemm_block(int64_t m, int64_t n, int64_t k, float alpha, const float* a, bool ta, const float* b,
-                bool tb, float* c, bool tile_m, bool tile_n, int threads) {
+                bool tb, float* c, bool tile_m, bool tile_n, int threads, const Epilogue& ep) {
   if (m == 0 || n == 0) return;
   if (k == 0) {
     std::fill(c, c + m * n, 0.0f);
+    if (!ep.empty()) ep.apply(c, n, 0, m, 0, n);
     return;
   }
-  const int64_t mt = tile_m ? kGemmTile : m, nt = tile_n ? kGemmTile : n;
+  const int64_t mt = tile_m ? kGemmTile : m, nt = tile_n ? kGemmTile : std::min(n, kGemmColumnBlock);
   const int64_t tiles_m = (m + mt - 1) / mt, tiles_n = (n + nt - 1) / nt;
   const int64_t tiles = tiles_m * tiles_n;
   const int64_t lda = ta ? m : k, ldb = tb ? k : n;
@@ -76,6 +109,7 @@ void gemm_block(int64_t m, int64_t n, int64_t k, float alpha, const float* a, bo
     if (partial)
       for (int64_t r = 0; r < mlen; ++r)
         std::memcpy(c + (m0 + r) * n + n0, pc + r * ldc, static_cast<size_t>(nlen) * sizeof(float));
+    if (!ep.empty()) ep.apply(c, n, m0, mlen, n0, nlen);
   }
 }
 
@@ -117,25 +151,19 @@ void gemm(const Node& node, const std::vector<Shape>& s, const std::vector<const
           const ExecOptions& opt) {
   const GemmDims d = gemm_dims(node, s);
   check_blas_range(node, d);
-  gemm_block(d.m, d.n, d.k, node.alpha, in[0], node.trans_a, in[1], node.trans_b, out, opt.tile_m, opt.tile_n,
-             opt.threads);
-  if (in.size() < 3 || in[2] == nullptr || node.beta == 0.0f) return;
-  // out += beta * C, C broadcast to [m, n] (shapes checked by infer_node_shape).
-  const Shape& cs = s[2];
-  const int64_t cm = cs.size() == 2 ? cs[0] : 1, cn = cs.empty() ? 1 : cs.back();
-  const int64_t sm = cm == 1 ? 0 : cn, sn = cn == 1 ? 0 : 1;
-  const float* c = in[2];
-  const float beta = node.beta;
-  const int64_t m = d.m, n = d.n;
-#pragma omp parallel for num_threads(opt.threads) schedule(static) if (opt.threads > 1 && m * n > 32768)
-  for (int64_t i = 0; i < m; ++i) {
-    float* row = out + i * n;
-    const float* crow = c + i * sm;
-    if (beta == 1.0f)
-      for (int64_t j = 0; j < n; ++j) row[j] += crow[j * sn];
-    else
-      for (int64_t j = 0; j < n; ++j) row[j] += beta * crow[j * sn];
+  Epilogue ep;
+  ep.steps = &node.epilogue;
+  if (in.size() >= 3 && in[2] != nullptr && node.beta != 0.0f) {
+    // + beta * C, C broadcast to [m, n] (shapes checked by infer_node_shape).
+    const Shape& cs = s[2];
+    const int64_t cm = cs.size() == 2 ? cs[0] : 1, cn = cs.empty() ? 1 : cs.back();
+    ep.bias = in[2];
+    ep.sm = cm == 1 ? 0 : cn;
+    ep.sn = cn == 1 ? 0 : 1;
+    ep.beta = node.beta;
   }
+  gemm_block(d.m, d.n, d.k, node.alpha, in[0], node.trans_a, in[1], node.trans_b, out, opt.tile_m, opt.tile_n,
+             opt.threads, ep);
 }
 
 void matmul(const Node& node, const std::vector<Shape>& s, const std::vector<const float*>& in, float* out,
@@ -145,9 +173,13 @@ void matmul(const Node& node, const std::vector<Shape>& s, const std::vector<con
   const Shape& a = s[0];
   const Shape& b = s[1];
   if (b.size() <= 2) {
-    gemm_block(d.m, d.n, d.k, 1.0f, in[0], false, in[1], false, out, opt.tile_m, opt.tile_n, opt.threads);
+    Epilogue ep;
+    ep.steps = &node.epilogue;
+    if (in.size() >= 3 && in[2] != nullptr) ep.bias = in[2], ep.sn = 1;  // fused row bias [n] / [1, n]
+    gemm_block(d.m, d.n, d.k, 1.0f, in[0], false, in[1], false, out, opt.tile_m, opt.tile_n, opt.threads, ep);
     return;
   }
+  MGI_ASSERT(node.epilogue.empty() && in.size() == 2, "fused batched MatMul");
   // Batched: one product per broadcast batch index, all of the same size.
   const Shape ab = a.size() == 1 ? Shape{} : Shape(a.begin(), a.end() - 2);
   const Shape bb(b.begin(), b.end() - 2);
@@ -166,7 +198,7 @@ void matmul(const Node& node, const std::vector<Shape>& s, const std::vector<con
       bo += idx * bc.b_strides[q];
     }
     gemm_block(d.m, d.n, d.k, 1.0f, in[0] + ao * a_mat, false, in[1] + bo * b_mat, false, out + t * c_mat,
-               opt.tile_m, opt.tile_n, inner_threads);
+               opt.tile_m, opt.tile_n, inner_threads, Epilogue{});
   }
 }
 

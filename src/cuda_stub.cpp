@@ -7,7 +7,8 @@ namespace mgi {
 bool cuda_compiled() { return false; }
 int cuda_device_count() { return 0; }
 std::string cuda_device_name(int) { return {}; }
-std::unique_ptr<Backend> make_cuda_backend(int) {
+std::unique_ptr<Backend> make_cuda_backend(int device) { return make_cuda_backend(device, BackendOptions{}); }
+std::unique_ptr<Backend> make_cuda_backend(int, const BackendOptions&) {
   throw RuntimeError("runtime.device: cuda requested but this mgi-mpi was built without CUDA "
                      "(configure with the CUDA toolkit and -DMGI_ENABLE_CUDA=ON)");
 }

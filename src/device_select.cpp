@@ -20,17 +20,24 @@ DeviceChoice choose_device(const DeviceRequest& req) {
     throw RuntimeError("runtime.device is 'cuda' but no CUDA device is visible on host " + req.host +
                        " (" + visible_env() + "); use runtime.device: cpu or auto");
   }
-  std::vector<int> pool = req.gpu_ids;
+  // Pool: runtime.gpu_ids, else the job's GPUs from Slurm when nothing hides
+  // the others (CUDA_VISIBLE_DEVICES unset), else every visible device.
+  const bool from_slurm = req.gpu_ids.empty() && !req.slurm_gpus.empty();
+  std::vector<int> pool = from_slurm ? req.slurm_gpus : req.gpu_ids;
   if (pool.empty())
     for (int d = 0; d < req.visible_devices; ++d) pool.push_back(d);
-  for (int id : pool)
-    if (id < 0 || id >= req.visible_devices)
-      throw ConfigError("runtime.gpu_ids: device " + std::to_string(id) + " does not exist on host " +
-                        req.host + ", which has " + std::to_string(req.visible_devices) +
-                        " visible device(s) (" + visible_env() + ")");
+  for (int id : pool) {
+    if (id >= 0 && id < req.visible_devices) continue;
+    const std::string where = " does not exist on host " + req.host + ", which has " +
+                              std::to_string(req.visible_devices) + " visible device(s) (" + visible_env() + ")";
+    if (from_slurm)
+      throw RuntimeError(req.slurm_gpus_var + " lists GPU " + std::to_string(id) + ", which" + where +
+                         "; set CUDA_VISIBLE_DEVICES or runtime.gpu_ids");
+    throw ConfigError("runtime.gpu_ids: device " + std::to_string(id) + where);
+  }
   if (req.local_size > static_cast<int>(pool.size()) && !req.allow_sharing)
     throw RuntimeError("host " + req.host + " runs " + std::to_string(req.local_size) +
-                       " ranks but has " + std::to_string(pool.size()) +
+                       " ranks on the same device(s) (" + visible_env() + ") but has " + std::to_string(pool.size()) +
                        " usable GPU(s); start at most one rank per GPU or set "
                        "runtime.allow_gpu_sharing: true");
   return {true, pool[req.local_rank % pool.size()]};

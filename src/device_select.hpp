@@ -7,12 +7,18 @@ namespace mgi {
 
 struct DeviceRequest {
   std::string requested = "auto";  // auto | cuda | cpu
+  // Place among the node's ranks that share this rank's devices (bind_node's
+  // pool_rank/pool_ranks): the node-local rank when all see the same devices.
   int local_rank = 0;
   int local_size = 1;
   int visible_devices = 0;         // CUDA devices this process sees (after CUDA_VISIBLE_DEVICES)
   std::vector<int> gpu_ids;        // runtime.gpu_ids (indices among visible devices)
   bool allow_sharing = false;
   std::string host;
+  // The job's GPUs from SLURM_STEP_GPUS/SLURM_JOB_GPUS (named by slurm_gpus_var)
+  // when CUDA_VISIBLE_DEVICES is unset; used when runtime.gpu_ids is not given.
+  std::vector<int> slurm_gpus;
+  std::string slurm_gpus_var;
 };
 
 struct DeviceChoice {
@@ -20,8 +26,9 @@ struct DeviceChoice {
   int device = -1;  // CUDA device index when cuda
 };
 
-// Throws RuntimeError (exit 5) for cuda without a device and for more ranks
-// than GPUs on a node (unless sharing is allowed); ConfigError for bad gpu_ids.
+// Throws RuntimeError (exit 5) for cuda without a device, for more ranks than
+// GPUs on a node (unless sharing is allowed) and for Slurm GPUs this process
+// cannot see; ConfigError for bad gpu_ids.
 DeviceChoice choose_device(const DeviceRequest& req);
 
 }  // namespace mgi

@@ -32,6 +32,9 @@ struct ConfigError : Error { explicit ConfigError(const std::string& m) : Error(
 struct DataError : Error { explicit DataError(const std::string& m) : Error(Exit::data, m) {} };
 struct ModelError : Error { explicit ModelError(const std::string& m) : Error(Exit::model, m) {} };
 struct RuntimeError : Error { explicit RuntimeError(const std::string& m) : Error(Exit::runtime, m) {} };
+// Device or host memory exhausted (cudaErrorMemoryAllocation, cuBLAS allocation
+// failure, std::bad_alloc in prepare): a smaller batch may fit (batch_size: auto backs off).
+struct OutOfMemory : RuntimeError { explicit OutOfMemory(const std::string& m) : RuntimeError(m) {} };
 
 // Throws an Error of `code` for a failed library call: "<lib> call `<call>` failed at file:line: <detail>".
 [[noreturn]] void throw_call_failure(Exit code, const char* lib, const char* call, const char* file,

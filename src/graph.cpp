@@ -42,6 +42,31 @@ const char* op_name(OpKind k) {
   return "?";
 }
 
+bool is_unary_op(OpKind k) {
+  switch (k) {
+    case OpKind::Relu:
+    case OpKind::LeakyRelu:
+    case OpKind::Sigmoid:
+    case OpKind::Tanh:
+    case OpKind::Erf:
+    case OpKind::Gelu:
+    case OpKind::Exp:
+    case OpKind::Log:
+    case OpKind::Sqrt:
+    case OpKind::Neg:
+    case OpKind::Abs: return true;
+    default: return false;
+  }
+}
+
+UnaryStep unary_step(const Node& n) {
+  UnaryStep s;
+  s.op = n.op;
+  s.alpha = n.alpha;
+  s.gelu_tanh = n.gelu_tanh;
+  return s;
+}
+
 namespace {
 
 struct NodeCheck {
@@ -107,7 +132,7 @@ Shape gemm_shape(const NodeCheck& c) {
 }
 
 Shape matmul_shape(const NodeCheck& c) {
-  c.want_inputs(2, 2);
+  c.want_inputs(2, 3);
   Shape a = c.at(0), b = c.at(1);
   if (a.empty() || b.empty())
     c.fail("inputs have shapes " + shape_str(a) + " and " + shape_str(b) + "; MatMul needs rank >= 1");
@@ -127,6 +152,14 @@ Shape matmul_shape(const NodeCheck& c) {
   }
   if (!a1) out.push_back(m);
   if (!b1) out.push_back(n);
+  if (c.has(2)) {  // fused bias (graph_fuse.cpp): a row vector over 2-D weights
+    const Shape& bias = c.at(2);
+    const bool row = (bias.size() == 1 && bias[0] == n) || (bias.size() == 2 && bias[0] == 1 && bias[1] == n);
+    if (b.size() != 2 || b1 || out.size() < bias.size() || !row)
+      c.fail("fused bias has shape " + shape_str(bias) + " for A " + shape_str(c.at(0)) + " x B " +
+             shape_str(c.at(1)) + "; expected [" + std::to_string(n) + "] or [1, " + std::to_string(n) +
+             "] with a 2-D B");
+  }
   return out;
 }
 

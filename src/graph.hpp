@@ -30,6 +30,16 @@ const char* op_name(OpKind k);
 // Resolved by infer_shapes to the batch of the concrete inputs.
 constexpr int64_t kBatchDim = std::numeric_limits<int64_t>::min() + 7;
 
+// One unary elementwise op of a fused chain or GEMM epilogue (graph_fuse.hpp).
+struct UnaryStep {
+  OpKind op = OpKind::Relu;  // Relu, LeakyRelu, Sigmoid, Tanh, Erf, Gelu, Exp, Log, Sqrt, Neg, Abs
+  float alpha = 0.01f;       // LeakyRelu slope
+  bool gelu_tanh = false;    // Gelu approximate="tanh"
+};
+
+// Unary elementwise ops (one input, output shape = input shape, y[i] = f(x[i])).
+bool is_unary_op(OpKind k);
+
 struct Node {
   OpKind op = OpKind::Identity;
   std::string name;     // ONNX node name (or "<op_type>_<index>" when unnamed)
@@ -51,7 +61,17 @@ struct Node {
   bool allowzero = false;   // Reshape
   std::vector<int64_t> perm;  // Transpose (empty = reverse)
   int64_t ns_per_unit = 1000; // TestWork: sleep per unit of row length, in nanoseconds
+
+  // Set by fuse_graph() only (graph_fuse.hpp); the loader leaves them empty.
+  // MatMul: an optional inputs[2] is a bias of shape [n] or [1, n] added to
+  // every row after the product (a fused Add). Gemm, MatMul and unary ops:
+  // `epilogue` ops are applied in order to every result element, after the
+  // bias (Gemm: after + beta * C).
+  std::vector<UnaryStep> epilogue;
 };
+
+// The node's own op as a step (n.op must be unary).
+UnaryStep unary_step(const Node& n);
 
 struct Value {
   std::string name;

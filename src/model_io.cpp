@@ -69,12 +69,31 @@ void bind_outputs(ModelIo& io, const Graph& graph, const std::string& model_file
 }
 }  // namespace
 
+ActivationSize activation_size(const Graph& graph, const std::vector<Shape>& input_rows) {
+  auto at = [&](int64_t b) {
+    std::vector<Shape> in = input_rows;
+    for (Shape& s : in) s.insert(s.begin(), b);
+    return graph.infer_shapes(in);
+  };
+  const std::vector<Shape> s1 = at(1), s2 = at(2);
+  ActivationSize a;
+  for (size_t v = 0; v < graph.values.size() && v < s1.size(); ++v) {
+    if (graph.values[v].is_constant) continue;
+    const int64_t n1 = shape_numel(s1[v]), n2 = shape_numel(s2[v]);
+    const int64_t row = std::max<int64_t>(0, n2 - n1);
+    a.per_row += row * static_cast<int64_t>(sizeof(float));
+    a.fixed += std::max<int64_t>(0, n1 - row) * static_cast<int64_t>(sizeof(float));
+  }
+  return a;
+}
+
 ModelIo match_model(const Graph& graph, const std::string& model_file, const InputDescription& input,
                     const std::vector<OutputBinding>& bindings) {
   ModelIo io;
   if (graph.inputs.size() != 1)
     throw ModelError("model '" + model_file + "' has " + std::to_string(graph.inputs.size()) +
-                     " runtime inputs; static mode feeds exactly one (the input dataset)");
+                     " runtime inputs; a fixed-shape input dataset feeds exactly one (set input.offsets for "
+                     "ragged rows)");
   const Shape& want = graph.input_shapes[0];
   const Shape got_row = row_shape(input.shape);
   bool fits = want.size() == input.shape.size();

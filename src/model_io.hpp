@@ -37,6 +37,15 @@ struct ModelIo {
 ModelIo match_model(const Graph& graph, const std::string& model_file, const InputDescription& input,
                     const std::vector<OutputBinding>& bindings);
 
+// Float bytes of every computed value (graph inputs included, constants not)
+// for batches of `input_rows` rows: per_row grows with each row, fixed does
+// not. An upper bound on a backend's activation memory (backends reuse
+// buffers whose lifetimes do not overlap). From shape inference at 1 and 2 rows.
+struct ActivationSize {
+  int64_t per_row = 0, fixed = 0;
+};
+ActivationSize activation_size(const Graph& graph, const std::vector<Shape>& input_rows);
+
 // Ragged variant: `input` describes the values dataset [total, ...]; the model
 // takes [batch, seq, ...] with a dynamic seq (plus the mask input named by
 // `mask`, if any). Outputs must be fixed-shape per row: their shape may not

@@ -45,16 +45,16 @@ std::string format_plan(const PlanSummary& p) {
              static_cast<long long>(p.batch_size), p.batch_note.c_str(), p.split.c_str(),
              static_cast<long long>(p.window_rows), human_bytes(p.window_bytes).c_str(),
              static_cast<long long>(p.windows));
-  s += fmt("  %4s  %-16s %5s  %-36s %12s %12s %8s\n", "rank", "host", "local", "device", "first row",
-           "rows", "batches");
+  s += fmt("  %4s  %-16s %5s  %-36s %12s %12s %8s  %s\n", "rank", "host", "local", "device", "first row",
+           "rows", "batches", "binding");
   for (const auto& r : p.ranks) {
     if (r.rows < 0)  // dynamic: rows are handed out at run time
-      s += fmt("  %4d  %-16s %5d  %-36s %12s %12s %8s\n", r.rank, r.host.c_str(), r.local_rank,
-               r.device.c_str(), "-", "by task", "-");
+      s += fmt("  %4d  %-16s %5d  %-36s %12s %12s %8s  %s\n", r.rank, r.host.c_str(), r.local_rank,
+               r.device.c_str(), "-", "by task", "-", r.binding.c_str());
     else
-      s += fmt("  %4d  %-16s %5d  %-36s %12lld %12lld %8lld\n", r.rank, r.host.c_str(), r.local_rank,
+      s += fmt("  %4d  %-16s %5d  %-36s %12lld %12lld %8lld  %s\n", r.rank, r.host.c_str(), r.local_rank,
                r.device.c_str(), static_cast<long long>(r.first_row), static_cast<long long>(r.rows),
-               static_cast<long long>(r.batches));
+               static_cast<long long>(r.batches), r.binding.c_str());
   }
   return s;
 }

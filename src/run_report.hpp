@@ -13,6 +13,7 @@ struct RankInfo {
   int local_rank = 0;
   std::string device;  // "cpu (2 threads)", "cuda:0 NVIDIA H100 ..."
   int64_t first_row = 0, rows = 0, batches = 0;
+  std::string binding;  // where the node-local rank and devices came from: "SLURM_LOCALID=1 CUDA_VISIBLE_DEVICES=0,1"
 };
 
 struct RankStats {

@@ -23,7 +23,7 @@ std::string report_json(const PlanSummary& p, const std::vector<RankStats>& stat
     busiest = std::max(busiest, s.compute_s);
     busy_sum += s.compute_s;
     ranks.push_back({{"rank", info.rank}, {"host", info.host}, {"local_rank", info.local_rank},
-                     {"device", info.device}, {"rows", s.rows}, {"batches", s.batches}, {"tasks", s.tasks},
+                     {"device", info.device}, {"binding", info.binding}, {"rows", s.rows}, {"batches", s.batches}, {"tasks", s.tasks},
                      {"read_s", s.read_s}, {"compute_s", s.compute_s}, {"send_s", s.gather_s},
                      {"idle_s", s.idle_s}, {"write_s", s.write_s}, {"total_s", s.total_s}});
   }

@@ -179,6 +179,7 @@ struct CompareOptions {
   double tol = 1e-5;
   int64_t max_batch = 37;    // odd on purpose: no power-of-two luck
   float lo = -2.0f, hi = 2.0f;  // input range
+  BackendOptions cuda{};     // precision and fusion of the CUDA backend (the CPU side is always fp32)
 };
 
 // Prepares both backends for max_batch rows and compares them on a full batch,
@@ -189,7 +190,7 @@ inline void compare_backends(const GraphBuilder& b, const CompareOptions& opt, c
   Rng rng(test_seed());
   const Batch in = random_inputs(rng, b.input_rows(), opt.max_batch, opt.lo, opt.hi);
   auto cpu = make_cpu_backend(1);
-  auto gpu = make_cuda_backend(0);
+  auto gpu = make_cuda_backend(0, opt.cuda);
   cpu->prepare(g, b.input_rows(), opt.max_batch);
   gpu->prepare(g, b.input_rows(), opt.max_batch);
   const int64_t tail = std::max<int64_t>(1, opt.max_batch / 3);

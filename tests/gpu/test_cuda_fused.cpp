@@ -1,0 +1,192 @@
+// Fused GEMM epilogues (cuBLASLt bias/ReLU/GELU and the elementwise chain
+// after them) and runtime.precision on the CUDA backend, against the CPU
+// backend in fp32. Tolerances: precision_tolerance() (src/backend.hpp), the
+// ones docs/PERFORMANCE.md documents; max|cuda - cpu| / max|cpu| per output,
+// NaN never passes.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "graph_fuse.hpp"
+#include "gpu_test_util.hpp"
+
+namespace mgi::gputest {
+namespace {
+
+int weight(GraphBuilder& b, Rng& w, const Shape& shape, int64_t fan_in) {
+  const float bound = std::sqrt(3.0f / static_cast<float>(fan_in));
+  return b.random_constant(w, shape, -bound, bound);
+}
+
+struct Act {
+  const char* name;
+  OpKind op;
+  bool gelu_tanh;
+};
+const Act kActs[] = {{"none", OpKind::Identity, false},   {"Relu", OpKind::Relu, false},
+                     {"LeakyRelu", OpKind::LeakyRelu, false}, {"Gelu", OpKind::Gelu, false},
+                     {"GeluTanh", OpKind::Gelu, true},    {"Tanh", OpKind::Tanh, false},
+                     {"Sigmoid", OpKind::Sigmoid, false}};
+
+int activation(GraphBuilder& b, int x, const Act& a) {
+  if (a.op == OpKind::Identity) return x;
+  return b.node(a.op, {x}, [&](Node& n) {
+    n.gelu_tanh = a.gelu_tanh;
+    if (a.op == OpKind::LeakyRelu) n.alpha = 0.1f;
+  });
+}
+
+// form 0: Gemm(transB) with C; 1: Gemm + Add(bias, y); 2: MatMul + Add(y, bias).
+GraphBuilder layer(Rng& w, int form, const Act& act, int64_t in, int64_t out) {
+  GraphBuilder b;
+  int x = b.input({in});
+  const int bias = weight(b, w, {out}, in);
+  if (form == 0) {
+    x = b.node(OpKind::Gemm, {x, weight(b, w, {out, in}, in), bias}, [](Node& n) { n.trans_b = true; });
+  } else if (form == 1) {
+    x = b.node(OpKind::Add, {bias, b.node(OpKind::Gemm, {x, weight(b, w, {in, out}, in)})});
+  } else {
+    x = b.node(OpKind::Add, {b.node(OpKind::MatMul, {x, weight(b, w, {in, out}, in)}), bias});
+  }
+  b.output(activation(b, x, act));
+  return b;
+}
+
+TEST(FusedGemm, EveryEpilogueMatchesCpu) {
+  MGI_REQUIRE_CUDA_DEVICE();
+  Rng w(test_seed());
+  for (int form = 0; form < 3; ++form)
+    for (const Act& act : kActs) {
+      const GraphBuilder b = layer(w, form, act, 96, 130);
+      // One node after fusion: the product, its bias and the activation.
+      ASSERT_EQ(fuse_graph(b.graph(), b.input_rows()).nodes.size(), 1u) << act.name;
+      const std::string what = std::string("form ") + std::to_string(form) + " " + act.name;
+      CompareOptions opt;
+      opt.max_batch = 203;
+      compare_backends(b, opt, what + " fused");
+      opt.cuda.fuse = false;
+      compare_backends(b, opt, what + " unfused");
+    }
+}
+
+TEST(FusedGemm, StepsAfterTheLtEpilogueAndUnaryChains) {
+  MGI_REQUIRE_CUDA_DEVICE();
+  Rng w(test_seed());
+  GraphBuilder b;
+  int x = b.input({64});
+  x = b.node(OpKind::Gemm, {x, weight(b, w, {48, 64}, 64), weight(b, w, {1, 48}, 64)},
+             [](Node& n) { n.trans_b = true; });
+  x = b.node(OpKind::Relu, {x});     // cuBLASLt RELU_BIAS
+  x = b.node(OpKind::Sigmoid, {x});  // then one chain kernel: Sigmoid, Neg, Exp
+  x = b.node(OpKind::Neg, {x});
+  x = b.node(OpKind::Exp, {x});
+  const int skip = x;
+  x = b.node(OpKind::Abs, {b.node(OpKind::Mul, {x, weight(b, w, {48}, 1)})});
+  x = b.node(OpKind::Sqrt, {x});     // a unary chain not after a GEMM: Abs, Sqrt, Tanh
+  x = b.node(OpKind::Tanh, {x});
+  b.output(b.node(OpKind::Add, {x, skip}));
+  const Graph f = fuse_graph(b.graph(), b.input_rows());
+  ASSERT_EQ(f.nodes.size(), 4u);
+  compare_backends(b, CompareOptions{}, "Gemm+bias+Relu+Sigmoid+Neg+Exp, Mul, Abs+Sqrt+Tanh, Add");
+}
+
+TEST(FusedGemm, SequenceMatMulBiasGelu) {
+  MGI_REQUIRE_CUDA_DEVICE();
+  Rng w(test_seed());
+  GraphBuilder b;
+  const int x = b.input({6, 32});  // [N, 6, 32] x [32, 48]: rows = 6 N
+  const int h = b.node(OpKind::Add, {b.node(OpKind::MatMul, {x, weight(b, w, {32, 48}, 32)}), weight(b, w, {48}, 32)});
+  b.output(b.node(OpKind::Flatten, {b.node(OpKind::Gelu, {h}, [](Node& n) { n.gelu_tanh = true; })}));
+  CompareOptions opt;
+  opt.max_batch = 77;
+  compare_backends(b, opt, "[N,6,32] MatMul+bias+GeluTanh");
+}
+
+TEST(FusedGemm, GemmWithScaledOrFullCFallsBack) {
+  MGI_REQUIRE_CUDA_DEVICE();
+  Rng w(test_seed());
+  for (int variant = 0; variant < 2; ++variant) {
+    GraphBuilder b;
+    int x = b.input({40});
+    const Shape c = variant == 0 ? Shape{24} : Shape{1};  // beta != 1; a scalar C
+    x = b.node(OpKind::Gemm, {x, weight(b, w, {40, 24}, 40), weight(b, w, c, 40)}, [&](Node& n) {
+      n.alpha = 0.75f;
+      n.beta = variant == 0 ? -0.5f : 1.0f;
+    });
+    b.output(b.node(OpKind::LeakyRelu, {x}, [](Node& n) { n.alpha = 0.3f; }));
+    compare_backends(b, CompareOptions{}, "Gemm alpha/beta variant " + std::to_string(variant));
+  }
+}
+
+// ---- runtime.precision ----
+
+const Precision kPrecisions[] = {Precision::fp32, Precision::tf32, Precision::fp16, Precision::bf16};
+
+CompareOptions at(Precision p, int64_t max_batch) {
+  CompareOptions opt;
+  opt.tol = precision_tolerance(p);
+  opt.max_batch = max_batch;
+  opt.cuda.precision = p;
+  return opt;
+}
+
+TEST(Precision, DescribeNamesIt) {
+  MGI_REQUIRE_CUDA_DEVICE();
+  for (Precision p : kPrecisions) {
+    BackendOptions o;
+    o.precision = p;
+    const std::string d = make_cuda_backend(0, o)->describe();
+    EXPECT_NE(d.find(std::string(", ") + precision_name(p) + ")"), std::string::npos) << d;
+  }
+}
+
+TEST(Precision, ReluMlpWithinTolerance) {
+  MGI_REQUIRE_CUDA_DEVICE();
+  Rng w(test_seed());
+  // 512 -> 1024 -> 1024 -> 10, PyTorch Linear export (Gemm transB + C) with ReLU.
+  const std::vector<int64_t> widths = {512, 1024, 1024, 10};
+  GraphBuilder b;
+  int x = b.input({widths[0]});
+  for (size_t l = 0; l + 1 < widths.size(); ++l) {
+    const int64_t in = widths[l], out = widths[l + 1];
+    x = b.node(OpKind::Gemm, {x, weight(b, w, {out, in}, in), weight(b, w, {out}, in)},
+               [](Node& n) { n.trans_b = true; });
+    if (l + 2 < widths.size()) x = b.node(OpKind::Relu, {x});
+  }
+  b.output(x);
+  for (Precision p : kPrecisions) compare_backends(b, at(p, 257), std::string("ReLU MLP ") + precision_name(p));
+}
+
+TEST(Precision, GeluTanhMlpWithinTolerance) {
+  MGI_REQUIRE_CUDA_DEVICE();
+  Rng w(test_seed());
+  GraphBuilder b;
+  int x = b.input({256});
+  x = b.node(OpKind::Add, {b.node(OpKind::MatMul, {x, weight(b, w, {256, 512}, 256)}), weight(b, w, {512}, 256)});
+  x = b.node(OpKind::Gelu, {x}, [](Node& n) { n.gelu_tanh = true; });
+  x = b.node(OpKind::Add, {b.node(OpKind::MatMul, {x, weight(b, w, {512, 256}, 512)}), weight(b, w, {256}, 512)});
+  x = b.node(OpKind::Tanh, {x});
+  b.output(b.node(OpKind::Add, {b.node(OpKind::MatMul, {x, weight(b, w, {256, 10}, 256)}), weight(b, w, {10}, 256)}));
+  for (Precision p : kPrecisions) compare_backends(b, at(p, 300), std::string("GELU MLP ") + precision_name(p));
+}
+
+TEST(Precision, BatchedMatMulOfTwoActivations) {
+  MGI_REQUIRE_CUDA_DEVICE();
+  Rng w(test_seed());
+  // Attention-like scores: both operands of the second product are converted per batch.
+  GraphBuilder b;
+  const int x = b.input({8, 32});
+  const int q = b.node(OpKind::MatMul, {x, weight(b, w, {32, 32}, 32)});
+  const int xt = b.node(OpKind::Transpose, {x}, [](Node& n) { n.perm = {0, 2, 1}; });
+  const int s = b.node(OpKind::Mul, {b.node(OpKind::MatMul, {q, xt}), b.constant({1}, {1.0f / std::sqrt(32.0f)})});
+  b.output(b.node(OpKind::Flatten, {b.node(OpKind::Softmax, {s}, [](Node& n) { n.axis = -1; })}));
+  for (Precision p : kPrecisions) {
+    CompareOptions opt = at(p, 129);
+    opt.lo = -1.0f;
+    opt.hi = 1.0f;
+    compare_backends(b, opt, std::string("scores ") + precision_name(p));
+  }
+}
+
+}  // namespace
+}  // namespace mgi::gputest
