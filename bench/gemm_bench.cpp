@@ -11,7 +11,7 @@
 // is part of the gap). Device time from CUDA events; no host copies.
 //
 //   mgi-gemm-bench [--device cpu|cuda] --m M --k K --n N [--threads T] [--repeat R]
-//                  [--precision fp32|tf32|bf16|fp16]
+//                  [--precision fp32|tf32|bf16|fp16] [--kernel avx512|avx2|portable]
 // prints one JSON object (GFLOP/s counts 2 M N K per product; CPU: fastest of R runs,
 // CUDA: median of R event-timed runs).
 #include <cblas.h>
@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "backend.hpp"
+#include "cpu_gemm_kernel.hpp"
 #include "error.hpp"
 #include "graph.hpp"
 
@@ -47,12 +48,13 @@ struct Args {
   int threads = 1;
   int repeat = 20;
   std::string precision = "fp32";
+  std::string kernel;  // cpu: force the GEMM kernel (avx512 | avx2 | portable)
 };
 
 [[noreturn]] void usage(const char* why) {
   std::fprintf(stderr,
                "mgi-gemm-bench: %s\nusage: mgi-gemm-bench [--device cpu|cuda] --m M --k K --n N [--threads T] "
-               "[--repeat R] [--precision fp32|tf32|bf16|fp16]\n",
+               "[--repeat R] [--precision fp32|tf32|bf16|fp16] [--kernel avx512|avx2|portable]\n",
                why);
   std::exit(2);
 }
@@ -70,6 +72,7 @@ Args parse(int argc, char** argv) {
     else if (k == "--threads") a.threads = std::atoi(v);
     else if (k == "--repeat") a.repeat = std::atoi(v);
     else if (k == "--precision") a.precision = v;
+    else if (k == "--kernel") a.kernel = v;
     else usage(("unknown option " + k).c_str());
   }
   if (a.m < 1 || a.k < 1 || a.n < 1 || a.threads < 1 || a.repeat < 1) usage("sizes, threads and repeat must be >= 1");
@@ -142,6 +145,10 @@ double best_seconds(int repeat, F f) {
 }
 
 int run_cpu(const Args& a) {
+  if (!a.kernel.empty() && !mgi::cpu::set_gemm_kernel(a.kernel)) {
+    std::fprintf(stderr, "mgi-gemm-bench: this CPU cannot run the %s kernel\n", a.kernel.c_str());
+    return 3;
+  }
   const double flop = 2.0 * double(a.m) * double(a.n) * double(a.k);
   const std::vector<float> x = random(a.m * a.k, 1);
   std::vector<float> y(static_cast<size_t>(a.m * a.n));
@@ -165,11 +172,11 @@ int run_cpu(const Args& a) {
   };
   const double gemm_s = backend_s(false), fused_s = backend_s(true);
   std::printf(
-      "{\"device\": \"cpu\", \"m\": %lld, \"k\": %lld, \"n\": %lld, \"threads\": %d, \"repeat\": %d, "
+      "{\"device\": \"cpu\", \"kernel\": \"%s\", \"m\": %lld, \"k\": %lld, \"n\": %lld, \"threads\": %d, \"repeat\": %d, "
       "\"blas_gflops\": %.3f, \"backend_gflops\": %.3f, \"backend_fused_gflops\": %.3f, "
       "\"blas_s\": %.6g, \"backend_s\": %.6g, \"backend_fused_s\": %.6g}\n",
-      static_cast<long long>(a.m), static_cast<long long>(a.k), static_cast<long long>(a.n), a.threads, a.repeat,
-      flop / blas_s * 1e-9, flop / gemm_s * 1e-9, flop / fused_s * 1e-9, blas_s, gemm_s, fused_s);
+      mgi::cpu::gemm_kernel_name(), static_cast<long long>(a.m), static_cast<long long>(a.k),
+      static_cast<long long>(a.n), a.threads, a.repeat, flop / blas_s * 1e-9, flop / gemm_s * 1e-9, flop / fused_s * 1e-9, blas_s, gemm_s, fused_s);
   return 0;
 }
 

@@ -388,6 +388,9 @@ def gpu_section(args, env, work, result):
                 res["ort-cuda"] = best_run(lambda: run_peer(args, "ort-cuda", model, data,
                                                               work / f"{name}-gpu-ort.h5", 1, batch), args.repeat)
             mg = res["mgi-mpi"]
+            if f", {prec})" not in (mg.get("device") or ""):
+                print(f"  warning: mgi-mpi did not report precision {prec} (device: {mg.get('device')}): "
+                      f"runtime.precision not applied")
             for tool, r in res.items():
                 e2e, comp = r["rows"] / r["e2e_s"], r["rows"] / r["compute_s"]
                 ratio = (mg["rows"] / mg["e2e_s"]) / e2e

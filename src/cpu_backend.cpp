@@ -5,15 +5,11 @@
 #include <algorithm>
 #include <climits>
 #include <cstring>
+#include <map>
 
+#include "cpu_gemm_kernel.hpp"
 #include "error.hpp"
 #include "graph_fuse.hpp"
-
-// OpenBLAS controls; weak so that another CBLAS still links (then BLAS threading is its own).
-extern "C" {
-void openblas_set_num_threads(int) __attribute__((weak));
-char* openblas_get_corename(void) __attribute__((weak));
-}
 
 namespace mgi {
 
@@ -21,16 +17,11 @@ CpuBackend::CpuBackend(int threads, const BackendOptions& options)
     : threads_(threads > 0 ? threads : omp_get_max_threads()), options_(options) {}
 
 std::string CpuBackend::describe() const {
-  std::string blas = "BLAS";
-  if (openblas_get_corename) {
-    const char* core = openblas_get_corename();
-    blas = std::string("OpenBLAS") + (core ? std::string(" ") + core : "");
-  }
   // Always fp32 here; a lower precision asked for the CUDA backend is named so the plan shows it was not used.
   std::string prec = "fp32";
   if (options_.precision != Precision::fp32)
     prec += std::string("; runtime.precision ") + precision_name(options_.precision) + " applies to CUDA only";
-  return "cpu (" + blas + ", " + std::to_string(threads_) + (threads_ == 1 ? " thread, " : " threads, ") + prec + ")";
+  return std::string("cpu (GEMM kernel ") + cpu::gemm_kernel_name() + ", " + std::to_string(threads_) + (threads_ == 1 ? " thread, " : " threads, ") + prec + ")";
 }
 
 std::vector<Shape> CpuBackend::shapes_for(int64_t rows) const {
@@ -58,9 +49,6 @@ void CpuBackend::prepare(const Graph& graph, const std::vector<Shape>& input_row
     throw ModelError(where + "has " + std::to_string(graph.inputs.size()) + " input(s) but " +
                      std::to_string(input_rows.size()) + " input shape(s) were given");
   if (max_batch < 1) throw RuntimeError("cpu backend: max_batch must be >= 1, got " + std::to_string(max_batch));
-  // One BLAS thread per OpenMP tile: deterministic and no oversubscription.
-  if (openblas_set_num_threads) openblas_set_num_threads(1);
-
   graph_ = options_.fuse ? fuse_graph(graph, input_rows) : graph;
   input_rows_ = input_rows;
   max_batch_ = max_batch;
@@ -77,49 +65,36 @@ void CpuBackend::prepare(const Graph& graph, const std::vector<Shape>& input_row
                        "exported with a fixed batch size?)");
   }
 
-  // GEMM dims that change between batch 1 and 2 grow with the batch: tile them.
-  // So do dims that follow a dynamic sequence dim (declared < 0 after the batch):
-  // sv has every such dim one longer, so padded batches of any length make the same calls.
-  std::vector<Shape> sv;
-  {
-    std::vector<Shape> in;
-    bool any = false;
-    for (size_t k = 0; k < input_rows_.size(); ++k) {
-      Shape s = input_rows_[k];
-      const Shape& decl = graph_.input_shapes[k];
-      for (size_t d = 0; d < s.size(); ++d)
-        if (d + 1 < decl.size() && decl[d + 1] < 0) s[d] += 1, any = true;
-      s.insert(s.begin(), 1);
-      in.push_back(std::move(s));
-    }
-    if (any) {
-      try {
-        sv = graph_.infer_shapes(in);
-      } catch (const Error&) {
-        sv.clear();  // the model only takes the prepared length: run_shaped will say so
-      }
-    }
-  }
+  // Weights (the constant 2-D B of a Gemm/MatMul) packed once for the GEMM
+  // kernel; a constant read only that way then drops its unpacked copy.
   opts_.assign(graph_.nodes.size(), cpu::ExecOptions{});
+  packed_.clear();
+  std::map<std::pair<int, bool>, const cpu::PackedB*> packed_of;  // (value, transposed) -> packing
+  std::vector<int> plain_reads(graph_.values.size(), 0);
   for (size_t i = 0; i < graph_.nodes.size(); ++i) {
     const Node& n = graph_.nodes[i];
     opts_[i].threads = threads_;
-    if (n.op != OpKind::Gemm && n.op != OpKind::MatMul) continue;
-    std::vector<Shape> in1, in2;
-    for (int id : n.inputs) {
-      in1.push_back(id >= 0 ? s1[static_cast<size_t>(id)] : Shape{});
-      in2.push_back(id >= 0 ? s2[static_cast<size_t>(id)] : Shape{});
+    const bool gemm = n.op == OpKind::Gemm || n.op == OpKind::MatMul;
+    const int w = gemm ? n.inputs[1] : -1;
+    const Value* wv = w >= 0 ? &graph_.values[static_cast<size_t>(w)] : nullptr;
+    if (wv && wv->is_constant && wv->data.shape.size() == 2 &&
+        static_cast<int64_t>(wv->data.f.size()) == shape_numel(wv->data.shape)) {
+      const bool tb = n.op == OpKind::Gemm && n.trans_b;
+      const cpu::PackedB*& p = packed_of[{w, tb}];
+      if (!p) {
+        const Shape& ws = wv->data.shape;
+        packed_.push_back(std::make_unique<cpu::PackedB>());
+        cpu::pack_b(wv->data.f.data(), tb, tb ? ws[1] : ws[0], tb ? ws[0] : ws[1], *packed_.back());
+        p = packed_.back().get();
+      }
+      opts_[i].packed_b = p;
     }
-    const cpu::GemmDims d1 = cpu::gemm_dims(n, in1), d2 = cpu::gemm_dims(n, in2);
-    opts_[i].tile_m = d1.m != d2.m;
-    opts_[i].tile_n = d1.n != d2.n;
-    if (!sv.empty()) {
-      std::vector<Shape> inv;
-      for (int id : n.inputs) inv.push_back(id >= 0 ? sv[static_cast<size_t>(id)] : Shape{});
-      const cpu::GemmDims dv = cpu::gemm_dims(n, inv);
-      opts_[i].tile_m = opts_[i].tile_m || d1.m != dv.m;
-      opts_[i].tile_n = opts_[i].tile_n || d1.n != dv.n;
-    }
+    for (size_t k = 0; k < n.inputs.size(); ++k)
+      if (n.inputs[k] >= 0 && !(k == 1 && opts_[i].packed_b)) ++plain_reads[static_cast<size_t>(n.inputs[k])];
+  }
+  for (const auto& [key, p] : packed_of) {
+    Value& v = graph_.values[static_cast<size_t>(key.first)];
+    if (plain_reads[static_cast<size_t>(key.first)] == 0) std::vector<float>().swap(v.data.f);
   }
 
   // Buffers: a value's slot is released after its last reader, then reused.

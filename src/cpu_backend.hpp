@@ -1,13 +1,16 @@
 // CPU reference backend: runs the graph's nodes (fused: graph_fuse.hpp) in order on float32 buffers
 // allocated once in prepare() (reused across run() calls, shared between
-// values whose lifetimes do not overlap). GEMMs go through BLAS on fixed-size
-// tiles, so a row's output is bitwise identical for any batch size, thread
-// count or neighbouring rows.
+// values whose lifetimes do not overlap). GEMMs run on the packed-panel kernel
+// of cpu_gemm_kernel.hpp with the weights packed in prepare(), so a row's
+// output is bitwise identical for any batch size, thread count or neighbouring
+// rows.
 #pragma once
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "backend.hpp"
+#include "cpu_gemm_kernel.hpp"
 #include "cpu_ops.hpp"
 
 namespace mgi {
@@ -37,6 +40,7 @@ class CpuBackend final : public Backend {
   std::vector<Shape> input_rows_;
   int64_t max_batch_ = 0;
   std::vector<cpu::ExecOptions> opts_;      // per node
+  std::vector<std::unique_ptr<cpu::PackedB>> packed_;  // weights packed for the GEMM kernel
   std::vector<int> slot_;                   // per value: buffer slot, -1 for constants and inputs
   std::vector<std::vector<float>> slots_;
   std::vector<Shape> shapes_max_, shapes_cached_;

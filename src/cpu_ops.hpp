@@ -1,7 +1,8 @@
 // CPU kernels for the graph's ops on float32 buffers. Used by the CPU backend
 // and by constant folding in the loader. Every kernel computes each output
 // element in a fixed order that depends only on the shapes of a row, never on
-// the batch size or the thread count, so results are bitwise reproducible.
+// the batch size or the thread count, so results are bitwise reproducible
+// (GEMMs: cpu_gemm_kernel.hpp).
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -10,12 +11,12 @@
 
 namespace mgi::cpu {
 
+struct PackedB;  // cpu_gemm_kernel.hpp
+
 struct ExecOptions {
-  int threads = 1;      // OpenMP threads for this node (>= 1)
-  // GEMM dims that grow with the batch: computed in fixed kGemmTile-wide tiles so a
-  // row's result does not depend on how many rows share the call.
-  bool tile_m = false;
-  bool tile_n = false;
+  int threads = 1;  // OpenMP threads for this node (>= 1)
+  // Gemm/MatMul with a constant 2-D B: op(B) packed once by the backend (else packed per call).
+  const PackedB* packed_b = nullptr;
 };
 
 // Runs one node. in[k] points to the data of node.inputs[k] (nullptr where the
@@ -31,17 +32,6 @@ struct GemmDims {
 };
 GemmDims gemm_dims(const Node& node, const std::vector<Shape>& in_shapes);
 
-// Rows per GEMM tile along a batch-dependent dimension. Fixed: changing it
-// changes results in the last bits. BLAS repacks the weights on every call, so
-// a tile this tall keeps that to ~2 % of the work (64 rows cost 12 % on the
-// bench MLP, docs/PERFORMANCE.md); the price is padding of up to 255 rows in the
-// last tile of a batch (batches that are multiples of 256 waste nothing).
-constexpr int64_t kGemmTile = 256;
-// Columns per GEMM call along a dimension that does not depend on the batch
-// (the weights' output features), so wide layers give the threads more tiles
-// than the batch alone would. Depends on the model only, never on the batch or
-// the thread count, so a row's result stays the same bits.
-constexpr int64_t kGemmColumnBlock = 512;
 
 // Kernels by family (cpu_ops_*.cpp).
 void gemm(const Node& n, const std::vector<Shape>& s, const std::vector<const float*>& in, float* out,

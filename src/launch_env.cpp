@@ -40,6 +40,7 @@ std::vector<int> parse_index_list(const std::string& s) {
       if (a < 0 || b < a || b - a > 4096) return {};
       for (int v = a; v <= b; ++v) out.push_back(v);
     }
+    if (out.size() > 65536) return {};  // not a GPU list
     if (comma == std::string::npos) break;
     pos = comma + 1;
   }

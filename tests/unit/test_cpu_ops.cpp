@@ -96,9 +96,9 @@ TEST(CpuOps, GemmAllVariants) {
   for (int ta = 0; ta < 2; ++ta)
     for (int tb = 0; tb < 2; ++tb)
       for (size_t ci = 0; ci <= c_shapes.size(); ++ci)
-        for (int tiles = 0; tiles < 4; ++tiles) {
+        for (int variant = 0; variant < 2; ++variant) {
           SCOPED_TRACE("transA=" + std::to_string(ta) + " transB=" + std::to_string(tb) + " C#" +
-                       std::to_string(ci) + " tiles=" + std::to_string(tiles));
+                       std::to_string(ci) + " variant=" + std::to_string(variant));
           Node n = make_node(OpKind::Gemm);
           n.trans_a = ta, n.trans_b = tb;
           n.alpha = 0.75f, n.beta = ci % 2 ? 1.0f : -0.5f;
@@ -119,9 +119,7 @@ TEST(CpuOps, GemmAllVariants) {
             n.inputs = {0, 1};
           }
           ExecOptions opt;
-          opt.tile_m = tiles & 1;
-          opt.tile_n = tiles & 2;
-          opt.threads = 2;
+          opt.threads = 1 + (variant & 1);
           const auto y = exec(n, shapes, in, opt);
           std::vector<double> want(static_cast<size_t>(M * N)), scale(want.size());
           for (int64_t i = 0; i < M; ++i)
@@ -150,15 +148,13 @@ TEST(CpuOps, MatMulShapes) {
       {{2, 5, 7}, {7}},       {{7}, {2, 7, 3}},       {{3, 5, 7}, {3, 7, 2}},    {{40, 7}, {2, 7, 33}},
       {{1, 5, 7}, {4, 7, 3}}, {{7}, {7}}};
   for (const auto& [as, bs] : cases)
-    for (int tiles = 0; tiles < 4; ++tiles) {
-      SCOPED_TRACE(shape_str(as) + " x " + shape_str(bs) + " tiles=" + std::to_string(tiles));
+    for (int variant = 0; variant < 2; ++variant) {
+      SCOPED_TRACE(shape_str(as) + " x " + shape_str(bs) + " variant=" + std::to_string(variant));
       Node n = make_node(OpKind::MatMul);
       n.inputs = {0, 1};
       const auto a = rng.uniform(as), b = rng.uniform(bs);
       ExecOptions opt;
-      opt.tile_m = tiles & 1;
-      opt.tile_n = tiles & 2;
-      opt.threads = 2;
+      opt.threads = 1 + (variant & 1);
       const auto y = exec(n, {as, bs}, {a.data(), b.data()}, opt);
       // Reference: promote 1-D operands, broadcast batch dims, then drop promoted dims.
       Shape a2 = as, b2 = bs;
@@ -363,7 +359,7 @@ TEST(CpuOps, Transpose) {
   }
 }
 
-// Row r of a tiled GEMM is the same bits whatever M is and where the row sits.
+// Row r of a GEMM is the same bits whatever M is and where the row sits.
 TEST(CpuOps, TiledGemmRowsIndependentOfM) {
   Rng rng;
   SEED_TRACE(rng);
@@ -372,7 +368,6 @@ TEST(CpuOps, TiledGemmRowsIndependentOfM) {
   Node n = make_node(OpKind::MatMul);
   n.inputs = {0, 1};
   ExecOptions opt;
-  opt.tile_m = true;
   opt.threads = 2;
   const auto full = exec(n, {{rows, K}, {K, N}}, {a.data(), w.data()}, opt);
   for (int64_t start : {0, 1, 31, 33, 64, 99})
