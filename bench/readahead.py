@@ -83,7 +83,7 @@ def main():
     ap.add_argument("--build", default="build")
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--d-in", type=int, default=256)
-    ap.add_argument("--hidden", type=int, default=16)
+    ap.add_argument("--hidden", type=int, default=64)
     ap.add_argument("--batch", default="4096")
     ap.add_argument("--ranks", default="1,2")
     ap.add_argument("--repeat", type=int, default=5)
@@ -93,6 +93,7 @@ def main():
     args = ap.parse_args()
     args.tmp = args.tmp or tempfile.mkdtemp(prefix="mgi-readahead-")
     tmp = Path(args.tmp)
+    tmp.mkdir(parents=True, exist_ok=True)
     model, data, out = tmp / "mlp.onnx", tmp / "in.h5", tmp / "out.h5"
     mlp(model, args.d_in, args.hidden, 10)
     if not data.exists():

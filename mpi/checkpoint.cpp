@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -51,6 +52,7 @@ std::string differences(const std::string& mine, const std::string& theirs) {
 Checkpoint::Checkpoint(const std::string& output, const RunFingerprint& fp,
                        const std::vector<int64_t>& floats_per_row, const CheckpointOptions& opt)
     : path_(journal_path(output)), lock_path_(output + ".lock"), fingerprint_(fp.text()), floats_(floats_per_row), opt_(opt), rows_(fp.rows) {
+  for (const auto& o : fp.outputs) output_names_.push_back(o.path);
   if (opt.fresh) return;  // the old journal is replaced by open()
   const JournalScan scan = scan_journal(path_, floats_);
   if (!scan.exists) return;
@@ -105,6 +107,15 @@ void Checkpoint::open() {
 
 void Checkpoint::record(const RowRange& rows, const std::vector<const float*>& outputs) {
   if (rows.rows() <= 0) return;
+  if (opt_.fail_on_nonfinite)  // before journaling: the bad rows must not count as done
+    for (size_t d = 0; d < outputs.size(); ++d) {
+      const int64_t n = rows.rows() * floats_[d];
+      for (int64_t i = 0; i < n; ++i)
+        if (!std::isfinite(outputs[d][i]))
+          throw DataError("row " + std::to_string(rows.begin + i / floats_[d]) + ": non-finite value (" +
+                          std::to_string(outputs[d][i]) + ") in output dataset '" + output_names_[d] +
+                          "' (output.on_nonfinite: fail; 'flag' marks such rows in the status dataset instead)");
+    }
   writer_->append(rows, outputs);
   if (progress_) progress_->add(rows.rows());
   const auto now = std::chrono::steady_clock::now();
@@ -118,16 +129,27 @@ void Checkpoint::sync() {
   if (writer_) writer_->sync();
 }
 
-void Checkpoint::assemble(OutputWriter& out) const {
+int64_t Checkpoint::assemble(OutputWriter& out) const {
   std::vector<RowRange> seen;
+  std::vector<uint8_t> flags;
+  int64_t flagged = 0;
   replay_journal_by_rows(path_, floats_, int64_t{64} << 20, [&](const RowRange& r, const std::vector<const float*>& data) {
-    for (size_t d = 0; d < data.size(); ++d) out.write_rows(d, r.begin, r.rows(), data[d]);
+    flags.assign(static_cast<size_t>(r.rows()), 0);
+    for (size_t d = 0; d < data.size(); ++d) {
+      out.write_rows(d, r.begin, r.rows(), data[d]);
+      const int64_t n = r.rows() * floats_[d];
+      for (int64_t i = 0; i < n; ++i)
+        if (!std::isfinite(data[d][i])) flags[static_cast<size_t>(i / floats_[d])] = 1;
+    }
+    for (uint8_t f : flags) flagged += f;
+    out.write_row_flags(r.begin, r.rows(), flags.data());
     seen.push_back(r);
   });
   const auto missing = missing_ranges(seen, rows_);
   if (!missing.empty())
     throw RuntimeError("journal '" + path_ + "' lacks rows [" + std::to_string(missing[0].begin) + ", " +
                        std::to_string(missing[0].end) + ") at the end of the run");
+  return flagged;
 }
 
 void Checkpoint::remove_journal() {

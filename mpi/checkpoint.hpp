@@ -17,6 +17,7 @@ namespace mgi {
 struct CheckpointOptions {
   bool fresh = false;          // --fresh: discard a journal
   double flush_seconds = 10;   // fsync interval
+  bool fail_on_nonfinite = false;  // output.on_nonfinite: fail
 };
 
 // Canonical description of what a journal's rows are the output of.
@@ -52,14 +53,17 @@ class Checkpoint {
   // Told about every recorded block (rank 0's progress line).
   void set_progress(Progress* p) { progress_ = p; }
   void sync();
-  // Writes every journaled row into `writer` (a fresh .partial file).
-  void assemble(OutputWriter& writer) const;
+  // Writes every journaled row into `writer` (a fresh .partial file) and, per
+  // row, a flag (1 = some output value is NaN or infinite) into its row-flags
+  // dataset. Returns the number of flagged rows.
+  int64_t assemble(OutputWriter& writer) const;
   // After the output is in place.
   void remove_journal();
 
  private:
   std::string path_, lock_path_, fingerprint_;
   std::vector<int64_t> floats_;
+  std::vector<std::string> output_names_;
   CheckpointOptions opt_;
   std::vector<RowRange> done_;
   int64_t valid_bytes_ = 0, dropped_bytes_ = 0, rows_ = 0;

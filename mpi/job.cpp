@@ -139,6 +139,7 @@ class Job {
   int64_t weight_bytes_ = 0;
   std::vector<RankInfo> ranks_;
   PlanSummary plan_;
+  int64_t nonfinite_rows_ = 0;  // rank 0, counted while assembling the output
 };
 
 void Job::check_inputs() {
@@ -172,6 +173,10 @@ void Job::check_inputs() {
         throw ConfigError("input.mask: only used with ragged input (input.offsets)");
       io_ = match_model(graph_, cfg_.model.file, in, cfg_.output.datasets);
     }
+    for (const auto& o : io_.outputs)
+      if (o.path == cfg_.output.status)
+        throw ConfigError("output.status: dataset '" + o.path + "' is also a prediction dataset; choose another "
+                          "path for the per-row status flags");
     if (topo_.rank == 0) check_output_path(cfg_.output.file, cfg_.input.file, opts_.overwrite);
     DeviceRequest req{cfg_.runtime.device, topo_.binding.pool_rank, topo_.binding.pool_ranks,
                       cfg_.runtime.device == "cpu" || ragged() ? 0 : cuda_device_count(), cfg_.runtime.gpu_ids,
@@ -211,7 +216,8 @@ void Job::open_checkpoint() {
     std::vector<int64_t> floats;
     for (const auto& o : io_.outputs) floats.push_back(shape_numel(o.row_shape));
     checkpoint_ = std::make_unique<Checkpoint>(cfg_.output.file, fp, floats,
-                                               CheckpointOptions{opts_.fresh, cfg_.checkpoint.flush_seconds});
+                                               CheckpointOptions{opts_.fresh, cfg_.checkpoint.flush_seconds,
+                                                                 cfg_.output.on_nonfinite == "fail"});
     for (const auto& r : checkpoint_->done()) done.insert(done.end(), {r.begin, r.end});
   });
   int64_t count = static_cast<int64_t>(done.size());
@@ -378,25 +384,27 @@ void Job::finish_output(const std::string& started) {
     if (topo_.rank != 0) return;
     checkpoint_->sync();
     OutputOptions oo{cfg_.output.compression, cfg_.output.compression_level, cfg_.output.chunk_rows};
-    auto writer_ = std::make_unique<OutputWriter>(cfg_.output.file, io_.outputs, rows(), oo);
-    checkpoint_->assemble(*writer_);
+    auto writer = std::make_unique<OutputWriter>(cfg_.output.file, io_.outputs, rows(), oo);
+    writer->add_row_flags(cfg_.output.status);
+    nonfinite_rows_ = checkpoint_->assemble(*writer);
     std::string devices;
     for (const auto& r : ranks_)
       devices += (devices.empty() ? "" : "; ") + std::to_string(r.rank) + "@" + r.host + ": " + r.device;
-    writer_->set_attribute("tool", std::string("mgi-mpi"));
-    writer_->set_attribute("tool_version", std::string(MGI_VERSION));
-    writer_->set_attribute("model_file", cfg_.model.file);
-    writer_->set_attribute("model_sha256", model_sha_);
-    writer_->set_attribute("input_file", cfg_.input.file);
-    writer_->set_attribute("input_dataset", cfg_.input.dataset);
-    writer_->set_attribute("config", cfg_.resolved_text);
-    writer_->set_attribute("mode", cfg_.mode);
-    writer_->set_attribute("rows", rows());
-    writer_->set_attribute("ranks", static_cast<int64_t>(topo_.size));
-    writer_->set_attribute("devices", devices);
-    writer_->set_attribute("start_time", started);
-    writer_->set_attribute("end_time", utc_now());
-    writer_->finish();
+    writer->set_attribute("tool", std::string("mgi-mpi"));
+    writer->set_attribute("tool_version", std::string(MGI_VERSION));
+    writer->set_attribute("model_file", cfg_.model.file);
+    writer->set_attribute("model_sha256", model_sha_);
+    writer->set_attribute("input_file", cfg_.input.file);
+    writer->set_attribute("input_dataset", cfg_.input.dataset);
+    writer->set_attribute("config", cfg_.resolved_text);
+    writer->set_attribute("mode", cfg_.mode);
+    writer->set_attribute("rows", rows());
+    writer->set_attribute("ranks", static_cast<int64_t>(topo_.size));
+    writer->set_attribute("devices", devices);
+    writer->set_attribute("start_time", started);
+    writer->set_attribute("end_time", utc_now());
+    writer->set_attribute("nonfinite_rows", nonfinite_rows_);
+    writer->finish();
     checkpoint_->remove_journal();
   });
 }
@@ -459,6 +467,9 @@ int Job::run() {
   if (!opts_.trace_path.empty()) trace = gather_trace(Trace::take(), comm_);
   if (topo_.rank == 0) {
     std::fputs(format_summary(ranks_, all, wall, cfg_.output.file).c_str(), stdout);
+    if (nonfinite_rows_ > 0)
+      std::printf("  %lld row(s) with NaN or infinite outputs, flagged 1 in %s\n",
+                  static_cast<long long>(nonfinite_rows_), cfg_.output.status.c_str());
     std::fflush(stdout);
     // The output is complete by now: a report that cannot be written is a
     // warning, not a failed run.

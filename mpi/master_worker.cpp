@@ -85,6 +85,16 @@ class Master {
         --active;
       }
     }
+    // Stopped by a signal with tasks never handed out: every worker got "stop"
+    // and ends normally, so the interrupt must be reported from here (exit 75),
+    // or the job would go on to assemble an output with rows missing.
+    if (!write_error && next < run_.tasks.size() && interrupt_requested()) {
+      try {
+        throw_if_interrupted();
+      } catch (...) {
+        return std::current_exception();
+      }
+    }
     return write_error;
   }
 

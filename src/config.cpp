@@ -30,7 +30,8 @@ using Keys = std::vector<std::string>;
 const Keys kTopKeys = {"input", "output", "model", "runtime", "mode", "dynamic", "checkpoint"};
 const std::map<std::string, Keys> kSectionKeys = {
     {"input", {"file", "dataset", "cost", "offsets", "mask"}},
-    {"output", {"file", "dataset", "compression", "compression_level", "chunk_rows", "ragged"}},
+    {"output", {"file", "dataset", "compression", "compression_level", "chunk_rows", "ragged", "status",
+                "on_nonfinite"}},
     {"model", {"file"}},
     {"runtime",
      {"device", "batch_size", "gpu_ids", "allow_gpu_sharing", "threads", "gather_window_bytes", "precision"}},
@@ -337,6 +338,8 @@ Config validate(const Validator& v, const YAML::Node& root) {
   if (const Entry* e = output.find("chunk_rows"))
     cfg.output.chunk_rows = v.integer(*e, 0, kMaxBatchSize, "a non-negative integer (0 = auto)");
   if (const Entry* e = output.find("ragged")) cfg.output.ragged = v.boolean(*e);
+  if (const Entry* e = output.find("status")) cfg.output.status = v.dataset_path(e->path, e->value, e->key.Mark());
+  if (const Entry* e = output.find("on_nonfinite")) cfg.output.on_nonfinite = v.choice(*e, {"flag", "fail"});
 
   const Level model = section("model");
   v.missing(model, "file");

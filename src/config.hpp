@@ -34,6 +34,8 @@ struct Config {
     int compression_level = 4;             // 1..9 for gzip
     int64_t chunk_rows = 0;                // 0 = auto (about 1 MiB per chunk)
     bool ragged = false;                   // per-token outputs written back as values + offsets
+    std::string status = "/status";        // per-row status dataset (uint8: 1 = non-finite output)
+    std::string on_nonfinite = "flag";     // flag | fail
   } output;
 
   struct Model {

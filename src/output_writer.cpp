@@ -54,7 +54,7 @@ int64_t auto_chunk_rows(int64_t rows, int64_t row_bytes) {
 
 OutputWriter::OutputWriter(const std::string& output, const std::vector<OutputDatasetSpec>& datasets,
                            int64_t rows, const OutputOptions& options)
-    : output_(output), partial_(partial_path(output)), specs_(datasets) {
+    : output_(output), partial_(partial_path(output)), specs_(datasets), rows_(rows), options_(options) {
   h5_quiet();
   file_ = H5Handle(H5Fcreate(partial_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
   if (!file_)
@@ -89,6 +89,7 @@ OutputWriter::OutputWriter(const std::string& output, const std::vector<OutputDa
 
 OutputWriter::~OutputWriter() {
   datasets_.clear();
+  flags_.reset();
   file_.reset();
 }
 
@@ -106,6 +107,31 @@ void OutputWriter::write_rows(size_t k, int64_t first, int64_t count, const floa
   MGI_HDF5(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, cnt.data(), nullptr));
   H5Handle mem = MGI_H5_OWN(H5Screate_simple(rank, cnt.data(), nullptr), H5Sclose);
   MGI_HDF5(H5Dwrite(d, H5T_NATIVE_FLOAT, mem.get(), file_space.get(), H5P_DEFAULT, data));
+}
+
+void OutputWriter::add_row_flags(const std::string& path) {
+  std::lock_guard<std::recursive_mutex> lock(h5_mutex());
+  const hsize_t dims = static_cast<hsize_t>(rows_), maxdims = H5S_UNLIMITED;
+  const hsize_t chunk = static_cast<hsize_t>(std::max<int64_t>(1, std::min<int64_t>(rows_, 1 << 20)));
+  H5Handle space = MGI_H5_OWN(H5Screate_simple(1, &dims, &maxdims), H5Sclose);
+  H5Handle dcpl = MGI_H5_OWN(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  MGI_HDF5(H5Pset_chunk(dcpl.get(), 1, &chunk));
+  if (options_.compression == "gzip") MGI_HDF5(H5Pset_deflate(dcpl.get(), static_cast<unsigned>(options_.compression_level)));
+  H5Handle lcpl = MGI_H5_OWN(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
+  MGI_HDF5(H5Pset_create_intermediate_group(lcpl.get(), 1));
+  flags_ = MGI_H5_OWN(H5Dcreate2(file_.get(), path.c_str(), H5T_STD_U8LE, space.get(), lcpl.get(), dcpl.get(),
+                                 H5P_DEFAULT), H5Dclose);
+}
+
+void OutputWriter::write_row_flags(int64_t first, int64_t count, const uint8_t* flags) {
+  if (count <= 0) return;
+  MGI_ASSERT(static_cast<bool>(flags_), "row flags dataset not created");
+  std::lock_guard<std::recursive_mutex> lock(h5_mutex());
+  H5Handle file_space = MGI_H5_OWN(H5Dget_space(flags_.get()), H5Sclose);
+  const hsize_t start = static_cast<hsize_t>(first), cnt = static_cast<hsize_t>(count);
+  MGI_HDF5(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &cnt, nullptr));
+  H5Handle mem = MGI_H5_OWN(H5Screate_simple(1, &cnt, nullptr), H5Sclose);
+  MGI_HDF5(H5Dwrite(flags_.get(), H5T_NATIVE_UINT8, mem.get(), file_space.get(), H5P_DEFAULT, flags));
 }
 
 void OutputWriter::set_attribute(const std::string& name, const std::string& value) {
@@ -132,6 +158,7 @@ void OutputWriter::finish() {
   MGI_ASSERT(!finished_, "finish() called twice");
   set_attribute("complete", int64_t{1});  // written last: readers check it
   datasets_.clear();
+  flags_.reset();
   MGI_HDF5(H5Fflush(file_.get(), H5F_SCOPE_GLOBAL));
   file_.reset();
   if (std::rename(partial_.c_str(), output_.c_str()) != 0)

@@ -41,6 +41,9 @@ class OutputWriter {
 
   // Writes rows [first, first+count) of dataset k from contiguous floats.
   void write_rows(size_t k, int64_t first, int64_t count, const float* data);
+  // A uint8 [rows] dataset beside the predictions (per-row status flags).
+  void add_row_flags(const std::string& path);
+  void write_row_flags(int64_t first, int64_t count, const uint8_t* flags);
   void set_attribute(const std::string& name, const std::string& value);
   void set_attribute(const std::string& name, int64_t value);
   // Writes the completion mark, closes the file and renames it into place.
@@ -53,6 +56,9 @@ class OutputWriter {
   std::vector<OutputDatasetSpec> specs_;
   H5Handle file_;
   std::vector<H5Handle> datasets_;
+  H5Handle flags_;
+  int64_t rows_ = 0;
+  OutputOptions options_;
   bool finished_ = false;
 };
 

@@ -2,8 +2,8 @@
 # Builds everything and runs the whole test suite (unit, reference, MPI; GPU
 # tests report "skipped" without a device); extra arguments go to that ctest.
 # Then, unless MGI_QUICK_TESTS=1, two more stages:
-#   asan  the unit, reference and MPI tests again in an ASan + UBSan build (CPU
-#         only, ${MGI_BUILD_DIR:-build}-asan), plus a leak-checked MPI run of the demo;
+#   asan  the unit, reference, MPI and bad-input tests again in an ASan + UBSan build
+#         (CPU only, ${MGI_BUILD_DIR:-build}-asan), plus a leak-checked MPI run of the demo;
 #   fuzz  each libFuzzer target for ${MGI_FUZZ_SECONDS:-20} s from its seeds (tools/fuzz.sh).
 # Exit status: ctest's with MGI_QUICK_TESTS=1, else non-zero if any stage failed.
 set -uo pipefail
@@ -36,7 +36,7 @@ log_main="$BUILD/test-main.log"
 (cd "$BUILD" && ctest --output-on-failure --timeout 600 -j"${MGI_TEST_JOBS:-2}" "$@") 2>&1 | tee "$log_main"
 record main "${PIPESTATUS[0]}" "$(ctest_counts "$log_main")"
 
-echo "=== stage 2/3: ASan + UBSan build, unit/reference/mpi tests (${BUILD}-asan)"
+echo "=== stage 2/3: ASan + UBSan build, unit/reference/mpi/errors tests (${BUILD}-asan)"
 ASAN_BUILD="${BUILD}-asan"
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export LSAN_OPTIONS="suppressions=$ROOT/tests/sanitizers/lsan.supp:print_suppressions=0"
@@ -49,13 +49,17 @@ if ! cmake -S "$ROOT" -B "$ASAN_BUILD" -DMGI_ENABLE_CUDA=OFF -DMGI_SANITIZE=addr
   tail -40 "$ASAN_BUILD.build.log" "$ASAN_BUILD.configure.log" 2>/dev/null
   asan_rc=1 detail="build failed: $ASAN_BUILD.build.log"
 else
-  # Unit and reference tests with leak checking. MPI tests without: Open MPI keeps
-  # memory in plugins it unloads, which only slow unwinding can attribute (below).
-  (cd "$ASAN_BUILD" && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure --timeout 600 \
-     -j"${MGI_TEST_JOBS:-2}" -L "unit|reference") 2>&1 | tee "$ASAN_BUILD/test-unit.log"
+  # allocator_may_return_null=1: an absurd allocation throws std::bad_alloc as it does in
+  # production (the code turns it into an error) instead of stopping in ASan's allocator.
+  # Unit and reference tests with leak checking; MPI and bad-input tests without: Open MPI
+  # keeps memory in plugins it unloads, which only slow unwinding can attribute (below).
+  # error_offsets_absurd_length runs under `prlimit --as`, which ASan's shadow memory cannot.
+  (cd "$ASAN_BUILD" && ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 ctest --output-on-failure \
+     --timeout 600 -j"${MGI_TEST_JOBS:-2}" -L "unit|reference") 2>&1 | tee "$ASAN_BUILD/test-unit.log"
   rc_unit=${PIPESTATUS[0]}
-  (cd "$ASAN_BUILD" && ASAN_OPTIONS=detect_leaks=0 ctest --output-on-failure --timeout 600 \
-     -j"${MGI_TEST_JOBS:-2}" -L mpi) 2>&1 | tee "$ASAN_BUILD/test-mpi.log"
+  (cd "$ASAN_BUILD" && ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 ctest --output-on-failure \
+     --timeout 600 -j"${MGI_TEST_JOBS:-2}" -L "mpi|errors" -E "^error_offsets_absurd_length$") 2>&1 |
+    tee "$ASAN_BUILD/test-mpi.log"
   rc_mpi=${PIPESTATUS[0]}
   # Leaks of our code on the MPI path: the demo, static and dynamic, with full stacks
   # so that tests/sanitizers/lsan.supp can set Open MPI's own allocations aside.
@@ -67,7 +71,7 @@ else
       { rc_leak=1; echo "leak check ($mode): FAILED"; tail -60 "$ASAN_BUILD/leak-check-$mode.log"; }
   done
   ((rc_unit || rc_mpi || rc_leak)) && asan_rc=1
-  detail="unit/reference: $(ctest_counts "$ASAN_BUILD/test-unit.log"); mpi: $(ctest_counts "$ASAN_BUILD/test-mpi.log");"
+  detail="unit/reference: $(ctest_counts "$ASAN_BUILD/test-unit.log"); mpi/errors: $(ctest_counts "$ASAN_BUILD/test-mpi.log");"
   detail+=" demo leak check: $( ((rc_leak)) && echo FAILED || echo ok)"
 fi
 record asan "$asan_rc" "$detail"

@@ -85,13 +85,17 @@ void exercise(const uint8_t* data, size_t size) {
     if (n.op == mgi::OpKind::TestWork) return;  // test-only op: sleeps by design
   Rng rng{fnv1a(data, size)};
 
-  std::vector<mgi::Shape> rows;  // per-row input shapes, dynamic dims -> 1..3
+  // Per-row input shapes, dynamic dims -> 1..3. Usually one value for all of them: inputs
+  // that share a named dim (x [batch, seq, d] and mask [batch, seq]) must agree to run.
+  const bool same = rng.next() % 4 != 0;
+  const int64_t common = 1 + static_cast<int64_t>(rng.next() % 3);
+  std::vector<mgi::Shape> rows;
   bool dynamic_rows = false;
   for (const mgi::Shape& decl : g.input_shapes) {
     mgi::Shape r = mgi::row_shape(decl);
     for (int64_t& d : r)
       if (d < 0) {
-        d = 1 + static_cast<int64_t>(rng.next() % 3);
+        d = same ? common : 1 + static_cast<int64_t>(rng.next() % 3);
         dynamic_rows = true;
       }
     rows.push_back(r);
@@ -109,12 +113,14 @@ void exercise(const uint8_t* data, size_t size) {
   }
   if (!dynamic_rows) return;
   // Padded ragged batches: dynamic dims at most the prepared ones (0 included).
+  const int64_t shorter = static_cast<int64_t>(rng.next() % static_cast<uint64_t>(common + 1));
   std::vector<mgi::Shape> at;
   for (size_t k = 0; k < rows.size(); ++k) {
     mgi::Shape s = with_batch(rows[k], 1 + static_cast<int64_t>(rng.next() % kMaxBatch));
     const mgi::Shape& decl = g.input_shapes[k];
     for (size_t d = 1; d < s.size(); ++d)
-      if (decl[d] < 0) s[d] = static_cast<int64_t>(rng.next() % static_cast<uint64_t>(s[d] + 1));
+      if (decl[d] < 0)
+        s[d] = same ? shorter : static_cast<int64_t>(rng.next() % static_cast<uint64_t>(s[d] + 1));
     at.push_back(std::move(s));
   }
   for (size_t k = 1; k < at.size(); ++k) at[k][0] = at[0][0];  // one batch for all inputs

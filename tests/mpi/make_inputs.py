@@ -47,6 +47,17 @@ def conv_model():
     return model
 
 
+def sqrt_model():
+    """y = Sqrt(x): a negative input gives NaN in its row (per-row status flags)."""
+    graph = helper.make_graph(
+        [helper.make_node("Sqrt", ["x"], ["y"], name="sqrt")], "nan_rows",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 4])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model
+
+
 def write(path, x):
     with h5py.File(path, "w") as f:
         f.create_dataset("x", data=x)
@@ -65,6 +76,12 @@ def main():
     onnx.save(mlp(rng), os.path.join(args.out, "mlp.onnx"))
     onnx.save(mlp(rng), os.path.join(args.out, "mlp2.onnx"))  # same shapes, other weights
     onnx.save(conv_model(), os.path.join(args.out, "conv.onnx"))
+    onnx.save(sqrt_model(), os.path.join(args.out, "sqrt.onnx"))
+    # Mostly positive; about 1 row in 10 has a negative entry (NaN after Sqrt).
+    nan_x = np.abs(rng.standard_normal((500, 4))).astype(np.float32) + 0.1
+    bad = rng.choice(500, size=50, replace=False)
+    nan_x[bad, rng.integers(0, 4, size=50)] *= -1
+    write(os.path.join(args.out, "nan.h5"), nan_x)
     write(os.path.join(args.out, "mlp.h5"), rng.standard_normal((1000, 48)).astype(np.float32))
     with h5py.File(os.path.join(args.out, "mlp.h5"), "a") as f:
         # Heavy-tailed per-row cost (log-normal), for cost-driven splits and tasks.
