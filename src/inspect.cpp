@@ -17,11 +17,6 @@ namespace mgi {
 
 namespace {
 
-std::string dims_text(const Shape& s) {
-  std::string r = "[batch";
-  for (size_t k = 1; k < s.size(); ++k) r += ", " + (s[k] < 0 ? std::string("?") : std::to_string(s[k]));
-  return r + "]";
-}
 
 void inspect_model(const std::string& path, const std::string& bytes) {
   const Graph g = load_onnx(bytes, path);
@@ -30,7 +25,7 @@ void inspect_model(const std::string& path, const std::string& bytes) {
   std::printf("  producer   %s\n  opset      %lld\n", g.producer.empty() ? "?" : g.producer.c_str(),
               static_cast<long long>(g.opset));
   for (size_t k = 0; k < g.inputs.size(); ++k)
-    std::printf("  input      %-16s float32 %s\n", g.input_name(k).c_str(), dims_text(g.input_shapes[k]).c_str());
+    std::printf("  input      %-16s float32 %s\n", g.input_name(k).c_str(), batch_shape_str(g.input_shapes[k]).c_str());
   // Output shapes for one row, when every input's non-batch dims are known.
   std::vector<Shape> shapes;
   try {
@@ -47,7 +42,7 @@ void inspect_model(const std::string& path, const std::string& bytes) {
   }
   for (size_t k = 0; k < g.outputs.size(); ++k)
     std::printf("  output     %-16s float32 %s\n", g.output_name(k).c_str(),
-                shapes.empty() ? "(depends on dynamic input dims)" : dims_text(shapes[g.outputs[k]]).c_str());
+                shapes.empty() ? "(depends on dynamic input dims)" : batch_shape_str(shapes[g.outputs[k]]).c_str());
   std::map<std::string, int> ops;
   for (const Node& n : g.nodes) ops[n.op_type]++;
   std::string list;

@@ -8,11 +8,6 @@
 namespace mgi {
 
 namespace {
-std::string declared(const Shape& s) {
-  std::string r = "[batch";
-  for (size_t k = 1; k < s.size(); ++k) r += ", " + (s[k] < 0 ? std::string("?") : std::to_string(s[k]));
-  return r + "]";
-}
 
 std::string output_names(const Graph& g) {
   std::string r;
@@ -102,7 +97,7 @@ ModelIo match_model(const Graph& graph, const std::string& model_file, const Inp
   if (!fits)
     throw DataError("input dataset '" + input.dataset + "' in '" + input.file + "' has shape " +
                     shape_str(input.shape) + " (" + input.dtype + ") but model '" + model_file +
-                    "' input '" + graph.input_name(0) + "' expects " + declared(want));
+                    "' input '" + graph.input_name(0) + "' expects " + batch_shape_str(want));
   io.input_rows = {got_row};
   io.input_row_elements = shape_numel(got_row);
 
@@ -144,12 +139,12 @@ ModelIo match_model_ragged(const Graph& graph, const std::string& model_file, co
     throw DataError("ragged input: values dataset '" + input.dataset + "' in '" + input.file + "' has shape " +
                     shape_str(input.shape) + " (" + input.dtype + ", rows split by '" + offsets_dataset +
                     "') but model '" + model_file + "' input '" + graph.input_name(io.data_input) + "' expects " +
-                    declared(want) + "; expected [batch, seq, ...] with a dynamic seq dim matching the values' " +
+                    batch_shape_str(want) + "; expected [batch, seq, ...] with a dynamic seq dim matching the values' " +
                     "row shape");
   if (io.mask_input >= 0) {
     const Shape& m = graph.input_shapes[static_cast<size_t>(io.mask_input)];
     if (m.size() != 2 || m[1] >= 0)
-      throw ModelError("model '" + model_file + "' mask input '" + mask + "' has shape " + declared(m) +
+      throw ModelError("model '" + model_file + "' mask input '" + mask + "' has shape " + batch_shape_str(m) +
                        "; expected [batch, seq] with a dynamic seq");
   }
   const int64_t len = std::max<int64_t>(1, ragged->max_length);

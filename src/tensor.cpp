@@ -34,6 +34,12 @@ std::string shape_str(const Shape& s) {
   return r + "]";
 }
 
+std::string batch_shape_str(const Shape& s) {
+  std::string r = "[batch";
+  for (size_t k = 1; k < s.size(); ++k) r += ", " + (s[k] < 0 ? std::string("?") : std::to_string(s[k]));
+  return r + "]";
+}
+
 Shape row_shape(const Shape& s) { return s.empty() ? Shape{} : Shape(s.begin() + 1, s.end()); }
 
 }  // namespace mgi

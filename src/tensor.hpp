@@ -18,6 +18,8 @@ const char* dtype_name(DType t);
 int64_t shape_numel(const Shape& s);
 // "[8, 64]"; a negative dim prints as "?".
 std::string shape_str(const Shape& s);
+// "[batch, 64, ?]": a model's declared shape with its first dim as the batch.
+std::string batch_shape_str(const Shape& s);
 // s without its first dim (the batch dim).
 Shape row_shape(const Shape& s);
 
