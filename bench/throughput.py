@@ -243,12 +243,21 @@ def run_peer(args, peer, model, data, out, threads, batch, precision="fp32"):
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
-def best_run(fn, repeat):
-    """The fastest of `repeat` runs by end-to-end time (on a machine shared with
-    other jobs the fastest run is the least disturbed one; the median measures
-    the load), with its compute time replaced by the fastest compute time seen.
-    Every run's rates are kept in the JSON."""
-    runs = [fn() for _ in range(repeat)]
+def interleaved(tools, repeat):
+    """best_of for several tools, their runs taken in turns (A B C A B C ...)
+    so that every tool sees the same changes in the machine's load."""
+    runs = {name: [] for name in tools}
+    for _ in range(repeat):
+        for name, fn in tools.items():
+            runs[name].append(fn())
+    return {name: best_of(r) for name, r in runs.items()}
+
+
+def best_of(runs):
+    """The fastest run by end-to-end time (on a machine shared with other jobs
+    the fastest run is the least disturbed one; the median measures the load),
+    with its compute time replaced by the fastest compute time seen. Every
+    run's rates are kept in the JSON."""
     best = dict(min(runs, key=lambda r: r["e2e_s"]))
     best["compute_s"] = min(r["compute_s"] for r in runs)
     best["e2e_rows_s_all"] = [r["rows"] / r["e2e_s"] for r in runs]
@@ -267,8 +276,9 @@ def max_rel_diff(a_path, b_path):
 
 def gemm_bench(args, device, m, k, n, threads, precision="fp32"):
     exe = args.build / "bench" / "mgi-gemm-bench"
+    repeat = args.gemm_repeat if device == "cuda" or 2.0 * m * k * n < 2e9 else max(5, args.gemm_repeat // 4)
     cmd = [str(exe), "--device", device, "--m", str(m), "--k", str(k), "--n", str(n), "--threads", str(threads),
-           "--repeat", str(args.gemm_repeat), "--precision", precision]
+           "--repeat", str(repeat), "--precision", precision]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
     if p.returncode != 0:
         sys.exit(f"throughput: {' '.join(cmd)} failed ({p.returncode}): {p.stderr[-2000:]}")
@@ -283,7 +293,11 @@ def has_gpu(args, env, work):
                    f"model:\n  file: {model}\nruntime:\n  device: cuda\n")
     p = subprocess.run(["mpirun", "-np", "1", str(args.binary), str(cfg), "--dry-run", "--overwrite"], env=env,
                        capture_output=True, text=True, timeout=120)
-    return p.returncode == 0, (p.stdout + p.stderr).strip().splitlines()[-1:] if p.returncode else []
+    if p.returncode == 0:
+        return True, []
+    lines = (p.stdout + p.stderr).strip().splitlines()
+    why = [ln.strip() for ln in lines if ln.startswith("mgi-mpi:")][:1] or lines[-1:]
+    return False, why
 
 
 # ---------------------------------------------------------------- sections
@@ -305,13 +319,11 @@ def cpu_section(args, env, work, result):
         rows = args.big_rows if name == "big" and args.big_rows else rows
         model, data = prepare_inputs(work, name, widths, rows)
         for t in args.threads:
-            res = {}
-            res["mgi-mpi"] = best_run(lambda: run_mgi(args, env, model, data, work / f"{name}-mgi.h5", "cpu", t,
-                                                        batch), args.repeat)
-            res["onnxruntime"] = best_run(lambda: run_peer(args, "ort", model, data, work / f"{name}-ort.h5", t,
-                                                             batch), args.repeat)
-            res["numpy"] = best_run(lambda: run_peer(args, "numpy", model, data, work / f"{name}-np.h5", t,
-                                                       batch), args.repeat)
+            res = interleaved({
+                "mgi-mpi": lambda: run_mgi(args, env, model, data, work / f"{name}-mgi.h5", "cpu", t, batch),
+                "onnxruntime": lambda: run_peer(args, "ort", model, data, work / f"{name}-ort.h5", t, batch),
+                "numpy": lambda: run_peer(args, "numpy", model, data, work / f"{name}-np.h5", t, batch),
+            }, args.repeat)
             diff = max_rel_diff(work / f"{name}-ort.h5", work / f"{name}-mgi.h5")
             mg = res["mgi-mpi"]
             for tool, r in res.items():
@@ -335,7 +347,8 @@ def cpu_section(args, env, work, result):
 
 
 def gemm_section(args, result):
-    print("\nCPU GEMM GFLOP/s: backend Gemm node vs cblas_sgemm alone (fastest of %d)" % args.gemm_repeat)
+    print("\nCPU GEMM GFLOP/s: backend Gemm node vs cblas_sgemm alone (fastest of %d; of %d for shapes over 1 GFLOP)"
+          % (args.gemm_repeat, max(5, args.gemm_repeat // 4)))
     hdr = f"{'shape m x k -> n':<22} {'T':>2} {'BLAS alone':>10} {'backend':>9} {'fused b+relu':>12} {'backend/BLAS':>12}"
     print(hdr)
     print("-" * len(hdr))
@@ -378,15 +391,15 @@ def gpu_section(args, env, work, result):
         rows = args.gpu_rows.get(name, rows)
         model, data = prepare_inputs(work, name, widths, rows)
         for prec in args.gpu_precisions:
-            res = {"mgi-mpi": best_run(lambda: run_mgi(args, env, model, data, work / f"{name}-gpu-mgi.h5", "cuda",
-                                                         1, batch, prec), args.repeat)}
+            tools = {"mgi-mpi": lambda: run_mgi(args, env, model, data, work / f"{name}-gpu-mgi.h5", "cuda", 1,
+                                                batch, prec)}
             if have_torch:
-                res["torch+h5py"] = best_run(lambda: run_peer(args, "torch", model, data,
-                                                                work / f"{name}-gpu-torch.h5", 1, batch, prec),
-                                               args.repeat)
+                tools["torch+h5py"] = lambda: run_peer(args, "torch", model, data, work / f"{name}-gpu-torch.h5", 1,
+                                                       batch, prec)
             if have_ort_cuda and prec == "fp32":
-                res["ort-cuda"] = best_run(lambda: run_peer(args, "ort-cuda", model, data,
-                                                              work / f"{name}-gpu-ort.h5", 1, batch), args.repeat)
+                tools["ort-cuda"] = lambda: run_peer(args, "ort-cuda", model, data, work / f"{name}-gpu-ort.h5", 1,
+                                                     batch)
+            res = interleaved(tools, args.repeat)
             mg = res["mgi-mpi"]
             if f", {prec})" not in (mg.get("device") or ""):
                 print(f"  warning: mgi-mpi did not report precision {prec} (device: {mg.get('device')}): "
