@@ -3,7 +3,7 @@
 
 Two models, generated here with onnx.helper (PyTorch Linear form: Gemm transB=1
 with its bias, ReLU between layers), inputs in HDF5:
-  mlp  512 -> 256 -> 10                 I/O-bound: 2 KiB read per row, 0.27 MFLOP
+  mlp  512 -> 256 -> 10                 I/O-bound on a GPU: 2 KiB read per row, 0.27 MFLOP
   big  4096 -> 8192 -> 8192 -> 4096     compute-bound: 16 KiB per row, 268 MFLOP
 
 CPU, for each thread count T (--threads, default 1,2), in the same run:

@@ -1,6 +1,7 @@
 #include "broadcast.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include "error.hpp"
 
@@ -15,6 +16,10 @@ std::vector<int64_t> aligned_strides(const Shape& s, size_t rank) {
     size_t src = s.size() - 1 - k;
     size_t dst = rank - 1 - k;
     st[dst] = s[src] == 1 ? 0 : stride;
+    if (k + 1 == s.size()) break;  // the leading dim's stride is never needed
+    // Shapes come from untrusted models: an element count past int64 is an error.
+    if (s[src] > 0 && stride > std::numeric_limits<int64_t>::max() / s[src])
+      throw ModelError("shape " + shape_str(s) + " has more elements than int64 can count");
     stride *= s[src];
   }
   return st;

@@ -152,6 +152,9 @@ class Validator {
                           const std::string& expected) const {
     if (!node.IsScalar()) fail(path, mark, "expected " + expected + ", got " + describe(node));
     const std::string raw = node.Scalar();
+    // The resolved config is stored as YAML text, which yaml-cpp re-encodes as
+    // UTF-8: a value that is not UTF-8 would come back as another path.
+    if (!valid_utf8(raw)) fail(path, mark, "expected " + expected + " in UTF-8, got bytes that are not UTF-8");
     std::string value;
     try {
       value = expand_env(raw);

@@ -15,6 +15,9 @@ std::optional<int64_t> parse_int_strict(const std::string& s);
 // YAML 1.2 core booleans only: true/True/TRUE/false/False/FALSE (not yes/no/on/off).
 std::optional<bool> parse_bool_strict(const std::string& s);
 
+// True when `s` is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
+bool valid_utf8(const std::string& s);
+
 // A finite decimal number ("30", "0.5", "1e-3"); nullopt for anything else.
 std::optional<double> parse_number_strict(const std::string& s);
 

@@ -14,7 +14,7 @@ namespace mgi {
 // Largest tensor the loader accepts (elements): an initializer, a Constant
 // node or a folded constant. Guards allocations driven by untrusted sizes.
 constexpr int64_t kMaxTensorElements = int64_t{1} << 34;
-constexpr int64_t kMaxFoldedElements = int64_t{1} << 28;
+constexpr int64_t kMaxFoldedElements = int64_t{1} << 24;  // 128 MiB as int64: a tiny model must not allocate GiBs
 
 class OnnxNode {
  public:
