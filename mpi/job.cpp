@@ -101,6 +101,7 @@ class Job {
 
  private:
   void check_inputs();
+  BackendOptions backend_options() const;
   void print_plan();
   void finish_output(const std::string& started);
 
@@ -141,6 +142,12 @@ class Job {
   PlanSummary plan_;
   int64_t nonfinite_rows_ = 0;  // rank 0, counted while assembling the output
 };
+
+BackendOptions Job::backend_options() const {
+  BackendOptions bo;
+  bo.precision = parse_precision(cfg_.runtime.precision);
+  return bo;
+}
 
 void Job::check_inputs() {
   collectively(comm_, [&] {
@@ -184,12 +191,12 @@ void Job::check_inputs() {
                       topo_.binding.slurm_gpus_var};
     const DeviceChoice dev = choose_device(req);
     if (dev.cuda) {
-      backend_ = make_cuda_backend(dev.device);
+      backend_ = make_cuda_backend(dev.device, backend_options());
     } else {
       int threads = cfg_.runtime.threads;
       if (threads == 0)
         threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / topo_.local_size);
-      backend_ = make_cpu_backend(threads);
+      backend_ = make_cpu_backend(threads, backend_options());
     }
   });
   model_bytes_.clear();
