@@ -146,6 +146,7 @@ class Job {
 BackendOptions Job::backend_options() const {
   BackendOptions bo;
   bo.precision = parse_precision(cfg_.runtime.precision);
+  bo.cuda_graphs = cfg_.runtime.cuda_graphs;
   return bo;
 }
 

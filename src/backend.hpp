@@ -104,6 +104,18 @@ class Backend {
   // the model's value sizes, model_io.hpp activation_size()).
   virtual int64_t planned_bytes(int64_t rows) const;
 
+  // The benchmark's stage bounds (bench/stage_bench.cpp): each pipeline stage
+  // of one batch of `rows` rows timed alone, fastest of `repeats` -- copy of
+  // the inputs to where the backend computes, the graph on inputs already
+  // there, copy of the outputs back. After prepare(), no batch outstanding;
+  // `inputs`/`outputs` as for run() (outputs hold the last repeat's results).
+  // The default times run() as compute and reports no copies (CPU backend).
+  struct StageTimes {
+    double h2d_s = 0, compute_s = 0, d2h_s = 0;
+  };
+  virtual StageTimes time_stages(int64_t rows, const std::vector<const float*>& inputs,
+                                 const std::vector<float*>& outputs, int repeats);
+
  private:
   int64_t outstanding_ = 0;  // default submit()/collect(): batches run but not collected yet
 };
@@ -135,6 +147,9 @@ double precision_tolerance(Precision p);
 struct BackendOptions {
   Precision precision = Precision::fp32;
   bool fuse = true;  // fuse_graph() in prepare() (off: run the graph node by node, for tests)
+  // CUDA: capture the graph's kernels for a full batch once per lane as a CUDA
+  // graph and replay it (runtime.cuda_graphs); other batch sizes run node by node.
+  bool cuda_graphs = false;
 };
 
 std::unique_ptr<Backend> make_cpu_backend(int threads);

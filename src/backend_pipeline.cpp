@@ -2,9 +2,12 @@
 // host buffers, host memory queries) and prepare() with out-of-memory back-off.
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <new>
 #include <sstream>
 
@@ -117,6 +120,19 @@ int64_t prepare_batch(Backend& backend, const Graph& graph, const std::vector<Sh
                          std::to_string(asked) + ") on " + backend.describe() + ": " + why);
     batch = (batch + 1) / 2;
   }
+}
+
+Backend::StageTimes Backend::time_stages(int64_t rows, const std::vector<const float*>& inputs,
+                                         const std::vector<float*>& outputs, int repeats) {
+  StageTimes best;
+  best.compute_s = std::numeric_limits<double>::infinity();
+  for (int r = 0; r < std::max(repeats, 1); ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    run(rows, inputs, outputs);
+    const std::chrono::duration<double> dt = std::chrono::steady_clock::now() - t0;
+    best.compute_s = std::min(best.compute_s, dt.count());
+  }
+  return best;
 }
 
 }  // namespace mgi

@@ -34,7 +34,7 @@ const std::map<std::string, Keys> kSectionKeys = {
                 "on_nonfinite"}},
     {"model", {"file"}},
     {"runtime",
-     {"device", "batch_size", "gpu_ids", "allow_gpu_sharing", "threads", "gather_window_bytes", "precision"}},
+     {"device", "batch_size", "gpu_ids", "allow_gpu_sharing", "threads", "gather_window_bytes", "precision", "cuda_graphs"}},
     {"dynamic", {"chunk_rows", "min_chunk_rows"}},
     {"checkpoint", {"flush_seconds", "grace_seconds"}},
 };
@@ -364,6 +364,7 @@ Config validate(const Validator& v, const YAML::Node& root) {
     cfg.runtime.threads = static_cast<int>(v.integer(*e, 0, 65536, "a non-negative integer (0 = automatic)"));
   if (const Entry* e = runtime.find("gather_window_bytes")) cfg.runtime.gather_window_bytes = read_size(v, *e);
   if (const Entry* e = runtime.find("precision")) cfg.runtime.precision = v.choice(*e, {"fp32", "tf32", "bf16", "fp16"});
+  if (const Entry* e = runtime.find("cuda_graphs")) cfg.runtime.cuda_graphs = v.boolean(*e);
 
   if (const Entry* e = top.find("mode")) cfg.mode = v.choice(*e, {"static", "dynamic"});
 

@@ -50,6 +50,7 @@ struct Config {
     bool allow_gpu_sharing = false;      // more ranks than GPUs on a node
     int threads = 0;                     // CPU backend threads per rank; 0 = cores / local ranks
     std::string precision = "fp32";      // fp32 | tf32 | bf16 | fp16: CUDA GEMMs (the CPU backend is fp32)
+    bool cuda_graphs = false;            // CUDA: replay full batches as captured CUDA graphs
     int64_t gather_window_bytes = 256ll << 20;  // rank 0 holds at most this many result bytes
   } runtime;
 
