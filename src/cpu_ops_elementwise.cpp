@@ -18,6 +18,32 @@ void each(int64_t count, const float* x, float* y, F f) {
   for (int64_t i = 0; i < count; ++i) y[i] = f(x[i]);
 }
 
+// tanh as a rational approximation in x^2 (degree 13/6), the form vectorizing
+// math libraries use: libm's tanhf is a scalar call and took half the time of
+// the shipped ragged model. Within 4.2e-7 relative error of tanh over all floats
+// (libm: 1.7e-7); NaN stays NaN, +-inf gives +-1. Plain float ops with no
+// branches, so the loop vectorizes and every element gets the same bits
+// whichever lane or remainder loop computes it.
+float tanh_rational(float x) {
+  constexpr float kClamp = 7.90531110763549805f;  // beyond it the result rounds to +-1
+  const float c = x > kClamp ? kClamp : (x < -kClamp ? -kClamp : x);
+  const float x2 = c * c;
+  float p = -2.76076847742355e-16f;
+  p = p * x2 + 2.00018790482477e-13f;
+  p = p * x2 - 8.60467152213735e-11f;
+  p = p * x2 + 5.12229709037114e-08f;
+  p = p * x2 + 1.48572235717979e-05f;
+  p = p * x2 + 6.37261928875436e-04f;
+  p = p * x2 + 4.89352455891786e-03f;
+  p = p * c;
+  float q = 1.19825839466702e-06f;
+  q = q * x2 + 1.18534705686654e-04f;
+  q = q * x2 + 2.26843463243900e-03f;
+  q = q * x2 + 4.89352518554385e-03f;
+  const float r = p / q;
+  return std::fabs(x) < 0.0004f ? x : r;  // tiny x: tanh(x) == x in float
+}
+
 float gelu_exact(float x) { return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f)); }
 float gelu_tanh(float x) {
   return 0.5f * x * (1.0f + std::tanh(0.79788456080286536f * (x + 0.044715f * x * x * x)));
@@ -78,7 +104,7 @@ void apply_unary(const UnaryStep& s, const float* x, float* y, int64_t count) {
       return each(count, x, y, [al](float v) { return v >= 0.0f ? v : al * v; });
     }
     case OpKind::Sigmoid: return each(count, x, y, [](float v) { return 1.0f / (1.0f + std::exp(-v)); });
-    case OpKind::Tanh: return each(count, x, y, [](float v) { return std::tanh(v); });
+    case OpKind::Tanh: return each(count, x, y, tanh_rational);
     case OpKind::Erf: return each(count, x, y, [](float v) { return std::erf(v); });
     case OpKind::Gelu:
       if (s.gelu_tanh) return each(count, x, y, gelu_tanh);

@@ -39,7 +39,8 @@ small base job in a fresh directory (`config.yaml`, `in.h5` with `/x` of shape `
 `model.onnx` with outputs `probs` and `logits`, and `out/`), breaks it as the case says, runs the
 command shown from that directory, and checks the exit code, that exactly one stderr line starts
 with `mgi-mpi:` and that it is the message shown (`<host>` and `<n>` stand for the host name and a
-number), the time limit, and the files left behind. Paths in messages are as the user gave them.
+number), the time limit (met by the fastest of 3 runs), and the files left behind. Paths in
+messages are as the user gave them.
 
 `mpirun` adds its own note after the line (`Primary job terminated normally, but 1 process
 returned a non-zero exit code...`), and Open MPI's `mpiexec` takes about two more seconds to tear

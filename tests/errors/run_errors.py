@@ -7,7 +7,8 @@ checks:
   - the exit code;
   - stderr has exactly one line starting with "mgi-mpi:", and it is the
     documented message (placeholders aside);
-  - the run took at most the case's limit (it failed before any real work);
+  - the run took at most the case's limit (it failed before any real work); the fastest
+    of TIME_ATTEMPTS runs counts, each in a fresh directory;
   - every file that existed before the run is byte-for-byte unchanged (the
     input, an existing output, an old journal), and the run created no file
     except those the case documents (`leaves`): no out/pred.h5, no .partial.
@@ -34,6 +35,8 @@ import cases as catalogue  # noqa: E402
 import fixtures  # noqa: E402
 
 SKIP = 77
+TIME_ATTEMPTS = 3  # runs a case gets to meet its time limit
+SLOW = "took %.2f s, limit %.1f s"
 PLACEHOLDERS = {"{host}": r"[^\s\]]+", "{n}": r"[0-9]+", "{hex}": r"[0-9a-f]+", "{any}": r".*"}
 
 # What tools/mpirun-env.sh sets: root in containers, more ranks than cores, shared memory only.
@@ -105,6 +108,23 @@ def run_case(case, opts, base):
     reason = skip_reason(case, opts.cuda_build)
     if reason:
         return "skip", "SKIPPED error_%s: %s" % (case["id"], reason)
+    # Wall time is noisy on a shared machine: the limit is met if any of TIME_ATTEMPTS runs
+    # meets it. A run that fails any other check ends the case at once.
+    for attempt in range(1, TIME_ATTEMPTS + 1):
+        status, report, slow = attempt_case(case, opts, base)
+        if status != "fail" or not slow or attempt == TIME_ATTEMPTS:
+            break
+        print("error_%s: attempt %d over the time limit (%s); again" % (case["id"], attempt, slow), flush=True)
+    if attempt > 1:
+        report += "\n(time limit: %s)" % ("met on attempt %d" % attempt if status == "pass" else
+                                          "missed on all %d attempts" % attempt if slow else
+                                          "attempt %d failed another check" % attempt)
+    return status, report
+
+
+def attempt_case(case, opts, base):
+    """One run of the case in a fresh directory: (status, report, slow), where slow is
+    the time-limit problem when that is the only one, else None."""
     work = tempfile.mkdtemp(prefix="mgie-", dir=opts.workdir)  # short: Open MPI puts sockets under it
     root = os.path.join(work, "case")
     problems, log = [], []
@@ -145,14 +165,14 @@ def run_case(case, opts, base):
                 created or "-", changed or "-", sorted(set(before) - set(after)) or "-"))
             if not lines:
                 log.append("stderr tail:\n" + err[-1500:])
-            return "probe", "\n".join(["== %s" % case["id"]] + log)
+            return "probe", "\n".join(["== %s" % case["id"]] + log), None
 
         if rc is None:
             problems.append("hung: killed after %.0f s" % (limit + 30))
         elif rc != case["exit"]:
             problems.append("exit code %s, expected %s" % (rc, case["exit"]))
         if elapsed > limit:
-            problems.append("took %.2f s, limit %.1f s" % (elapsed, limit))
+            problems.append(SLOW % (elapsed, limit))
         if len(lines) != 1:
             problems.append("%d lines start with 'mgi-mpi:' on stderr, expected exactly 1" % len(lines))
         regex = message_regex(case["message"])
@@ -186,7 +206,8 @@ def run_case(case, opts, base):
         if not opts.keep:
             shutil.rmtree(work, ignore_errors=True)
     head = "%s error_%s" % ("FAIL" if problems else "PASS", case["id"])
-    return ("fail" if problems else "pass"), "\n".join([head] + ["  - " + p for p in problems] + log)
+    slow = problems[0] if len(problems) == 1 and problems[0].startswith(SLOW.split("%")[0]) else None
+    return ("fail" if problems else "pass"), "\n".join([head] + ["  - " + p for p in problems] + log), slow
 
 
 def main():

@@ -1,0 +1,121 @@
+// The job's first phase: config, model, input dataset, model/input match and
+// device, each checked inside collectively() so a mistake on any rank stops
+// every rank before the expensive work starts.
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <thread>
+
+#include "device_select.hpp"
+#include "error_sync.hpp"
+#include "job_internal.hpp"
+#include "mpi_handles.hpp"
+#include "output_writer.hpp"
+#include "ragged.hpp"
+#include "sha256.hpp"
+
+namespace mgi {
+
+namespace {
+
+std::string read_model_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw ModelError("model.file '" + path + "': cannot read (missing or unreadable)");
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// Per-row cost for scheduling: input.cost ([N], finite, >= 0) as prefix sums.
+std::vector<double> read_cost_prefix(const Config& cfg, int64_t rows) {
+  DatasetReader cost(cfg.input.file, cfg.input.cost, "input.cost dataset");
+  if (cost.shape() != Shape{rows})
+    throw DataError("input.cost dataset '" + cfg.input.cost + "' in '" + cfg.input.file + "' has shape " +
+                    shape_str(cost.shape()) + "; expected [" + std::to_string(rows) + "] (one cost per row)");
+  std::vector<float> c(static_cast<size_t>(rows));
+  cost.read_rows(0, rows, c.data());
+  std::vector<double> prefix(static_cast<size_t>(rows) + 1, 0.0);
+  for (int64_t i = 0; i < rows; ++i) {
+    if (!(c[i] >= 0) || !std::isfinite(c[i]))
+      throw DataError("input.cost dataset '" + cfg.input.cost + "' row " + std::to_string(i) +
+                      ": cost must be a finite number >= 0");
+    prefix[i + 1] = prefix[i] + c[i];
+  }
+  return prefix;
+}
+
+}  // namespace
+
+BackendOptions Job::backend_options() const {
+  BackendOptions bo;
+  bo.precision = parse_precision(cfg_.runtime.precision);
+  bo.cuda_graphs = cfg_.runtime.cuda_graphs;
+  return bo;
+}
+
+void Job::check_inputs() {
+  collectively(comm_, [&] {
+    cfg_ = load_config(opts_.config_path, opts_.overrides);
+    if (cfg_.mode == "dynamic" && thread_level_ < MPI_THREAD_MULTIPLE)
+      throw RuntimeError("mode: dynamic needs MPI_THREAD_MULTIPLE, which this MPI library does not grant "
+                         "(use mode: static)");
+  });
+  collectively(comm_, [&] {
+    if (topo_.rank == 0) model_bytes_ = read_model_file(cfg_.model.file);
+  });
+  bcast_string(model_bytes_, 0, comm_);
+  collectively(comm_, [&] {
+    graph_ = load_onnx(model_bytes_, cfg_.model.file);
+    if (topo_.rank == 0) model_sha_ = sha256_hex(model_bytes_);
+    reader_.emplace(cfg_.input.file, cfg_.input.dataset);
+    const InputDescription in{cfg_.input.file, cfg_.input.dataset, reader_->dtype(), reader_->shape()};
+    if (cfg_.output.ragged)
+      throw ConfigError("output.ragged: per-token (ragged) outputs are not supported in this version; "
+                        "pool over the sequence so each row has a fixed-shape output");
+    if (ragged()) {
+      if (cfg_.runtime.device == "cuda")
+        throw ConfigError("input.offsets: ragged inputs are CPU-only in this version; set runtime.device: cpu");
+      auto index = std::make_shared<const RaggedIndex>(
+          read_ragged_index(cfg_.input.file, cfg_.input.offsets, reader_->rows()));
+      io_ = match_model_ragged(graph_, cfg_.model.file, in, cfg_.input.offsets, std::move(index), cfg_.input.mask,
+                               cfg_.output.datasets);
+    } else {
+      if (!cfg_.input.mask.empty())
+        throw ConfigError("input.mask: only used with ragged input (input.offsets)");
+      io_ = match_model(graph_, cfg_.model.file, in, cfg_.output.datasets);
+    }
+    for (const auto& o : io_.outputs)
+      if (o.path == cfg_.output.status)
+        throw ConfigError("output.status: dataset '" + o.path + "' is also a prediction dataset; choose another "
+                          "path for the per-row status flags");
+    if (topo_.rank == 0) check_output_path(cfg_.output.file, cfg_.input.file, opts_.overwrite);
+    DeviceRequest req{cfg_.runtime.device, topo_.binding.pool_rank, topo_.binding.pool_ranks,
+                      cfg_.runtime.device == "cpu" || ragged() ? 0 : cuda_device_count(), cfg_.runtime.gpu_ids,
+                      cfg_.runtime.allow_gpu_sharing, topo_.host, topo_.binding.slurm_gpus,
+                      topo_.binding.slurm_gpus_var};
+    const DeviceChoice dev = choose_device(req);
+    if (dev.cuda) {
+      backend_ = make_cuda_backend(dev.device, backend_options());
+    } else {
+      int threads = cfg_.runtime.threads;
+      if (threads == 0)
+        threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / topo_.local_size);
+      backend_ = make_cpu_backend(threads, backend_options());
+    }
+  });
+  model_bytes_.clear();
+  model_bytes_.shrink_to_fit();
+  collectively(comm_, [&] {
+    if (!cfg_.input.cost.empty()) {
+      cost_prefix_ = read_cost_prefix(cfg_, rows());
+    } else if (io_.ragged) {  // a ragged row costs its length
+      cost_prefix_.assign(io_.ragged->offsets.begin(), io_.ragged->offsets.end());
+    }
+  });
+  open_checkpoint();
+  plan_work();
+}
+
+}  // namespace mgi

@@ -1,0 +1,82 @@
+// The Job class behind run_job(), shared by its phase files: job.cpp (the run
+// from start to finish), job_inputs.cpp (config, model, input and device
+// checks), job_plan.cpp (work split, batch size, the printed plan) and
+// job_output.cpp (journal open/resume and the final output file).
+#pragma once
+#include <mpi.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "backend.hpp"
+#include "batch_size.hpp"
+#include "checkpoint.hpp"
+#include "chunk_schedule.hpp"
+#include "cli.hpp"
+#include "config.hpp"
+#include "dataset_reader.hpp"
+#include "gather_plan.hpp"
+#include "model_io.hpp"
+#include "partition.hpp"
+#include "row_map.hpp"
+#include "run_report.hpp"
+#include "topology.hpp"
+
+namespace mgi {
+
+// "2026-01-31T12:00:00Z", for the output file's start and end attributes.
+std::string utc_now();
+
+class Job {
+ public:
+  Job(const CliOptions& opts, const Topology& topo, int thread_level)
+      : opts_(opts), topo_(topo), thread_level_(thread_level) {}
+  int run();
+
+ private:
+  void check_inputs();
+  BackendOptions backend_options() const;
+  void print_plan();
+  void finish_output(const std::string& started);
+
+  void plan_work();
+  void choose_batch(int64_t rows, int sharing);
+  void prepare_backend();
+  void open_checkpoint();
+  // Runs the compute phase; on an agreed interrupt (exit 75) rank 0 makes the
+  // journal durable and says how to resume, and every rank leaves quietly.
+  template <class F>
+  RankStats run_interruptible(F&& f);
+  bool dynamic() const { return cfg_.mode == "dynamic"; }
+  bool ragged() const { return !cfg_.input.offsets.empty(); }
+  int64_t rows() const { return io_.ragged ? io_.ragged->rows() : reader_->rows(); }
+
+  const CliOptions& opts_;
+  const Topology& topo_;
+  int thread_level_;
+  MPI_Comm comm_ = MPI_COMM_WORLD;
+  Config cfg_;
+  std::string model_bytes_, model_sha_;
+  Graph graph_;
+  std::optional<DatasetReader> reader_;
+  ModelIo io_;
+  std::unique_ptr<Backend> backend_;
+  std::unique_ptr<Checkpoint> checkpoint_;  // rank 0
+  RowMap todo_ = RowMap::all(0);              // rows still to compute
+  std::vector<Slice> slices_;
+  GatherPlan gather_;
+  std::vector<double> cost_prefix_;  // empty: every row costs 1
+  std::vector<Task> tasks_;          // dynamic mode (same list on every rank)
+  int64_t max_task_rows_ = 1;
+  int64_t batch_ = 1;
+  AutoBatchInput auto_in_;  // batch_size: auto: what the rule saw, and what it chose
+  AutoBatch auto_out_;
+  int64_t weight_bytes_ = 0;
+  std::vector<RankInfo> ranks_;
+  PlanSummary plan_;
+  int64_t nonfinite_rows_ = 0;  // rank 0, counted while assembling the output
+};
+
+}  // namespace mgi

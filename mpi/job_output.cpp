@@ -1,0 +1,76 @@
+// The journal at both ends of the job: rank 0 opens it (fresh or resume)
+// before the plan, and at the end builds the output file from it.
+#include <ctime>
+#include <memory>
+
+#include "error_sync.hpp"
+#include "job_internal.hpp"
+#include "mpi_check.hpp"
+#include "output_writer.hpp"
+
+namespace mgi {
+
+std::string utc_now() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+// Rank 0 reads <output>.journal and decides fresh or resume; every rank gets
+// the rows already done and works only on the rest.
+void Job::open_checkpoint() {
+  std::vector<int64_t> done;  // begin, end pairs
+  collectively(comm_, [&] {
+    if (topo_.rank != 0) return;
+    RunFingerprint fp{model_sha_, cfg_.input.file, cfg_.input.dataset, reader_->dtype(), cfg_.input.offsets,
+                      reader_->shape(), rows(), io_.outputs};
+    std::vector<int64_t> floats;
+    for (const auto& o : io_.outputs) floats.push_back(shape_numel(o.row_shape));
+    checkpoint_ = std::make_unique<Checkpoint>(cfg_.output.file, fp, floats,
+                                               CheckpointOptions{opts_.fresh, cfg_.checkpoint.flush_seconds,
+                                                                 cfg_.output.on_nonfinite == "fail"});
+    for (const auto& r : checkpoint_->done()) done.insert(done.end(), {r.begin, r.end});
+  });
+  int64_t count = static_cast<int64_t>(done.size());
+  MGI_MPI(MPI_Bcast(&count, 1, MPI_INT64_T, 0, comm_));
+  done.resize(static_cast<size_t>(count));
+  if (count > 0) MGI_MPI(MPI_Bcast(done.data(), static_cast<int>(count), MPI_INT64_T, 0, comm_));
+  std::vector<RowRange> ranges;
+  for (size_t k = 0; k + 1 < done.size(); k += 2) ranges.push_back({done[k], done[k + 1]});
+  todo_ = RowMap(missing_ranges(ranges, rows()));
+}
+
+// Rank 0 builds the HDF5 file from the journal (under a .partial name), marks
+// it complete, renames it into place, and only then removes the journal.
+void Job::finish_output(const std::string& started) {
+  collectively(comm_, [&] {
+    if (topo_.rank != 0) return;
+    checkpoint_->sync();
+    OutputOptions oo{cfg_.output.compression, cfg_.output.compression_level, cfg_.output.chunk_rows};
+    auto writer = std::make_unique<OutputWriter>(cfg_.output.file, io_.outputs, rows(), oo);
+    writer->add_row_flags(cfg_.output.status);
+    nonfinite_rows_ = checkpoint_->assemble(*writer);
+    std::string devices;
+    for (const auto& r : ranks_)
+      devices += (devices.empty() ? "" : "; ") + std::to_string(r.rank) + "@" + r.host + ": " + r.device;
+    writer->set_attribute("tool", std::string("mgi-mpi"));
+    writer->set_attribute("tool_version", std::string(MGI_VERSION));
+    writer->set_attribute("model_file", cfg_.model.file);
+    writer->set_attribute("model_sha256", model_sha_);
+    writer->set_attribute("input_file", cfg_.input.file);
+    writer->set_attribute("input_dataset", cfg_.input.dataset);
+    writer->set_attribute("config", cfg_.resolved_text);
+    writer->set_attribute("mode", cfg_.mode);
+    writer->set_attribute("rows", rows());
+    writer->set_attribute("ranks", static_cast<int64_t>(topo_.size));
+    writer->set_attribute("devices", devices);
+    writer->set_attribute("start_time", started);
+    writer->set_attribute("end_time", utc_now());
+    writer->set_attribute("nonfinite_rows", nonfinite_rows_);
+    writer->finish();
+    checkpoint_->remove_journal();
+  });
+}
+
+}  // namespace mgi

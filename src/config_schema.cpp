@@ -1,0 +1,162 @@
+// The config schema: the keys of each section, and how each key's value is
+// checked and stored in the Config. A new key goes in kSectionKeys and in
+// validate(); config.hpp documents the fields.
+#include <climits>
+#include <set>
+
+#include "config_validator.hpp"
+#include "config_values.hpp"
+#include "error.hpp"
+
+namespace mgi::config_parse {
+
+const Keys kTopKeys = {"input", "output", "model", "runtime", "mode", "dynamic", "checkpoint"};
+const std::map<std::string, Keys> kSectionKeys = {
+    {"input", {"file", "dataset", "cost", "offsets", "mask"}},
+    {"output", {"file", "dataset", "compression", "compression_level", "chunk_rows", "ragged", "status",
+                "on_nonfinite"}},
+    {"model", {"file"}},
+    {"runtime",
+     {"device", "batch_size", "gpu_ids", "allow_gpu_sharing", "threads", "gather_window_bytes", "precision", "cuda_graphs"}},
+    {"dynamic", {"chunk_rows", "min_chunk_rows"}},
+    {"checkpoint", {"flush_seconds", "grace_seconds"}},
+};
+
+namespace {
+
+constexpr int64_t kMaxBatchSize = int64_t(1) << 31;
+
+void read_output_datasets(const Validator& v, const Entry& e, Config::Output& out) {
+  const std::string expected = "a dataset path such as /y or a mapping {onnx_output_name: /dataset}";
+  if (e.value.IsScalar()) {
+    out.datasets = {OutputBinding{"", v.dataset_path(e.path, e.value, e.key.Mark())}};
+    return;
+  }
+  if (!e.value.IsMap() || e.value.size() == 0)
+    v.fail(e.path, e.key.Mark(), "expected " + expected + ", got " + describe(e.value));
+  out.datasets.clear();
+  std::map<std::string, std::string> owner_of_dataset;  // dataset -> onnx output
+  std::set<std::string> names;
+  for (auto it = e.value.begin(); it != e.value.end(); ++it) {
+    const YAML::Node key = it->first;
+    if (!key.IsScalar() || key.Scalar().empty())
+      v.fail(e.path, key.Mark(), "onnx output names must be non-empty strings, got " + describe(key));
+    KeyPath path = e.path;
+    path.push_back(key.Scalar());
+    if (!names.insert(key.Scalar()).second) v.fail(path, key.Mark(), "duplicate key");
+    const std::string ds = v.dataset_path(path, it->second, key.Mark());
+    auto [pos, inserted] = owner_of_dataset.emplace(ds, key.Scalar());
+    if (!inserted)
+      v.fail(path, key.Mark(), "outputs '" + pos->second + "' and '" + key.Scalar() +
+                                   "' both write dataset " + quoted(ds));
+    out.datasets.push_back(OutputBinding{key.Scalar(), ds});
+  }
+}
+
+void read_gpu_ids(const Validator& v, const Entry& e, std::vector<int>& ids) {
+  const std::string expected = "a list of non-negative integers such as [0, 1]";
+  if (!e.value.IsSequence()) v.fail(e.path, e.key.Mark(), "expected " + expected + ", got " + describe(e.value));
+  ids.clear();
+  std::set<int> seen;
+  size_t position = 0;
+  for (auto it = e.value.begin(); it != e.value.end(); ++it, ++position) {
+    const YAML::Node item = *it;
+    const YAML::Mark mark = item.Mark().is_null() ? e.key.Mark() : item.Mark();
+    const std::string s = v.scalar_node(e.path, item, mark, expected);
+    const std::optional<int64_t> id = parse_int_strict(s);
+    if (!id || *id < 0 || *id > INT_MAX)
+      v.fail(e.path, mark, "expected " + expected + ", got " + quoted(s) + " at position " + std::to_string(position));
+    if (!seen.insert(static_cast<int>(*id)).second) v.fail(e.path, mark, "device id " + s + " is listed twice");
+    ids.push_back(static_cast<int>(*id));
+  }
+}
+
+int64_t read_size(const Validator& v, const Entry& e) {
+  const std::string expected = "a size in bytes such as 268435456, '256MiB' or '1GB'";
+  const std::string s = v.scalar(e, expected);
+  const std::optional<int64_t> bytes = parse_size_bytes(s);
+  if (!bytes) v.fail(e.path, e.key.Mark(), "expected " + expected + ", got " + quoted(s));
+  if (*bytes < 1024) v.fail(e.path, e.key.Mark(), "must be at least 1 KiB (1024 bytes), got " + quoted(s));
+  return *bytes;
+}
+
+}  // namespace
+
+Config validate(const Validator& v, const YAML::Node& root) {
+  Config cfg;
+  const Level top = v.level(root, {}, root.Mark(), kTopKeys);
+  auto section = [&](const std::string& name) {
+    const Entry* e = top.find(name);
+    return e ? v.level(e->value, e->path, e->key.Mark(), kSectionKeys.at(name))
+             : Level{false, {name}, YAML::Mark::null_mark(), {}};
+  };
+
+  for (const char* required : {"input", "output", "model"}) {
+    if (!top.find(required))
+      throw ConfigError(v.where({}, YAML::Mark::null_mark()) + ": missing required section '" + required +
+                        "' (with keys " + comma_list(kSectionKeys.at(required)) + ")");
+  }
+
+  const Level input = section("input");
+  v.missing(input, "file");
+  v.missing(input, "dataset");
+  cfg.input.file = v.string(*input.find("file"));
+  const Entry& in_ds = *input.find("dataset");
+  cfg.input.dataset = v.dataset_path(in_ds.path, in_ds.value, in_ds.key.Mark());
+  if (const Entry* e = input.find("cost")) cfg.input.cost = v.dataset_path(e->path, e->value, e->key.Mark());
+  if (const Entry* e = input.find("offsets")) cfg.input.offsets = v.dataset_path(e->path, e->value, e->key.Mark());
+  if (const Entry* e = input.find("mask")) cfg.input.mask = v.string(*e);
+
+  const Level output = section("output");
+  v.missing(output, "file");
+  cfg.output.file = v.string(*output.find("file"));
+  if (const Entry* e = output.find("dataset")) read_output_datasets(v, *e, cfg.output);
+  else cfg.output.datasets = {OutputBinding{"", "/y"}};
+  if (const Entry* e = output.find("compression")) cfg.output.compression = v.choice(*e, {"none", "gzip"});
+  if (const Entry* e = output.find("compression_level"))
+    cfg.output.compression_level = static_cast<int>(v.integer(*e, 1, 9, "an integer from 1 to 9"));
+  if (const Entry* e = output.find("chunk_rows"))
+    cfg.output.chunk_rows = v.integer(*e, 0, kMaxBatchSize, "a non-negative integer (0 = auto)");
+  if (const Entry* e = output.find("ragged")) cfg.output.ragged = v.boolean(*e);
+  if (const Entry* e = output.find("status")) cfg.output.status = v.dataset_path(e->path, e->value, e->key.Mark());
+  if (const Entry* e = output.find("on_nonfinite")) cfg.output.on_nonfinite = v.choice(*e, {"flag", "fail"});
+
+  const Level model = section("model");
+  v.missing(model, "file");
+  cfg.model.file = v.string(*model.find("file"));
+
+  const Level runtime = section("runtime");
+  if (const Entry* e = runtime.find("device")) cfg.runtime.device = v.choice(*e, {"auto", "cuda", "cpu"});
+  if (const Entry* e = runtime.find("batch_size")) {
+    const std::string expected = "a positive integer or 'auto'";
+    if (v.scalar(*e, expected) == "auto") {
+      cfg.runtime.batch_size_auto = true;
+    } else {
+      cfg.runtime.batch_size = v.integer(*e, 1, kMaxBatchSize, expected);
+    }
+  }
+  if (const Entry* e = runtime.find("gpu_ids")) read_gpu_ids(v, *e, cfg.runtime.gpu_ids);
+  if (const Entry* e = runtime.find("allow_gpu_sharing")) cfg.runtime.allow_gpu_sharing = v.boolean(*e);
+  if (const Entry* e = runtime.find("threads"))
+    cfg.runtime.threads = static_cast<int>(v.integer(*e, 0, 65536, "a non-negative integer (0 = automatic)"));
+  if (const Entry* e = runtime.find("gather_window_bytes")) cfg.runtime.gather_window_bytes = read_size(v, *e);
+  if (const Entry* e = runtime.find("precision")) cfg.runtime.precision = v.choice(*e, {"fp32", "tf32", "bf16", "fp16"});
+  if (const Entry* e = runtime.find("cuda_graphs")) cfg.runtime.cuda_graphs = v.boolean(*e);
+
+  if (const Entry* e = top.find("mode")) cfg.mode = v.choice(*e, {"static", "dynamic"});
+
+  const Level dynamic = section("dynamic");
+  if (const Entry* e = dynamic.find("chunk_rows"))
+    cfg.dynamic.chunk_rows = v.integer(*e, 0, kMaxBatchSize, "a non-negative integer (0 = factoring schedule)");
+  if (const Entry* e = dynamic.find("min_chunk_rows"))
+    cfg.dynamic.min_chunk_rows = v.integer(*e, 1, kMaxBatchSize, "a positive integer");
+
+  const Level checkpoint = section("checkpoint");
+  if (const Entry* e = checkpoint.find("flush_seconds"))
+    cfg.checkpoint.flush_seconds = v.number(*e, 0, 86400, "a number of seconds from 0 to 86400");
+  if (const Entry* e = checkpoint.find("grace_seconds"))
+    cfg.checkpoint.grace_seconds = v.number(*e, 1, 86400, "a number of seconds from 1 to 86400");
+  return cfg;
+}
+
+}  // namespace mgi::config_parse
