@@ -1,54 +1,42 @@
+// The CUDA backend's construction and prepare(): device, streams and cuBLAS
+// handle; graph checks, constants upload, activation plan, warm-up and (with
+// cuda_graphs) the capture of the lanes' graphs; host memory; the factory.
 #include "cuda_backend.hpp"
 
-#include <algorithm>
 #include <cstdio>
-#include <cstring>
 #include <memory>
 #include <numeric>
 
 #include "error.hpp"
 #include "graph_fuse.hpp"
-#include "memory_plan.hpp"
+#include "storage_math.hpp"
 
 namespace mgi::cuda {
 
 namespace {
 
-constexpr size_t kAlign = 256;  // cudaMalloc's own alignment; keeps every buffer vector-aligned
-
-size_t align_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
-
-size_t float_bytes(const Shape& s) { return static_cast<size_t>(shape_numel(s)) * sizeof(float); }
-
-bool is_alias(OpKind op) { return op == OpKind::Flatten || op == OpKind::Reshape || op == OpKind::Identity; }
-
-// Caller memory that is already page-locked is copied directly, without staging.
-bool is_pinned(const void* p) {
-  cudaPointerAttributes attr{};
-  if (cudaPointerGetAttributes(&attr, p) != cudaSuccess) {
-    (void)cudaGetLastError();
-    return false;
-  }
-  return attr.type == cudaMemoryTypeHost;
-}
-
-std::string gib(size_t bytes) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f GiB", double(bytes) / double(1ull << 30));
-  return buf;
-}
+// cuBLAS's recommendation for Hopper (4 MiB suffices before it); also ample for older GPUs.
+constexpr size_t kCublasWorkspaceBytes = size_t(32) << 20;
 
 }  // namespace
 
 CudaBackend::DeviceSelect::DeviceSelect(int device) { MGI_CUDA(cudaSetDevice(device)); }
 
 CudaBackend::CudaBackend(int device, const BackendOptions& options)
-    : device_(device), select_(device), options_(options), gemm_(options.precision) {
+    : device_(device),
+      select_(device),
+      cublas_workspace_(kCublasWorkspaceBytes),
+      options_(options),
+      gemm_(options.precision) {
   cudaDeviceProp prop{};
   MGI_CUDA(cudaGetDeviceProperties(&prop, device_));
   description_ = "cuda:" + std::to_string(device_) + " " + prop.name + " (" + gib(prop.totalGlobalMem) + ", " +
                  precision_name(options_.precision) + ")";
   MGI_CUBLAS(cublasSetStream(cublas_.get(), stream_.get()));
+  // After cublasSetStream, which resets the handle to cuBLAS's own workspace
+  // pool. Set with or without graphs: a workspace size can change cuBLAS's
+  // choice of algorithm, and graph and node-by-node runs must round alike.
+  MGI_CUBLAS(cublasSetWorkspace(cublas_.get(), cublas_workspace_.get(), cublas_workspace_.bytes()));
   // CUBLAS_COMPUTE_32F with the default math mode never uses TF32 tensor cores,
   // so GEMMs round like fp32 BLAS on the CPU.
   MGI_CUBLAS(cublasSetMathMode(cublas_.get(), CUBLAS_DEFAULT_MATH));
@@ -67,7 +55,12 @@ void CudaBackend::sync_all() noexcept {
   (void)cudaGetLastError();
 }
 
-std::string CudaBackend::describe() const { return description_; }
+// "... (80.0 GiB, fp32) with CUDA graphs": the precision stays last in the parentheses.
+std::string CudaBackend::describe() const {
+  if (!options_.cuda_graphs) return description_;
+  if (!graphs_off_.empty()) return description_ + " without CUDA graphs (capture failed)";
+  return description_ + " with CUDA graphs";
+}
 
 void CudaBackend::prepare(const Graph& graph, const std::vector<Shape>& input_rows, int64_t max_batch) {
   prepared_ = false;
@@ -75,6 +68,9 @@ void CudaBackend::prepare(const Graph& graph, const std::vector<Shape>& input_ro
   // Free what an earlier prepare() held first: a retry with a smaller batch
   // after an out-of-memory must not also hold the failed size's buffers.
   drain();
+  // The graphs go first: they hold the addresses of everything freed below.
+  graphs_active_ = false;
+  graphs_off_.clear();
   lanes_.clear();
   arena_.reset();
   constants_.reset();
@@ -144,18 +140,19 @@ void CudaBackend::prepare(const Graph& graph, const std::vector<Shape>& input_ro
 
   shapes_rows_ = -1;
   warm_up();
+  capture_graphs();  // after the warm-up: no lazy set-up may happen inside a capture
   prepared_ = true;
 }
 
 // One full batch of zeros through every node: module loading, cuBLAS(Lt)
 // heuristics and lazily made workspaces happen here, before any batch is
 // timed, and an out-of-memory surfaces in prepare() where the batch can shrink.
+// Every lane's inputs are zeroed, so a trial replay of a lane's graph reads defined data.
 void CudaBackend::warm_up() {
   const std::vector<Shape>& shapes = shapes_for(max_batch_);
-  Lane& lane = lanes_[0];
-  if (lane.in.bytes()) MGI_CUDA(cudaMemsetAsync(lane.in.get(), 0, lane.in.bytes(), stream_.get()));
-  lane_ = 0;
-  for (const Node& n : graph_.nodes) execute(n, shapes);
+  for (Lane& lane : lanes_)
+    if (lane.in.bytes()) MGI_CUDA(cudaMemsetAsync(lane.in.get(), 0, lane.in.bytes(), stream_.get()));
+  enqueue_nodes(0, shapes);
   stream_.synchronize();
 }
 
@@ -192,229 +189,6 @@ void CudaBackend::upload_constants(const std::vector<bool>& needed) {
     std::vector<float>().swap(val.data.f);
     std::vector<int64_t>().swap(val.data.i);
   }
-}
-
-// Arena placement of every value that is neither a constant nor a graph input
-// (those live in the lanes). Graph outputs stay to the end: they are copied
-// into the lane after the last node.
-CudaBackend::ArenaLayout CudaBackend::layout_for(const std::vector<Shape>& shapes) const {
-  const size_t nv = graph_.values.size();
-  std::vector<bool> is_input(nv, false);
-  for (int v : graph_.inputs) is_input[static_cast<size_t>(v)] = true;
-  std::vector<int> buffer_of(nv, -1);
-  ArenaLayout out;
-  std::vector<int>& value_of = out.value_of;
-  std::vector<size_t>& bytes = out.bytes;
-  std::vector<bool> pinned;
-  auto buffer = [&](int v) {
-    const int o = owner_[static_cast<size_t>(v)];
-    if (graph_.values[static_cast<size_t>(o)].is_constant || is_input[static_cast<size_t>(o)]) return -1;
-    int& b = buffer_of[static_cast<size_t>(o)];
-    if (b < 0) {
-      b = static_cast<int>(value_of.size());
-      value_of.push_back(o);
-      bytes.push_back(float_bytes(shapes[static_cast<size_t>(o)]));
-      pinned.push_back(false);
-    }
-    return b;
-  };
-  std::vector<PlanStep> steps;
-  for (const Node& n : graph_.nodes) {
-    PlanStep st;
-    for (int v : n.inputs)
-      if (v >= 0 && buffer(v) >= 0) st.reads.push_back(buffer(v));
-    if (!is_alias(n.op)) st.writes.push_back(buffer(n.outputs[0]));
-    steps.push_back(std::move(st));
-  }
-  for (int v : graph_.outputs) {
-    const int b = buffer(v);
-    if (b >= 0) pinned[static_cast<size_t>(b)] = true;
-  }
-  out.plan = plan_arena(bytes, steps, pinned, kAlign);
-  return out;
-}
-
-void CudaBackend::plan_activations(const std::vector<Shape>& max_shapes) {
-  const ArenaLayout layout = layout_for(max_shapes);
-  for (size_t b = 0; b < layout.value_of.size(); ++b)
-    slot_[static_cast<size_t>(layout.value_of[b])] = Slot{Home::arena, layout.plan.offset[b], layout.bytes[b]};
-  try {
-    arena_ = DeviceBuffer(layout.plan.bytes);
-  } catch (const OutOfMemory& e) {
-    throw OutOfMemory(std::string(e.what()) + " (activations for a batch of " + std::to_string(max_batch_) +
-                      " rows need " + gib(layout.plan.bytes) + ")");
-  }
-  make_lanes(max_shapes);
-}
-
-void CudaBackend::make_lanes(const std::vector<Shape>& max_shapes) {
-  in_at_.clear();
-  out_at_.clear();
-  in_bytes_ = out_bytes_ = 0;
-  for (int v : graph_.inputs) {
-    in_at_.push_back(in_bytes_);
-    const size_t bytes = float_bytes(max_shapes[static_cast<size_t>(v)]);
-    slot_[static_cast<size_t>(v)] = Slot{Home::input, in_bytes_, bytes};
-    in_bytes_ += align_up(bytes);
-  }
-  for (int v : graph_.outputs) {
-    out_at_.push_back(out_bytes_);
-    out_bytes_ += align_up(float_bytes(max_shapes[static_cast<size_t>(v)]));
-  }
-  lanes_.clear();
-  lanes_.resize(kLanes);
-  for (Lane& lane : lanes_) {
-    lane.in = DeviceBuffer(in_bytes_);
-    lane.out = DeviceBuffer(out_bytes_);
-  }
-  busy_.clear();
-  next_lane_ = 0;
-}
-
-size_t CudaBackend::lane_bytes() const { return lanes_.size() * (in_bytes_ + out_bytes_); }
-
-int64_t CudaBackend::planned_bytes(int64_t rows) const {
-  if (!prepared_ || rows < 1) return -1;
-  std::vector<Shape> in;
-  for (const Shape& r : input_rows_) {
-    Shape s{rows};
-    s.insert(s.end(), r.begin(), r.end());
-    in.push_back(s);
-  }
-  const std::vector<Shape> shapes = graph_.infer_shapes(in);
-  size_t lane = 0;
-  for (int v : graph_.inputs) lane += align_up(float_bytes(shapes[static_cast<size_t>(v)]));
-  for (int v : graph_.outputs) lane += align_up(float_bytes(shapes[static_cast<size_t>(v)]));
-  return static_cast<int64_t>(layout_for(shapes).plan.bytes + kLanes * lane);
-}
-
-float* CudaBackend::data(int value) const {
-  const size_t o = static_cast<size_t>(owner_[static_cast<size_t>(value)]);
-  const Slot& s = slot_[o];
-  switch (s.home) {
-    case Home::constant: return reinterpret_cast<float*>(constants_.bytes_ptr() + s.offset);
-    case Home::arena: return reinterpret_cast<float*>(arena_.bytes_ptr() + s.offset);
-    case Home::input: return reinterpret_cast<float*>(lanes_[static_cast<size_t>(lane_)].in.bytes_ptr() + s.offset);
-    case Home::none: break;
-  }
-  MGI_ASSERT(false, "CUDA backend: value '" + graph_.values[o].name + "' has no storage");
-  return nullptr;
-}
-
-const std::vector<Shape>& CudaBackend::shapes_for(int64_t rows) {
-  if (rows == shapes_rows_) return shapes_;
-  std::vector<Shape> in;
-  for (const Shape& r : input_rows_) {
-    Shape s{rows};
-    s.insert(s.end(), r.begin(), r.end());
-    in.push_back(s);
-  }
-  std::vector<Shape> shapes = graph_.infer_shapes(in);
-  // Storage was sized for max_batch rows: a value must not grow for fewer rows.
-  for (size_t v = 0; v < shapes.size(); ++v) {
-    const Slot& s = slot_[static_cast<size_t>(owner_[v])];
-    if (s.home == Home::arena && float_bytes(shapes[v]) > s.bytes)
-      throw ModelError("model " + graph_.source + ": value '" + graph_.values[v].name + "' has shape " +
-                       shape_str(shapes[v]) + " for " + std::to_string(rows) +
-                       " rows, larger than for the prepared batch of " + std::to_string(max_batch_));
-  }
-  shapes_ = std::move(shapes);
-  shapes_rows_ = rows;
-  return shapes_;
-}
-
-void CudaBackend::run(int64_t rows, const std::vector<const float*>& inputs,
-                      const std::vector<float*>& outputs) {
-  MGI_ASSERT(busy_.empty(), "CUDA backend: run() with " + std::to_string(busy_.size()) + " batch(es) outstanding");
-  submit(rows, inputs, outputs);
-  collect();
-}
-
-void CudaBackend::submit(int64_t rows, const std::vector<const float*>& inputs,
-                         const std::vector<float*>& outputs) {
-  MGI_ASSERT(prepared_, "CUDA backend: submit() before prepare()");
-  MGI_ASSERT(rows >= 1 && rows <= max_batch_, "CUDA backend: a batch of " + std::to_string(rows) +
-                                                   " rows, prepared for 1.." + std::to_string(max_batch_));
-  MGI_ASSERT(inputs.size() == graph_.inputs.size() && outputs.size() == graph_.outputs.size(),
-             "CUDA backend: a batch needs one pointer per graph input and output");
-  MGI_ASSERT(busy_.size() < lanes_.size(), "CUDA backend: submit() with every lane busy (collect() first)");
-  MGI_CUDA(cudaSetDevice(device_));
-  const std::vector<Shape>& shapes = shapes_for(rows);
-  const int li = next_lane_;
-  Lane& lane = lanes_[static_cast<size_t>(li)];
-  try {
-    // Upload, once the lane's previous batch has finished reading its inputs
-    // (that batch was collected, so this is only a guard).
-    MGI_CUDA(cudaStreamWaitEvent(h2d_.get(), lane.computed.get(), 0));
-    for (size_t k = 0; k < inputs.size(); ++k) {
-      const size_t bytes = float_bytes(shapes[static_cast<size_t>(graph_.inputs[k])]);
-      if (bytes == 0) continue;
-      const void* src = inputs[k];
-      if (!is_pinned(src)) {  // the lane's previous upload from the stage is done (collected)
-        if (!lane.in_stage.get()) lane.in_stage = PinnedBuffer(in_bytes_);
-        std::memcpy(lane.in_stage.bytes_ptr() + in_at_[k], src, bytes);
-        src = lane.in_stage.bytes_ptr() + in_at_[k];
-      }
-      MGI_CUDA(cudaMemcpyAsync(lane.in.bytes_ptr() + in_at_[k], src, bytes, cudaMemcpyHostToDevice, h2d_.get()));
-    }
-    lane.loaded.record(h2d_.get());
-
-    // Compute after the upload, and after the lane's previous download freed its output buffer.
-    MGI_CUDA(cudaStreamWaitEvent(stream_.get(), lane.loaded.get(), 0));
-    MGI_CUDA(cudaStreamWaitEvent(stream_.get(), lane.unloaded.get(), 0));
-    lane_ = li;
-    for (const Node& n : graph_.nodes) execute(n, shapes);
-    // Outputs leave the arena at once, so the next batch may compute while this one downloads.
-    for (size_t k = 0; k < outputs.size(); ++k) {
-      const int v = graph_.outputs[k];
-      const size_t bytes = float_bytes(shapes[static_cast<size_t>(v)]);
-      if (bytes)
-        MGI_CUDA(cudaMemcpyAsync(lane.out.bytes_ptr() + out_at_[k], data(v), bytes, cudaMemcpyDeviceToDevice,
-                                 stream_.get()));
-    }
-    lane.computed.record(stream_.get());
-
-    // Download: straight into page-locked caller memory, else into the stage (copied out in collect()).
-    MGI_CUDA(cudaStreamWaitEvent(d2h_.get(), lane.computed.get(), 0));
-    lane.dst.assign(outputs.size(), nullptr);
-    lane.dst_bytes.assign(outputs.size(), 0);
-    for (size_t k = 0; k < outputs.size(); ++k) {
-      const size_t bytes = float_bytes(shapes[static_cast<size_t>(graph_.outputs[k])]);
-      if (bytes == 0) continue;
-      void* dst = outputs[k];
-      if (!is_pinned(dst)) {
-        if (!lane.out_stage.get()) lane.out_stage = PinnedBuffer(out_bytes_);
-        dst = lane.out_stage.bytes_ptr() + out_at_[k];
-        lane.dst[k] = outputs[k];
-        lane.dst_bytes[k] = bytes;
-      }
-      MGI_CUDA(cudaMemcpyAsync(dst, lane.out.bytes_ptr() + out_at_[k], bytes, cudaMemcpyDeviceToHost, d2h_.get()));
-    }
-    lane.unloaded.record(d2h_.get());
-  } catch (...) {
-    sync_all();  // nothing of a half-queued batch may run on after the error
-    throw;
-  }
-  busy_.push_back(li);
-  next_lane_ = (li + 1) % static_cast<int>(lanes_.size());
-}
-
-void CudaBackend::collect() {
-  MGI_ASSERT(!busy_.empty(), "CUDA backend: collect() without an outstanding batch");
-  const int li = busy_.front();
-  busy_.pop_front();  // finished, even if it failed
-  Lane& lane = lanes_[static_cast<size_t>(li)];
-  MGI_CUDA(cudaSetDevice(device_));
-  lane.unloaded.synchronize();  // also where errors inside kernels surface
-  for (size_t k = 0; k < lane.dst.size(); ++k)
-    if (lane.dst[k]) std::memcpy(lane.dst[k], lane.out_stage.bytes_ptr() + out_at_[k], lane.dst_bytes[k]);
-}
-
-void CudaBackend::drain() noexcept {
-  if (busy_.empty()) return;
-  (void)cudaSetDevice(device_);
-  sync_all();
-  busy_.clear();
 }
 
 HostBuffer CudaBackend::host_buffer(size_t bytes) {

@@ -11,6 +11,21 @@
 // chained by events, so batch k+1's upload and batch k-1's download overlap
 // batch k's compute; collect() waits for the oldest batch's download. The
 // arena is shared: batches compute one after another on the compute stream.
+//
+// CUDA graphs (BackendOptions::cuda_graphs): after the warm-up, prepare()
+// captures each lane's compute-stream work for a full batch (max_batch rows)
+// into a CUDA graph; a full batch then launches that graph in place of its
+// nodes, any other batch runs node by node. Every address the graphs use
+// (lane buffers, arena, constants, converted weights and scratch, cuBLAS and
+// cuBLASLt workspaces) is allocated before the capture and kept until the
+// next prepare() or the destructor, which drop the graphs first. A capture
+// that fails leaves the backend running node by node (one warning; describe()
+// says so).
+//
+// Files: cuda_backend.cpp (construction, prepare, warm-up), value_storage.cpp
+// (arena and lane layout, value addresses), pipeline.cpp (submit/collect and
+// the three stages of a batch), cuda_graphs.cpp (capture), stage_times.cpp
+// (time_stages), node_launch.cpp (one node -> kernels).
 #pragma once
 #include <cstdint>
 #include <deque>
@@ -44,6 +59,12 @@ class CudaBackend final : public Backend {
   MemoryInfo memory_info() const override;        // the device's (cudaMemGetInfo)
   // After prepare(): arena + lane bytes a prepare() of this graph for `rows` rows would allocate.
   int64_t planned_bytes(int64_t rows) const override;
+  // Each stage of one batch alone on lane 0, timed with CUDA events: H2D from
+  // page-locked memory (the caller's, else the lane's stage, filled before the
+  // clock starts), compute on device-resident inputs (the CUDA graph for a full
+  // batch when graphs are on), D2H into page-locked memory.
+  StageTimes time_stages(int64_t rows, const std::vector<const float*>& inputs,
+                         const std::vector<float*>& outputs, int repeats) override;
 
   static constexpr int kLanes = 3;  // batches in flight: upload, compute, download
 
@@ -51,6 +72,10 @@ class CudaBackend final : public Backend {
   size_t constant_bytes() const { return constants_.bytes(); }
   size_t arena_bytes() const { return arena_.bytes(); }
   size_t lane_bytes() const;  // device bytes of all lanes' input and output buffers
+  // After prepare(): whether full batches replay captured CUDA graphs, and how
+  // many batches did so far (for tests and the benchmark).
+  bool graphs_active() const { return graphs_active_; }
+  int64_t graph_launches() const { return graph_launches_; }
 
  private:
   // Selects the device before any other member touches CUDA.
@@ -70,6 +95,7 @@ class CudaBackend final : public Backend {
     Event loaded, computed, unloaded;  // H2D done; nodes and output copy done; D2H done
     std::vector<float*> dst;           // per output: caller memory filled from out_stage at collect()
     std::vector<size_t> dst_bytes;
+    CudaGraphExec graph;  // this lane's full batch (cuda_graphs), reading `in`, writing `out`
   };
   struct ArenaLayout {  // intermediate values in the arena, for one batch size
     std::vector<int> value_of;  // per arena buffer: the owning value
@@ -87,11 +113,31 @@ class CudaBackend final : public Backend {
   void plan_activations(const std::vector<Shape>& max_shapes);
   void execute(const Node& node, const std::vector<Shape>& shapes);
 
+  // The stages of one batch on lane `li` (pipeline.cpp). Callers' pageable
+  // memory goes through the lane's page-locked stage: stage_inputs() copies
+  // into it and returns the page-locked source of each input.
+  void check_batch(int64_t rows, size_t inputs, size_t outputs, const char* what) const;
+  std::vector<const void*> stage_inputs(Lane& lane, const std::vector<const float*>& inputs,
+                                        const std::vector<Shape>& shapes);
+  void enqueue_upload(Lane& lane, const std::vector<const void*>& src, const std::vector<Shape>& shapes);
+  void enqueue_compute(int li, int64_t rows, const std::vector<Shape>& shapes);  // graph or nodes
+  void enqueue_nodes(int li, const std::vector<Shape>& shapes);  // nodes + outputs into the lane
+  void enqueue_download(Lane& lane, const std::vector<float*>& outputs, const std::vector<Shape>& shapes);
+  void finish_download(const Lane& lane) const;  // stage -> callers' pageable outputs
+
+  // CUDA graphs (cuda_graphs.cpp).
+  void capture_graphs();
+  CudaGraphExec capture_lane(int li, const std::vector<Shape>& shapes);
+
   int device_;
   DeviceSelect select_;
   std::string description_;
   Stream stream_;  // compute
   Stream h2d_, d2h_;
+  // cuBLAS's workspace, ours rather than its internal pool so that a captured
+  // GEMM has a fixed address and graph and node-by-node runs pick the same
+  // algorithms. Declared before the handle: destroyed after it.
+  DeviceBuffer cublas_workspace_;
   CublasHandle cublas_;
   // Precision, fusion and GEMM routing (graph_fuse.hpp, gemm_engine.hpp).
   BackendOptions options_;
@@ -113,6 +159,10 @@ class CudaBackend final : public Backend {
   int lane_ = 0;          // the lane data() resolves graph inputs to (set while launching a batch)
   int64_t shapes_rows_ = -1;
   std::vector<Shape> shapes_;
+  bool graphs_active_ = false;
+  std::string graphs_off_;  // why cuda_graphs was asked for and is not in use (capture failed)
+  bool graphs_warned_ = false;  // the capture-failed warning is printed once per backend
+  int64_t graph_launches_ = 0;
 };
 
 }  // namespace mgi::cuda

@@ -1,4 +1,4 @@
-// RAII owners of CUDA streams and events and of cuBLAS / cuBLASLt handles.
+// RAII owners of CUDA streams, events and graphs and of cuBLAS / cuBLASLt handles.
 #pragma once
 #include <utility>
 
@@ -57,6 +57,58 @@ class Event {
 
  private:
   cudaEvent_t e_ = nullptr;
+};
+
+// A CUDA graph (the template), e.g. from stream capture; owns the cudaGraph_t it is given.
+class CudaGraph {
+ public:
+  CudaGraph() = default;
+  explicit CudaGraph(cudaGraph_t g) : g_(g) {}
+  ~CudaGraph() {
+    if (g_) (void)cudaGraphDestroy(g_);
+  }
+  CudaGraph(CudaGraph&& o) noexcept : g_(std::exchange(o.g_, nullptr)) {}
+  CudaGraph& operator=(CudaGraph&& o) noexcept {
+    std::swap(g_, o.g_);
+    return *this;
+  }
+  CudaGraph(const CudaGraph&) = delete;
+  CudaGraph& operator=(const CudaGraph&) = delete;
+
+  cudaGraph_t get() const { return g_; }
+
+ private:
+  cudaGraph_t g_ = nullptr;
+};
+
+// An instantiated graph, launched as one unit on a stream. Every device
+// address its nodes use is fixed at capture: those buffers must outlive it.
+class CudaGraphExec {
+ public:
+  CudaGraphExec() = default;
+  explicit CudaGraphExec(const CudaGraph& g) { MGI_CUDA(cudaGraphInstantiate(&e_, g.get(), 0)); }
+  ~CudaGraphExec() { reset(); }
+  CudaGraphExec(CudaGraphExec&& o) noexcept : e_(std::exchange(o.e_, nullptr)) {}
+  CudaGraphExec& operator=(CudaGraphExec&& o) noexcept {
+    std::swap(e_, o.e_);
+    return *this;
+  }
+  CudaGraphExec(const CudaGraphExec&) = delete;
+  CudaGraphExec& operator=(const CudaGraphExec&) = delete;
+
+  cudaGraphExec_t get() const { return e_; }
+  explicit operator bool() const { return e_ != nullptr; }
+  // Makes the device copy now, so the first launch is not slower than the others.
+  void upload(cudaStream_t s) const { MGI_CUDA(cudaGraphUpload(e_, s)); }
+  // Runs after the stream's earlier work and before its later work, like one kernel.
+  void launch(cudaStream_t s) const { MGI_CUDA(cudaGraphLaunch(e_, s)); }
+  void reset() noexcept {
+    if (e_) (void)cudaGraphExecDestroy(e_);
+    e_ = nullptr;
+  }
+
+ private:
+  cudaGraphExec_t e_ = nullptr;
 };
 
 class CublasHandle {

@@ -46,6 +46,10 @@ class GemmEngine {
 
   size_t weight_bytes() const { return weights_.bytes(); }
   size_t scratch_bytes() const { return scratch_[0].bytes() + scratch_[1].bytes(); }
+  // cuBLASLt plans made so far (one per node and row count, on first use).
+  // The CUDA backend's warm-up makes every plan a full batch needs; a plan
+  // made inside a CUDA graph capture (a heuristic query there) fails the capture.
+  size_t plan_count() const { return plans_.size(); }
 
  private:
   struct LtPlan;

@@ -1,0 +1,168 @@
+// The CUDA backend's batch pipeline: run(), submit()/collect()/drain() over
+// the lanes, and the three stages of a batch that submit() chains by events
+// and time_stages() times one by one:
+//   upload   (h2d_ stream)     callers' inputs -> the lane's device inputs
+//   compute  (compute stream)  the nodes, or the lane's CUDA graph for a full
+//                              batch, then the outputs out of the arena into the lane
+//   download (d2h_ stream)     the lane's device outputs -> callers' outputs
+// Event records and waits stay outside the compute stage, so a captured graph
+// holds only compute-stream work and the lanes chain the same with or without it.
+#include <cstring>
+#include <string>
+
+#include "cuda_backend.hpp"
+#include "error.hpp"
+#include "storage_math.hpp"
+
+namespace mgi::cuda {
+
+namespace {
+
+// Caller memory that is already page-locked is copied directly, without staging.
+bool is_pinned(const void* p) {
+  cudaPointerAttributes attr{};
+  if (cudaPointerGetAttributes(&attr, p) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return false;
+  }
+  return attr.type == cudaMemoryTypeHost;
+}
+
+}  // namespace
+
+void CudaBackend::check_batch(int64_t rows, size_t inputs, size_t outputs, const char* what) const {
+  MGI_ASSERT(prepared_, std::string("CUDA backend: ") + what + " before prepare()");
+  MGI_ASSERT(rows >= 1 && rows <= max_batch_, "CUDA backend: a batch of " + std::to_string(rows) +
+                                                   " rows, prepared for 1.." + std::to_string(max_batch_));
+  MGI_ASSERT(inputs == graph_.inputs.size() && outputs == graph_.outputs.size(),
+             "CUDA backend: a batch needs one pointer per graph input and output");
+}
+
+void CudaBackend::run(int64_t rows, const std::vector<const float*>& inputs,
+                      const std::vector<float*>& outputs) {
+  MGI_ASSERT(busy_.empty(), "CUDA backend: run() with " + std::to_string(busy_.size()) + " batch(es) outstanding");
+  submit(rows, inputs, outputs);
+  collect();
+}
+
+std::vector<const void*> CudaBackend::stage_inputs(Lane& lane, const std::vector<const float*>& inputs,
+                                                   const std::vector<Shape>& shapes) {
+  std::vector<const void*> src(inputs.size(), nullptr);
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    const size_t bytes = float_bytes(shapes[static_cast<size_t>(graph_.inputs[k])]);
+    src[k] = inputs[k];
+    if (bytes == 0 || is_pinned(inputs[k])) continue;
+    // The lane's previous upload from the stage is done: its batch was collected.
+    if (!lane.in_stage.get()) lane.in_stage = PinnedBuffer(in_bytes_);
+    std::memcpy(lane.in_stage.bytes_ptr() + in_at_[k], inputs[k], bytes);
+    src[k] = lane.in_stage.bytes_ptr() + in_at_[k];
+  }
+  return src;
+}
+
+void CudaBackend::enqueue_upload(Lane& lane, const std::vector<const void*>& src, const std::vector<Shape>& shapes) {
+  for (size_t k = 0; k < src.size(); ++k) {
+    const size_t bytes = float_bytes(shapes[static_cast<size_t>(graph_.inputs[k])]);
+    if (bytes)
+      MGI_CUDA(cudaMemcpyAsync(lane.in.bytes_ptr() + in_at_[k], src[k], bytes, cudaMemcpyHostToDevice, h2d_.get()));
+  }
+}
+
+// Exactly what a lane's CUDA graph holds (cuda_graphs.cpp captures this for a full batch).
+void CudaBackend::enqueue_nodes(int li, const std::vector<Shape>& shapes) {
+  Lane& lane = lanes_[static_cast<size_t>(li)];
+  lane_ = li;
+  for (const Node& n : graph_.nodes) execute(n, shapes);
+  // Outputs leave the arena at once, so the next batch may compute while this one downloads.
+  for (size_t k = 0; k < graph_.outputs.size(); ++k) {
+    const int v = graph_.outputs[k];
+    const size_t bytes = float_bytes(shapes[static_cast<size_t>(v)]);
+    if (bytes)
+      MGI_CUDA(cudaMemcpyAsync(lane.out.bytes_ptr() + out_at_[k], data(v), bytes, cudaMemcpyDeviceToDevice,
+                               stream_.get()));
+  }
+}
+
+void CudaBackend::enqueue_compute(int li, int64_t rows, const std::vector<Shape>& shapes) {
+  Lane& lane = lanes_[static_cast<size_t>(li)];
+  if (rows == max_batch_ && graphs_active_ && lane.graph) {
+    lane.graph.launch(stream_.get());
+    ++graph_launches_;
+    return;
+  }
+  enqueue_nodes(li, shapes);
+}
+
+void CudaBackend::enqueue_download(Lane& lane, const std::vector<float*>& outputs, const std::vector<Shape>& shapes) {
+  // Straight into page-locked caller memory, else into the stage (copied out by finish_download()).
+  lane.dst.assign(outputs.size(), nullptr);
+  lane.dst_bytes.assign(outputs.size(), 0);
+  for (size_t k = 0; k < outputs.size(); ++k) {
+    const size_t bytes = float_bytes(shapes[static_cast<size_t>(graph_.outputs[k])]);
+    if (bytes == 0) continue;
+    void* dst = outputs[k];
+    if (!is_pinned(dst)) {
+      if (!lane.out_stage.get()) lane.out_stage = PinnedBuffer(out_bytes_);
+      dst = lane.out_stage.bytes_ptr() + out_at_[k];
+      lane.dst[k] = outputs[k];
+      lane.dst_bytes[k] = bytes;
+    }
+    MGI_CUDA(cudaMemcpyAsync(dst, lane.out.bytes_ptr() + out_at_[k], bytes, cudaMemcpyDeviceToHost, d2h_.get()));
+  }
+}
+
+void CudaBackend::finish_download(const Lane& lane) const {
+  for (size_t k = 0; k < lane.dst.size(); ++k)
+    if (lane.dst[k]) std::memcpy(lane.dst[k], lane.out_stage.bytes_ptr() + out_at_[k], lane.dst_bytes[k]);
+}
+
+void CudaBackend::submit(int64_t rows, const std::vector<const float*>& inputs,
+                         const std::vector<float*>& outputs) {
+  check_batch(rows, inputs.size(), outputs.size(), "submit()");
+  MGI_ASSERT(busy_.size() < lanes_.size(), "CUDA backend: submit() with every lane busy (collect() first)");
+  MGI_CUDA(cudaSetDevice(device_));
+  const std::vector<Shape>& shapes = shapes_for(rows);
+  const int li = next_lane_;
+  Lane& lane = lanes_[static_cast<size_t>(li)];
+  try {
+    // Upload, once the lane's previous batch has finished reading its inputs
+    // (that batch was collected, so this is only a guard).
+    MGI_CUDA(cudaStreamWaitEvent(h2d_.get(), lane.computed.get(), 0));
+    enqueue_upload(lane, stage_inputs(lane, inputs, shapes), shapes);
+    lane.loaded.record(h2d_.get());
+
+    // Compute after the upload, and after the lane's previous download freed its output buffer.
+    MGI_CUDA(cudaStreamWaitEvent(stream_.get(), lane.loaded.get(), 0));
+    MGI_CUDA(cudaStreamWaitEvent(stream_.get(), lane.unloaded.get(), 0));
+    enqueue_compute(li, rows, shapes);
+    lane.computed.record(stream_.get());
+
+    MGI_CUDA(cudaStreamWaitEvent(d2h_.get(), lane.computed.get(), 0));
+    enqueue_download(lane, outputs, shapes);
+    lane.unloaded.record(d2h_.get());
+  } catch (...) {
+    sync_all();  // nothing of a half-queued batch may run on after the error
+    throw;
+  }
+  busy_.push_back(li);
+  next_lane_ = (li + 1) % static_cast<int>(lanes_.size());
+}
+
+void CudaBackend::collect() {
+  MGI_ASSERT(!busy_.empty(), "CUDA backend: collect() without an outstanding batch");
+  const int li = busy_.front();
+  busy_.pop_front();  // finished, even if it failed
+  Lane& lane = lanes_[static_cast<size_t>(li)];
+  MGI_CUDA(cudaSetDevice(device_));
+  lane.unloaded.synchronize();  // also where errors inside kernels surface
+  finish_download(lane);
+}
+
+void CudaBackend::drain() noexcept {
+  if (busy_.empty()) return;
+  (void)cudaSetDevice(device_);
+  sync_all();
+  busy_.clear();
+}
+
+}  // namespace mgi::cuda

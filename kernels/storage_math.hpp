@@ -1,0 +1,28 @@
+// Sizes and small predicates shared by the CUDA backend's files: buffer
+// alignment, bytes of a float32 value, which ops alias their input.
+#pragma once
+#include <cstddef>
+#include <cstdio>
+#include <string>
+
+#include "graph.hpp"
+#include "tensor.hpp"
+
+namespace mgi::cuda {
+
+constexpr size_t kAlign = 256;  // cudaMalloc's own alignment; keeps every buffer vector-aligned
+
+inline size_t align_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
+
+inline size_t float_bytes(const Shape& s) { return static_cast<size_t>(shape_numel(s)) * sizeof(float); }
+
+// Flatten/Reshape/Identity run no kernel: the output is the input's storage.
+inline bool is_alias(OpKind op) { return op == OpKind::Flatten || op == OpKind::Reshape || op == OpKind::Identity; }
+
+inline std::string gib(size_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f GiB", double(bytes) / double(1ull << 30));
+  return buf;
+}
+
+}  // namespace mgi::cuda
