@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""The script a user would write instead of mgi-mpi: mpi4py + h5py + PyTorch.
+
+Each rank opens the HDF5 file with h5py, reads its contiguous slice of the input
+batch by batch, runs the same weights (the ONNX file's Gemm initializers loaded
+into torch.nn.Linear layers, ReLU between them) on its GPU, and keeps the results;
+rank 0 gathers every rank's results with comm.Gatherv and writes them with h5py.
+Without mpi4py it runs as one process (the whole file on one GPU).
+
+    mpirun -np 1 python bench/peers/torch_h5py.py --model M.onnx --data D.h5 --out O.h5 \\
+        --batch 8192 [--precision fp32|tf32|bf16|fp16] [--device cuda|cpu]
+
+Prints one JSON line on rank 0: rows, e2e_s (first read to the output file closed,
+after a warm-up batch; what mgi-mpi's report calls run_s), and rank 0's read_s
+(h5py), compute_s (host->device copy, forward, device->host copy: .cpu() waits for
+the GPU), gather_s and write_s. bf16/fp16 run under torch.autocast, as a user
+would; tf32 sets torch.backends.cuda.matmul.allow_tf32.
+"""
+import argparse
+import json
+import time
+
+import h5py
+import numpy as np
+
+
+def load_weights(model_path):
+    """[(W [out, in], b [out])] of the benchmark MLP (initializers w0, b0, w1, ...)."""
+    import onnx
+    from onnx import numpy_helper
+    m = onnx.load(str(model_path))
+    t = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
+    return [(t[f"w{i}"], t[f"b{i}"]) for i in range(len(t) // 2)]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--batch", type=int, default=8192)
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "tf32", "bf16", "fp16"])
+    ap.add_argument("--device", default="cuda", choices=["cuda", "cpu"], help="cpu: only to test the script")
+    ap.add_argument("--input", default="x")
+    ap.add_argument("--output", default="y")
+    a = ap.parse_args()
+    try:
+        from mpi4py import MPI
+        comm = MPI.COMM_WORLD
+    except ImportError:
+        MPI = comm = None
+    rank, size = (comm.Get_rank(), comm.Get_size()) if comm else (0, 1)
+
+    import torch
+    if a.device == "cuda":
+        dev = torch.device("cuda", rank % torch.cuda.device_count())
+        torch.cuda.set_device(dev)
+        torch.backends.cuda.matmul.allow_tf32 = a.precision == "tf32"
+        torch.backends.cudnn.allow_tf32 = a.precision == "tf32"
+    else:
+        dev = torch.device("cpu")
+    layers = []
+    weights = load_weights(a.model)
+    for w, b in weights:
+        lin = torch.nn.Linear(w.shape[1], w.shape[0])
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(w))
+            lin.bias.copy_(torch.from_numpy(b))
+        layers += [lin, torch.nn.ReLU()]
+    net = torch.nn.Sequential(*layers[:-1]).to(dev).eval()
+    width = weights[-1][0].shape[0]
+    autocast = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(a.precision)
+
+    def forward(xb):
+        with torch.inference_mode(), torch.autocast(dev.type, dtype=autocast, enabled=autocast is not None):
+            return net(torch.from_numpy(xb).to(dev)).float().cpu().numpy()
+
+    t_read = t_compute = t_gather = t_write = 0.0
+    with h5py.File(a.data, "r") as f:
+        x = f[a.input]
+        rows = x.shape[0]
+        lo, hi = rows * rank // size, rows * (rank + 1) // size
+        forward(x[lo:lo + max(1, min(a.batch, hi - lo))])  # warm-up: CUDA context, cuBLAS handles, kernels
+        if comm:
+            comm.Barrier()
+        t0 = time.perf_counter()
+        parts = []
+        for r in range(lo, hi, a.batch):
+            t1 = time.perf_counter()
+            xb = x[r:min(r + a.batch, hi)]
+            t2 = time.perf_counter()
+            parts.append(forward(xb))
+            t3 = time.perf_counter()
+            t_read += t2 - t1
+            t_compute += t3 - t2
+    local = np.ascontiguousarray(np.concatenate(parts) if parts else np.empty((0, width), np.float32))
+    t1 = time.perf_counter()
+    if comm:
+        counts = np.array(comm.allgather(local.shape[0]), np.int64) * width
+        displs = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        y = np.empty((rows, width), np.float32) if rank == 0 else None
+        comm.Gatherv(local, [y, counts, displs, MPI.FLOAT] if rank == 0 else None, root=0)
+    else:
+        y = local
+    t2 = time.perf_counter()
+    t_gather = t2 - t1
+    if rank == 0:
+        with h5py.File(a.out, "w") as fo:
+            fo.create_dataset(a.output, data=y)
+    t_write = time.perf_counter() - t2
+    total = time.perf_counter() - t0
+    if rank == 0:
+        print(json.dumps({"rows": rows, "e2e_s": total, "read_s": t_read, "compute_s": t_compute,
+                          "gather_s": t_gather, "write_s": t_write, "ranks": size, "mpi": comm is not None,
+                          "device": f"torch {torch.__version__} {dev}"
+                                    + (f" {torch.cuda.get_device_name(dev)}" if dev.type == "cuda" else ""),
+                          "precision": a.precision}))
+
+
+if __name__ == "__main__":
+    main()
