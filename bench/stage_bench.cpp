@@ -13,8 +13,8 @@
 //            fastest of R passes after one warm pass (so: from the page cache);
 //   h2d, compute, d2h
 //            Backend::time_stages() on the dataset's first full batch after a
-//            warm-up batch, fastest of R or of as many batches as fit in about
-//            0.5 s (at most 100), whichever is more (the CPU backend copies
+//            warm-up batch, the median over R batches or as many as fit in
+//            about 0.5 s (at most 100), whichever is more (the CPU backend copies
 //            nothing: its h2d/d2h are 0 and do not bound anything).
 // Ragged input (input.offsets): read = the values of groups of
 // BatchRunner::kRaggedGroupBatches batches, one read each, as the batch runner
@@ -54,6 +54,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
 
 struct Args {
   std::string config;
@@ -215,13 +220,20 @@ void StageBench::fixed_stages() {
   const std::vector<const float*> inputs{buf.f32()};
   const auto t0 = Clock::now();
   backend_->run(batch_, inputs, outputs);  // warm-up (CUDA graphs: the capture)
-  // One batch is short: take the fastest of as many as fit in about half a
-  // second (at most 100), so one disturbed batch on a busy machine does not set the bound.
+  // A stage's bound is its median over as many batches as fit in about half a
+  // second (at least --repeat, at most 100): end to end is an average over
+  // every batch, so the fastest single batch would set a bound no run keeps up.
   stage_repeats_ = std::max(args_.repeat, static_cast<int>(std::min(100.0, 0.5 / std::max(since(t0), 1e-6))));
-  const mgi::Backend::StageTimes t = backend_->time_stages(batch_, inputs, outputs, stage_repeats_);
-  h2d_ = {"h2d", t.h2d_s, batch_};
-  compute_ = {"compute", t.compute_s, batch_};
-  d2h_ = {"d2h", t.d2h_s, batch_};
+  std::vector<double> h2d, compute, d2h;
+  for (int r = 0; r < stage_repeats_; ++r) {
+    const mgi::Backend::StageTimes t = backend_->time_stages(batch_, inputs, outputs, 1);
+    h2d.push_back(t.h2d_s);
+    compute.push_back(t.compute_s);
+    d2h.push_back(t.d2h_s);
+  }
+  h2d_ = {"h2d", median(h2d), batch_};
+  compute_ = {"compute", median(compute), batch_};
+  d2h_ = {"d2h", median(d2h), batch_};
   batches_ = 1;
 }
 
@@ -312,8 +324,9 @@ void StageBench::report() const {
   nlohmann::json st = nlohmann::json::object();
   for (const Stage* s : stages) {
     if (s->seconds > 0)
-      std::printf("  %-8s %14.0f rows/s  (%lld rows in %.6f s, fastest of %d)\n", s->name, s->rows_s(),
-                  static_cast<long long>(s->rows), s->seconds, s == &read_ ? args_.repeat : stage_repeats_);
+      std::printf("  %-8s %14.0f rows/s  (%lld rows in %.6f s, %s of %d)\n", s->name, s->rows_s(),
+                  static_cast<long long>(s->rows), s->seconds, s == &read_ || io_.ragged ? "fastest" : "median",
+                  s == &read_ ? args_.repeat : stage_repeats_);
     else
       std::printf("  %-8s %14s rows/s  (no copy on this backend)\n", s->name, "-");
     st[s->name] = {{"seconds", s->seconds}, {"rows", s->rows},

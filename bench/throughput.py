@@ -57,7 +57,7 @@ REPO = Path(__file__).resolve().parent.parent
 PEERS = Path(__file__).resolve().parent / "peers"
 MODELS = {
     # name: (layer widths, CPU rows, GPU rows, batch size CPU, batch size GPU)
-    "mlp": ([512, 256, 10], 131072, 1048576, 1024, 8192),
+    "mlp": ([512, 256, 10], 524288, 1048576, 1024, 8192),
     "big": ([4096, 8192, 8192, 4096], 512, 32768, 256, 1024),
 }
 RAGGED_ROWS, RAGGED_BATCH, RAGGED_MAX_LEN = 50000, 256, 200
@@ -181,7 +181,7 @@ def run_mgi(args, env, cfg):
 
 
 def run_stages(args, env, cfg):
-    """mgi-stage-bench on the config: each stage alone, fastest of --repeat."""
+    """mgi-stage-bench on the config: each stage alone (read: fastest pass; h2d/compute/d2h: median batch)."""
     js = cfg.with_suffix(".stages.json")
     cmd = [str(args.stage_bench), str(cfg), "--repeat", str(args.repeat), "--json", str(js)]
     p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=args.timeout)
@@ -345,7 +345,7 @@ def cpu_section(args, env, work, result):
             block[0]["stages"] = st = stage_row(run_stages(args, env, cfg), block[0]["e2e_rows_s"])
             stages_out.append(dict(st, model=name, threads=t, device="cpu"))
             rows_out += block
-    print(f"\nCPU stage bounds of mgi-mpi (mgi-stage-bench on the same config; rows/s, fastest of {args.repeat}; "
+    print(f"\nCPU stage bounds of mgi-mpi (mgi-stage-bench on the same config; rows/s; read: fastest pass, others: median batch; "
           "h2d/d2h: no copies on the CPU)")
     hdr = f"{'model':<6} {'T':>2} {STAGE_HDR}"
     print(hdr)
@@ -493,7 +493,7 @@ def gpu_section(args, env, work, result):
                 stages_out.append(dict(st, model=name, precision=prec, cuda_graphs=g, device="cuda"))
             rows_out += block
     print(f"{'ragged':<6} {'-':<5} CPU-only in this tool (the CUDA backend has no run_shaped): no GPU row")
-    print(f"\nGPU stage bounds of mgi-mpi (mgi-stage-bench on the same config; rows/s, fastest of {args.repeat})")
+    print(f"\nGPU stage bounds of mgi-mpi (mgi-stage-bench on the same config; rows/s; read: fastest pass, others: median batch)")
     hdr = f"{'model':<6} {'prec':<5} {'graphs':<6} {STAGE_HDR}"
     print(hdr)
     print("-" * len(hdr))
