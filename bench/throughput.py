@@ -434,7 +434,9 @@ def gpu_section(args, env, work, result):
         result["gpu"] = {"skipped": "no GPU", "detail": why}
         return
     have_torch = importlib.util.find_spec("torch") is not None
-    torch_mpi = importlib.util.find_spec("mpi4py") is not None
+    # Installed is not enough: mpi4py.MPI must load an MPI library and initialize.
+    torch_mpi = have_torch and subprocess.run([sys.executable, "-c", "from mpi4py import MPI"],
+                                              capture_output=True, timeout=60).returncode == 0
     try:
         import onnxruntime as ort
         have_ort_cuda = "CUDAExecutionProvider" in ort.get_available_providers()
@@ -642,6 +644,7 @@ def main():
     print(f"throughput: {result.get('cpu_model', platform.processor())}, {os.cpu_count()} cores, "
           f"load average {result['load_avg_start'][0]:.1f}{'; --quick: small sizes, 1 run each' if args.quick else ''}")
     t0 = time.monotonic()
+    out = args.out or args.build / "bench" / "throughput.json"
     for section, skip, fn in (("cpu", args.skip_cpu, lambda: cpu_section(args, env, work, result)),
                               ("ragged_cpu", args.skip_ragged, lambda: ragged_section(args, env, work, result)),
                               ("gemm_cpu", args.skip_gemm, lambda: gemm_section(args, result)),
@@ -651,11 +654,11 @@ def main():
             print(f"\n{section}: skipped (--skip-{section.split('_')[0]})")
         else:
             fn()
+        out.write_text(json.dumps(result, indent=2) + "\n")  # a later section's timeout keeps this one
     result["targets"] = targets(result)
     print_targets(result["targets"])
     result["load_avg_end"] = os.getloadavg()
     result["elapsed_s"] = time.monotonic() - t0
-    out = args.out or args.build / "bench" / "throughput.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"\nwrote {out} ({result['elapsed_s']:.0f} s; load average at the end {result['load_avg_end'][0]:.1f})")
 

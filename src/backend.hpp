@@ -61,7 +61,7 @@ struct MemoryInfo {
 class Backend {
  public:
   virtual ~Backend() = default;
-  // One line for logs: "cpu (OpenBLAS, 2 threads)", "cuda:0 NVIDIA H100 (80 GiB)".
+  // One line for logs: "cpu (GEMM kernel avx512, 2 threads, fp32)", "cuda:0 NVIDIA H100 (80 GiB, fp32)".
   virtual std::string describe() const = 0;
   // Converts/uploads weights and allocates work buffers for batches of up to
   // max_batch rows whose per-row input shapes are `input_rows` (one per graph input).

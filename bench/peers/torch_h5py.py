@@ -47,7 +47,7 @@ def main():
     try:
         from mpi4py import MPI
         comm = MPI.COMM_WORLD
-    except ImportError:
+    except (ImportError, RuntimeError):  # RuntimeError: a pip mpi4py finding no MPI library
         MPI = comm = None
     rank, size = (comm.Get_rank(), comm.Get_size()) if comm else (0, 1)
 
