@@ -1,7 +1,10 @@
 #include "master_worker.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <memory>
+#include <mutex>
 #include <thread>
 
 #include "batch_runner.hpp"
@@ -29,38 +32,69 @@ Comm dup(MPI_Comm c) {
   return Comm(d);
 }
 
-// Rank 0's master loop: answers requests in arrival order, writes results.
+// Rank 0's master: hands out tasks in list order (largest first) and journals
+// results. With several ranks a thread serves every worker's messages, rank
+// 0's own worker included. With one rank there is no master thread: the
+// worker takes tasks and records its results directly (take_local, record),
+// in row order, merged, with no message round trip between two threads of a
+// process that mpirun binds to one core.
 class Master {
  public:
-  Master(const DynamicRun& run, MPI_Comm requests, MPI_Comm replies, const std::vector<int64_t>& floats)
-      : run_(run), req_(requests), rep_(replies), floats_(floats) {
-    for (size_t d = 0; d < floats.size(); ++d) {
+  // local_rows: the most rows take_local() may hand out at once (>= run.max_task_rows).
+  Master(const DynamicRun& run, MPI_Comm requests, MPI_Comm replies, const std::vector<int64_t>& floats,
+         int64_t local_rows)
+      : run_(run), req_(requests), rep_(replies), floats_(floats), tasks_(run.tasks), local_rows_(local_rows) {
+    if (run.size == 1)  // row order (see take_local)
+      std::stable_sort(tasks_.begin(), tasks_.end(), [](const Task& x, const Task& y) { return x.begin < y.begin; });
+    for (size_t d = 0; d < floats.size(); ++d) {  // remote results only
       types_.emplace_back(floats[d]);
-      buf_.emplace_back(static_cast<size_t>(run.max_task_rows * floats[d]));
+      buf_.emplace_back(run.size > 1 ? static_cast<size_t>(run.max_task_rows * floats[d]) : 0);
     }
   }
 
-  // Runs until every worker has said done or failed. A write failure stops
-  // handing out work; it is returned for the collective decision.
-  std::exception_ptr serve() {
+  // The next task, or a stop (begin < 0) when none is left, a worker failed,
+  // a result could not be written, or a signal arrived on rank 0.
+  Assignment take() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return take_locked();
+  }
+
+  // take() for the worker of a single rank (no master thread). Nothing to
+  // balance: tasks go in row order, each grown over the ones that follow it
+  // up to local_rows, so the factoring schedule's small tail tasks do not
+  // each start a read pipeline, end in a part batch and pad rows sorted among
+  // few others. The rows and their results are the same; the journal records
+  // fewer, longer ranges.
+  Assignment take_local() {
+    std::lock_guard<std::mutex> lock(mu_);
+    Assignment a = take_locked();
+    if (!a.stop())
+      while (next_ < tasks_.size() && tasks_[next_].begin == a.end &&
+             tasks_[next_].end - a.begin <= local_rows_)
+        a.end = tasks_[next_++].end;
+    return a;
+  }
+
+  // Journals rows [a.begin, a.end) of `block`. A write failure stops handing
+  // out work; it is returned by finish() for the collective decision.
+  void record(const Assignment& a, const std::vector<const float*>& block) {
+    std::lock_guard<std::mutex> lock(mu_);
+    record_locked(a, block);
+  }
+
+  // Serves every worker's messages until each has said done or failed.
+  void serve() {
     int active = run_.size;
-    size_t next = 0;
-    std::exception_ptr write_error;
-    bool stopping = false;
+    std::vector<const float*> block(buf_.size());
     while (active > 0) {
       MPI_Message msg;
       MPI_Status st;
       wait_for_message(msg, st);
       const int src = st.MPI_SOURCE;
-      if (interrupt_requested()) stopping = true;  // a signal on rank 0: no new work
       if (st.MPI_TAG == kRequest) {
         int unused = 0;
         MGI_MPI(MPI_Mrecv(&unused, 1, MPI_INT, &msg, MPI_STATUS_IGNORE));
-        Assignment a;
-        if (!stopping && next < run_.tasks.size()) {
-          const Task& t = run_.tasks[next++];
-          a = {t.id, t.begin, t.end};
-        }
+        const Assignment a = take();
         MGI_MPI(MPI_Send(&a, 3, MPI_INT64_T, src, kAssign, rep_));
       } else if (st.MPI_TAG == kResult) {
         Assignment h;
@@ -68,55 +102,73 @@ class Master {
         const int rows = static_cast<int>(h.end - h.begin);
         for (size_t d = 0; d < buf_.size(); ++d)
           MGI_MPI(MPI_Recv(buf_[d].data(), rows, types_[d].get(), src, kResultData, req_, MPI_STATUS_IGNORE));
-        if (!write_error) {
-          try {
-            std::vector<const float*> block;
-            for (const auto& b : buf_) block.push_back(b.data());
-            run_.checkpoint->record({h.begin, h.end}, block);
-          } catch (...) {
-            write_error = std::current_exception();
-            stopping = true;
-          }
-        }
+        for (size_t d = 0; d < buf_.size(); ++d) block[d] = buf_[d].data();
+        record(h, block);
       } else {  // kFail (the worker reports its own error) or kDone
         int unused = 0;
         MGI_MPI(MPI_Mrecv(&unused, 1, MPI_INT, &msg, MPI_STATUS_IGNORE));
-        if (st.MPI_TAG == kFail) stopping = true;
+        if (st.MPI_TAG == kFail) {
+          std::lock_guard<std::mutex> lock(mu_);
+          stopping_ = true;
+        }
         --active;
       }
     }
-    // Stopped by a signal with tasks never handed out: every worker got "stop"
-    // and ends normally, so the interrupt must be reported from here (exit 75),
-    // or the job would go on to assemble an output with rows missing.
-    if (!write_error && next < run_.tasks.size() && interrupt_requested()) {
+  }
+
+  // After every worker is done: the write error, or the interrupt when a
+  // signal stopped the hand-out with tasks left. Every worker got "stop" and
+  // ended normally then, so the interrupt must be reported from here (exit
+  // 75), or the job would go on to assemble an output with rows missing.
+  std::exception_ptr finish() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!write_error_ && next_ < tasks_.size() && interrupt_requested()) {
       try {
         throw_if_interrupted();
       } catch (...) {
         return std::current_exception();
       }
     }
-    return write_error;
+    return write_error_;
   }
 
  private:
+  Assignment take_locked() {
+    if (interrupt_requested()) stopping_ = true;  // a signal on rank 0: no new work
+    Assignment a;
+    if (!stopping_ && next_ < tasks_.size()) {
+      const Task& t = tasks_[next_++];
+      a = {t.id, t.begin, t.end};
+    }
+    return a;
+  }
+
+  void record_locked(const Assignment& a, const std::vector<const float*>& block) {
+    if (write_error_) return;
+    try {
+      run_.checkpoint->record({a.begin, a.end}, block);
+    } catch (...) {
+      write_error_ = std::current_exception();
+      stopping_ = true;
+    }
+  }
+
   // A blocking MPI_Mprobe spins a whole core in Open MPI, taking it from rank
-  // 0's own compute. Poll instead, and back off to short sleeps when idle:
-  // under load a message is nearly always waiting, so dispatch stays fast.
-  // Spins for the first 200 us without a message (requests come every few
-  // microseconds at full dispatch rate), yields up to 5 ms, then sleeps
-  // 200 us per poll (tasks that long make that latency negligible).
+  // 0's own compute. Poll instead: spin for the first 200 us without a
+  // message (at full dispatch rate requests come every few microseconds),
+  // then sleep 50 us between polls. Not sched_yield(): on a core shared with
+  // rank 0's compute thread (mpirun binds a rank to one core) a yield hands
+  // the core to the worker for the rest of a scheduler slice, milliseconds,
+  // even while that worker only busy-waits in MPI for this thread's reply;
+  // a thread waking from a short sleep is scheduled at once.
   void wait_for_message(MPI_Message& msg, MPI_Status& st) {
     int found = 0;
     const auto start = Clock::now();
     for (;;) {
       MGI_MPI(MPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, req_, &found, &msg, &st));
       if (found) return;
-      const auto idle = Clock::now() - start;
-      if (idle < std::chrono::microseconds(200)) continue;
-      if (idle < std::chrono::milliseconds(5))
-        std::this_thread::yield();
-      else
-        std::this_thread::sleep_for(std::chrono::microseconds(200));
+      if (Clock::now() - start >= std::chrono::microseconds(200))
+        std::this_thread::sleep_for(std::chrono::microseconds(50));
     }
   }
 
@@ -125,7 +177,32 @@ class Master {
   std::vector<int64_t> floats_;
   std::vector<RowType> types_;
   std::vector<std::vector<float>> buf_;
+  std::vector<Task> tasks_;  // in the order they are handed out
+  int64_t local_rows_;
+  std::mutex mu_;  // guards what follows, and the checkpoint
+  size_t next_ = 0;
+  bool stopping_ = false;
+  std::exception_ptr write_error_;
 };
+
+}  // namespace
+
+namespace {
+
+// Results of merged tasks (one rank, ragged input) held at once, at most.
+constexpr int64_t kMergedResultBytes = int64_t{64} << 20;
+
+// Wraps a task's error with its row range.
+std::exception_ptr task_error(const Assignment& a) {
+  const std::string rows = "task rows [" + std::to_string(a.begin) + ", " + std::to_string(a.end) + "): ";
+  try {
+    throw;
+  } catch (const Error& e) {
+    return std::make_exception_ptr(Error(e.code(), rows + e.what()));
+  } catch (const std::exception& e) {
+    return std::make_exception_ptr(RuntimeError(rows + e.what()));
+  }
+}
 
 }  // namespace
 
@@ -139,72 +216,98 @@ RankStats run_dynamic(const DynamicRun& run) {
   std::vector<RowType> types;
   std::vector<std::vector<float>> out(outputs);
   std::vector<float*> out_ptrs(outputs);
+  std::vector<const float*> block(outputs);
+  int64_t row_bytes = 0;
+  for (size_t d = 0; d < outputs; ++d) row_bytes += runner.floats_per_row(d) * static_cast<int64_t>(sizeof(float));
+  // One rank, ragged input: merged tasks of at least one group of batches,
+  // as static mode sorts rows by length (BatchRunner), while their results
+  // stay small.
+  int64_t task_rows = run.max_task_rows;
+  if (run.size == 1 && run.io->ragged)
+    task_rows = std::max(task_rows, std::min(run.batch_size * BatchRunner::kRaggedGroupBatches,
+                                             kMergedResultBytes / std::max<int64_t>(1, row_bytes)));
   for (size_t d = 0; d < outputs; ++d) {
     floats[d] = runner.floats_per_row(d);
     types.emplace_back(floats[d]);
-    out[d].resize(static_cast<size_t>(run.max_task_rows * floats[d]));
+    out[d].resize(static_cast<size_t>(task_rows * floats[d]));
     out_ptrs[d] = out[d].data();
-  }
-
-  std::exception_ptr master_error;
-  std::thread master_thread;
-  std::unique_ptr<Master> master;
-  if (run.rank == 0) {
-    master = std::make_unique<Master>(run, requests.get(), replies.get(), floats);
-    master_thread = std::thread([&] {
-      try {
-        master_error = master->serve();
-      } catch (const std::exception& e) {
-        // An MPI failure inside the protocol: nobody can be told, so stop the job.
-        std::fprintf(stderr, "mgi-mpi: error [rank 0, master]: %s\n", e.what());
-        MPI_Abort(MPI_COMM_WORLD, static_cast<int>(Exit::runtime));
-      }
-    });
+    block[d] = out[d].data();
   }
 
   std::exception_ptr local;
-  const int ask = 0;
-  MPI_Request next_req = MPI_REQUEST_NULL;
-  Assignment cur, next;
-  auto t0 = Clock::now();
-  MGI_MPI(MPI_Send(&ask, 1, MPI_INT, 0, kRequest, requests.get()));
-  MGI_MPI(MPI_Recv(&cur, 3, MPI_INT64_T, 0, kAssign, replies.get(), MPI_STATUS_IGNORE));
-  st.idle_s += elapsed_span("wait", t0);
   int64_t done_tasks = 0;
-  while (!cur.stop()) {
-    // Prefetch: the next assignment is on its way while this task computes.
-    MGI_MPI(MPI_Send(&ask, 1, MPI_INT, 0, kRequest, requests.get()));
-    MGI_MPI(MPI_Irecv(&next, 3, MPI_INT64_T, 0, kAssign, replies.get(), &next_req));
+  auto compute = [&](const Assignment& a) {
     try {
       if (injected_failure(run.rank, done_tasks)) throw RuntimeError("injected failure (MGI_DEBUG_FAIL_RANK)");
-      runner.run({cur.begin, cur.end}, out_ptrs, st);
-    } catch (const Error& e) {
-      local = std::make_exception_ptr(Error(e.code(), "task rows [" + std::to_string(cur.begin) + ", " +
-                                                          std::to_string(cur.end) + "): " + e.what()));
-    } catch (const std::exception& e) {
-      local = std::make_exception_ptr(RuntimeError("task rows [" + std::to_string(cur.begin) + ", " +
-                                                   std::to_string(cur.end) + "): " + e.what()));
+      runner.run({a.begin, a.end}, out_ptrs, st);
+    } catch (...) {
+      local = task_error(a);
     }
-    t0 = Clock::now();
-    if (local) {
-      MGI_MPI(MPI_Send(&ask, 1, MPI_INT, 0, kFail, requests.get()));
-      MGI_MPI(MPI_Wait(&next_req, MPI_STATUS_IGNORE));
-      break;
+    return !local;
+  };
+
+  std::unique_ptr<Master> master;
+  if (run.rank == 0) master = std::make_unique<Master>(run, requests.get(), replies.get(), floats, task_rows);
+  if (run.size == 1) {
+    // The only worker: takes tasks and records results itself.
+    for (;;) {
+      auto t0 = Clock::now();
+      const Assignment cur = master->take_local();
+      st.idle_s += elapsed_span("wait", t0);
+      if (cur.stop() || !compute(cur)) break;
+      t0 = Clock::now();
+      master->record(cur, block);
+      st.write_s += elapsed_span("write", t0);
+      ++done_tasks;
     }
-    MGI_MPI(MPI_Send(&cur, 3, MPI_INT64_T, 0, kResult, requests.get()));
-    const int rows = static_cast<int>(cur.end - cur.begin);
-    for (size_t d = 0; d < outputs; ++d)
-      MGI_MPI(MPI_Send(out[d].data(), rows, types[d].get(), 0, kResultData, requests.get()));
-    st.gather_s += elapsed_span("send", t0);
-    t0 = Clock::now();
-    MGI_MPI(MPI_Wait(&next_req, MPI_STATUS_IGNORE));
+  } else {
+    std::thread master_thread;
+    if (master)
+      master_thread = std::thread([&] {
+        try {
+          master->serve();
+        } catch (const std::exception& e) {
+          // An MPI failure inside the protocol: nobody can be told, so stop the job.
+          std::fprintf(stderr, "mgi-mpi: error [rank 0, master]: %s\n", e.what());
+          MPI_Abort(MPI_COMM_WORLD, static_cast<int>(Exit::runtime));
+        }
+      });
+    const int ask = 0;
+    MPI_Request next_req = MPI_REQUEST_NULL;
+    Assignment cur, next;
+    auto t0 = Clock::now();
+    MGI_MPI(MPI_Send(&ask, 1, MPI_INT, 0, kRequest, requests.get()));
+    MGI_MPI(MPI_Recv(&cur, 3, MPI_INT64_T, 0, kAssign, replies.get(), MPI_STATUS_IGNORE));
     st.idle_s += elapsed_span("wait", t0);
-    ++done_tasks;
-    cur = next;
+    while (!cur.stop()) {
+      // Prefetch: the next assignment is on its way while this task computes.
+      MGI_MPI(MPI_Send(&ask, 1, MPI_INT, 0, kRequest, requests.get()));
+      MGI_MPI(MPI_Irecv(&next, 3, MPI_INT64_T, 0, kAssign, replies.get(), &next_req));
+      const bool ok = compute(cur);
+      t0 = Clock::now();
+      if (!ok) {
+        MGI_MPI(MPI_Send(&ask, 1, MPI_INT, 0, kFail, requests.get()));
+        MGI_MPI(MPI_Wait(&next_req, MPI_STATUS_IGNORE));
+        break;
+      }
+      MGI_MPI(MPI_Send(&cur, 3, MPI_INT64_T, 0, kResult, requests.get()));
+      const int rows = static_cast<int>(cur.end - cur.begin);
+      for (size_t d = 0; d < outputs; ++d)
+        MGI_MPI(MPI_Send(out[d].data(), rows, types[d].get(), 0, kResultData, requests.get()));
+      st.gather_s += elapsed_span("send", t0);
+      t0 = Clock::now();
+      MGI_MPI(MPI_Wait(&next_req, MPI_STATUS_IGNORE));
+      st.idle_s += elapsed_span("wait", t0);
+      ++done_tasks;
+      cur = next;
+    }
+    if (!local) MGI_MPI(MPI_Send(&ask, 1, MPI_INT, 0, kDone, requests.get()));
+    if (master_thread.joinable()) master_thread.join();
   }
-  if (!local) MGI_MPI(MPI_Send(&ask, 1, MPI_INT, 0, kDone, requests.get()));
-  if (master_thread.joinable()) master_thread.join();
-  if (!local && master_error) local = master_error;
+  if (master) {
+    const std::exception_ptr master_error = master->finish();
+    if (!local && master_error) local = master_error;
+  }
   st.tasks = done_tasks;
   agree(run.comm, local);
   st.total_s = elapsed_span("run", t_start);

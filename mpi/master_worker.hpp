@@ -1,7 +1,9 @@
 // Dynamic mode: rank 0 runs a master thread that hands out tasks (row ranges,
 // largest first) and journals results as they arrive; every rank, rank 0
 // included, runs a worker that keeps one task prefetched so it never waits on
-// the master between tasks. Needs MPI_THREAD_MULTIPLE.
+// the master between tasks. Needs MPI_THREAD_MULTIPLE. With one rank there is
+// no master thread and no messages: the worker takes tasks in row order,
+// merges adjacent ones, and journals its results itself.
 //
 // Messages (two duplicated communicators, so the master thread and rank 0's
 // worker never receive each other's messages):

@@ -53,7 +53,7 @@ void CpuBackend::prepare(const Graph& graph, const std::vector<Shape>& input_row
   input_rows_ = input_rows;
   max_batch_ = max_batch;
   cached_rows_ = -1;
-  shaped_key_.clear();
+  shaped_.clear();
   shapes_max_ = shapes_for(max_batch);
   const std::vector<Shape> s1 = shapes_for(1), s2 = shapes_for(2);
   for (size_t k = 0; k < graph_.outputs.size(); ++k) {
@@ -198,20 +198,19 @@ void CpuBackend::run_shaped(const std::vector<Shape>& input_shapes, const std::v
       throw RuntimeError("cpu backend: input '" + graph_.input_name(k) + "' has shape " + shape_str(s) +
                          "; prepared for at most " + shape_str(shapes_max_[static_cast<size_t>(graph_.inputs[k])]));
   }
-  if (input_shapes != shaped_key_) {
-    shaped_cached_ = graph_.infer_shapes(input_shapes);
-    shaped_key_ = input_shapes;
+  auto it = shaped_.find(input_shapes);
+  if (it == shaped_.end()) {
+    std::vector<Shape> shapes = graph_.infer_shapes(input_shapes);
     // Buffers were sized for the prepared shapes; a model whose values grow
     // when the sequence shrinks would overrun them.
-    for (size_t v = 0; v < shaped_cached_.size(); ++v)
-      if (slot_[v] >= 0 &&
-          shape_numel(shaped_cached_[v]) > static_cast<int64_t>(slots_[static_cast<size_t>(slot_[v])].size())) {
-        shaped_key_.clear();
+    for (size_t v = 0; v < shapes.size(); ++v)
+      if (slot_[v] >= 0 && shape_numel(shapes[v]) > static_cast<int64_t>(slots_[static_cast<size_t>(slot_[v])].size()))
         throw RuntimeError("cpu backend: value '" + graph_.values[v].name + "' needs more room for inputs " +
                            shape_str(input_shapes[0]) + " than for the prepared shapes");
-      }
+    if (shaped_.size() >= kShapedCacheEntries) shaped_.clear();
+    it = shaped_.emplace(input_shapes, std::move(shapes)).first;
   }
-  execute(shaped_cached_, inputs, outputs);
+  execute(it->second, inputs, outputs);
 }
 
 void CpuBackend::execute(const std::vector<Shape>& shapes, const std::vector<const float*>& inputs,

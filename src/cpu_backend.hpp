@@ -5,6 +5,7 @@
 // output is bitwise identical for any batch size, thread count or neighbouring
 // rows.
 #pragma once
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -45,7 +46,10 @@ class CpuBackend final : public Backend {
   std::vector<std::vector<float>> slots_;
   std::vector<Shape> shapes_max_, shapes_cached_;
   int64_t cached_rows_ = -1;
-  std::vector<Shape> shaped_key_, shaped_cached_;  // run_shaped: last input shapes and inferred shapes
+  // run_shaped: inferred shapes by input shapes (ragged batches repeat a few
+  // hundred (rows, length) pairs), so a batch allocates nothing; bounded.
+  std::map<std::vector<Shape>, std::vector<Shape>> shaped_;
+  static constexpr size_t kShapedCacheEntries = 4096;
   // Per-run scratch kept to avoid reallocating.
   std::vector<const float*> ptr_;
   std::vector<Shape> in_shapes_;

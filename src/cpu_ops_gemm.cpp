@@ -2,9 +2,11 @@
 // results do not depend on the batch, the thread count or the split into
 // calls, so batches need no fixed tiles or padding. A constant 2-D B (the
 // weights) comes packed from the backend's prepare(); anything else is packed
-// per call. Bias and activations of a fused node run on each block of rows
-// while it is in cache.
+// per call, except the small products of a batched MatMul (at most
+// kDirectMaxRows rows), computed in place with the same fma chains. Bias and
+// activations of a fused node run on each block of rows while it is in cache.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "broadcast.hpp"
@@ -42,6 +44,59 @@ void gemm_block(int64_t m, int64_t n, int64_t k, float alpha, const float* a, bo
   }
   gemm_packed(m, n, k, alpha, a, k, *packed, c, n, ep, threads);
 }
+
+// c[m, n] = a[m, k] b[k, n] (row-major, alpha 1, no epilogue) computed in
+// place, without packing B: the same float operations as the packed kernel,
+// one fma chain per element over q in order from 0, so the same bits. For the
+// small products of a batched MatMul (masked pooling: [1, S] x [S, H]), where
+// packing B copied it once more than the product reads it.
+template <int W>
+inline __attribute__((always_inline)) void direct_cols(int64_t k, const float* a, const float* b, int64_t ldb,
+                                                       float* c) {
+  float acc[W];
+  for (int j = 0; j < W; ++j) acc[j] = 0.0f;
+  for (int64_t q = 0; q < k; ++q) {
+    const float av = a[q];
+    const float* bq = b + q * ldb;
+#pragma GCC unroll 32
+    for (int j = 0; j < W; ++j) acc[j] = std::fma(av, bq[j], acc[j]);
+  }
+  for (int j = 0; j < W; ++j) c[j] = acc[j];
+}
+
+inline __attribute__((always_inline)) void direct_body(int64_t m, int64_t n, int64_t k, const float* a,
+                                                       const float* b, float* c) {
+  for (int64_t i = 0; i < m; ++i) {
+    const float* ai = a + i * k;
+    float* ci = c + i * n;
+    int64_t j = 0;
+    for (; j + 32 <= n; j += 32) direct_cols<32>(k, ai, b + j, n, ci + j);
+    for (; j + 8 <= n; j += 8) direct_cols<8>(k, ai, b + j, n, ci + j);
+    for (; j < n; ++j) direct_cols<1>(k, ai, b + j, n, ci + j);
+  }
+}
+
+void direct_portable(int64_t m, int64_t n, int64_t k, const float* a, const float* b, float* c) {
+  direct_body(m, n, k, a, b, c);
+}
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("arch=x86-64-v3"))) void direct_fma(int64_t m, int64_t n, int64_t k, const float* a,
+                                                          const float* b, float* c) {
+  direct_body(m, n, k, a, b, c);
+}
+using DirectFn = void (*)(int64_t, int64_t, int64_t, const float*, const float*, float*);
+DirectFn direct_fn() {
+  static const DirectFn f =
+      __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? direct_fma : direct_portable;
+  return f;
+}
+#else
+using DirectFn = void (*)(int64_t, int64_t, int64_t, const float*, const float*, float*);
+DirectFn direct_fn() { return direct_portable; }
+#endif
+
+// Products this small are cheaper to compute in place than to pack.
+constexpr int64_t kDirectMaxRows = 4;
 
 }  // namespace
 
@@ -108,6 +163,7 @@ void matmul(const Node& node, const std::vector<Shape>& s, const std::vector<con
   const int64_t a_mat = d.m * d.k, b_mat = d.k * d.n, c_mat = d.m * d.n;
   const bool outer = d.batch >= opt.threads;
   const int inner_threads = outer ? 1 : opt.threads;
+  const DirectFn direct = d.m <= kDirectMaxRows && d.k > 0 ? direct_fn() : nullptr;
 #pragma omp parallel for num_threads(opt.threads) schedule(static) if (outer && opt.threads > 1 && d.batch > 1)
   for (int64_t t = 0; t < d.batch; ++t) {
     int64_t rem = t, ao = 0, bo = 0;
@@ -117,8 +173,11 @@ void matmul(const Node& node, const std::vector<Shape>& s, const std::vector<con
       ao += idx * bc.a_strides[q];
       bo += idx * bc.b_strides[q];
     }
-    gemm_block(d.m, d.n, d.k, 1.0f, in[0] + ao * a_mat, false, in[1] + bo * b_mat, false, nullptr, out + t * c_mat,
-               inner_threads, GemmEpilogue{});
+    if (direct)
+      direct(d.m, d.n, d.k, in[0] + ao * a_mat, in[1] + bo * b_mat, out + t * c_mat);
+    else
+      gemm_block(d.m, d.n, d.k, 1.0f, in[0] + ao * a_mat, false, in[1] + bo * b_mat, false, nullptr,
+                 out + t * c_mat, inner_threads, GemmEpilogue{});
   }
 }
 

@@ -25,6 +25,17 @@ void transpose(const std::vector<int64_t>& perm_in, const Shape& in_shape, const
     y[0] = x[0];
     return;
   }
+  // Only dims of size 1 move (e.g. [B, 1, S] -> [B, S, 1]): the same element
+  // order, so a copy.
+  int64_t last = -1;
+  bool same_order = true;
+  for (size_t k = 0; k < rank && same_order; ++k) {
+    const int64_t p = perm[k];
+    if (in_shape[static_cast<size_t>(p)] == 1) continue;
+    same_order = p > last;
+    last = p;
+  }
+  if (same_order) return copy(total, x, y, opt);
   const int64_t inner = out_shape[rank - 1], rows = total / inner, s_inner = src_stride[rank - 1];
 #pragma omp parallel for num_threads(opt.threads) schedule(static) if (opt.threads > 1 && total > 16384)
   for (int64_t r = 0; r < rows; ++r) {

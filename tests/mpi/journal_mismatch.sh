@@ -11,8 +11,13 @@ fail() { echo "FAIL: $*"; exit 1; }
 "$mpiexec" -n 2 "$tool" "$cfg" --set input.file="$in_dir/kill.h5" --set output.file="$dir/out.h5" \
   --set runtime.batch_size=1 --set runtime.gather_window_bytes=4KiB >/dev/null 2>&1 &
 pid=$!
-for _ in $(seq 100); do [[ -s "$dir/out.h5.journal" ]] && break; sleep 0.05; done
-sleep 0.3
+# The whole run takes well under a second here: signal as soon as the journal
+# (its header appears complete, by rename) has grown by a first record, not
+# after a fixed sleep the run may outlast or not.
+size() { stat -c %s "$dir/out.h5.journal" 2>/dev/null || echo 0; }
+for _ in $(seq 2000); do [[ -s "$dir/out.h5.journal" ]] && break; sleep 0.005; done
+header=$(size)
+for _ in $(seq 2000); do (( $(size) > header )) && break; sleep 0.002; done
 pkill -TERM -P "$pid" mgi-mpi
 wait "$pid"; rc=$?
 [[ $rc -eq 75 ]] || fail "SIGTERM gave exit $rc, expected 75"

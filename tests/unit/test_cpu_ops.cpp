@@ -2,6 +2,7 @@
 // and the bitwise batch-independence contract of the CPU backend.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <cmath>
@@ -359,6 +360,63 @@ TEST(CpuOps, Transpose) {
   }
 }
 
+// Transposes that only move dims of size 1 are copies; the others are not.
+TEST(CpuOps, TransposeWithUnitDims) {
+  Rng rng;
+  SEED_TRACE(rng);
+  const std::vector<std::pair<Shape, std::vector<int64_t>>> cases = {
+      {{2, 1, 5}, {0, 2, 1}}, {{1, 3, 1, 4}, {2, 1, 0, 3}}, {{3, 1, 4}, {2, 1, 0}}, {{1, 1}, {1, 0}},
+      {{2, 3, 1}, {1, 0, 2}}, {{4, 1, 3}, {1, 2, 0}}};
+  for (const auto& [xs, perm] : cases) {
+    SCOPED_TRACE(shape_str(xs));
+    const auto x = rng.uniform(xs);
+    Node n = make_node(OpKind::Transpose);
+    n.inputs = {0};
+    n.perm = perm;
+    const auto y = exec(n, {xs}, {x.data()});
+    Shape os;
+    for (int64_t p : perm) os.push_back(xs[static_cast<size_t>(p)]);
+    for (int64_t e = 0; e < shape_numel(os); ++e) {
+      const auto oi = unravel(e, os);
+      std::vector<int64_t> ii(xs.size());
+      for (size_t k = 0; k < perm.size(); ++k) ii[static_cast<size_t>(perm[k])] = oi[k];
+      int64_t off = 0;
+      for (size_t k = 0; k < xs.size(); ++k) off = off * xs[k] + ii[k];
+      ASSERT_EQ(y[static_cast<size_t>(e)], x[static_cast<size_t>(off)]) << "element " << e;
+    }
+  }
+}
+
+// A batched MatMul of few rows ([B, m, k] x [B, k, n], m <= 4: computed in
+// place, B not packed) gives the same bits as the packed kernel on each
+// product alone (a 2-D MatMul), for every width, K past one K block, and threads.
+TEST(CpuOps, BatchedMatMulFewRowsBitwiseLikePacked) {
+  Rng rng;
+  SEED_TRACE(rng);
+  for (int64_t m : {1, 2, 4, 5})
+    for (int64_t k : {1, 13, 200, 600})
+      for (int64_t nn : {1, 5, 8, 32, 41, 70}) {
+        SCOPED_TRACE("m=" + std::to_string(m) + " k=" + std::to_string(k) + " n=" + std::to_string(nn));
+        const int64_t batch = 3;
+        const Shape as = {batch, m, k}, bs = {batch, k, nn};
+        auto a = rng.uniform(as);
+        const auto b = rng.uniform(bs);
+        for (size_t q = 0; q < a.size(); q += 7) a[q] = 0.0f;  // zeros, as a padding mask has
+        Node n = make_node(OpKind::MatMul);
+        n.inputs = {0, 1};
+        for (int threads : {1, 2}) {
+          ExecOptions opt;
+          opt.threads = threads;
+          const auto y = exec(n, {as, bs}, {a.data(), b.data()}, opt);
+          for (int64_t t = 0; t < batch; ++t) {
+            const auto one = exec(n, {{m, k}, {k, nn}}, {a.data() + t * m * k, b.data() + t * k * nn});
+            ASSERT_EQ(0, std::memcmp(one.data(), y.data() + t * m * nn, one.size() * sizeof(float)))
+                << "batch " << t << ", threads " << threads;
+          }
+        }
+      }
+}
+
 // Row r of a GEMM is the same bits whatever M is and where the row sits.
 TEST(CpuOps, TiledGemmRowsIndependentOfM) {
   Rng rng;
@@ -429,6 +487,82 @@ void expect_batch_independent(const Graph& g, const Shape& row, Rng& rng, int64_
   std::vector<float> xs_off(x.begin() + off * in_row, x.end());
   const auto y = run_chunked(g, row, xs_off, rows - off, 32, 2, out_row);
   for (size_t e = 0; e < y.size(); ++e) ASSERT_EQ(y[e], ref[static_cast<size_t>(off * out_row) + e]);
+}
+
+// The masked-mean-pooling model of tools/make_ragged_example.py: x [B, S, D], mask [B, S].
+test::OnnxModel pool_model(Rng& rng, int64_t d, int64_t hidden, int64_t classes) {
+  test::OnnxModel m;
+  m.input("x", {-1, -1, d});
+  m.input("mask", {-1, -1});
+  m.init("wt", {d, hidden}, rng.uniform({d, hidden}));
+  m.init("bt", {hidden}, rng.uniform({hidden}));
+  m.init("w1", {hidden, classes}, rng.uniform({hidden, classes}));
+  m.init("b1", {classes}, rng.uniform({classes}));
+  m.init_i64("row_mask_shape", {3}, {0, 1, -1});
+  m.init_i64("flat_shape", {2}, {0, -1});
+  m.node("MatMul", {"x", "wt"}, {"tok_lin"});
+  m.node("Add", {"tok_lin", "bt"}, {"tok_pre"});
+  m.node("Tanh", {"tok_pre"}, {"tok"});
+  m.node("Reshape", {"mask", "row_mask_shape"}, {"m_row"});
+  m.node("MatMul", {"m_row", "tok"}, {"pooled_sum"});
+  test::OnnxModel::attr_ints(m.node("Transpose", {"m_row"}, {"m_col"}), "perm", {0, 2, 1});
+  m.node("MatMul", {"m_row", "m_col"}, {"count"});
+  m.node("Div", {"pooled_sum", "count"}, {"pooled3"});
+  m.node("Reshape", {"pooled3", "flat_shape"}, {"pooled"});
+  m.node("Gemm", {"pooled", "w1", "b1"}, {"y"});
+  m.output("y");
+  return m;
+}
+
+// run_shaped() on padded batches of varying (rows, length), shapes repeating
+// (its cache of inferred shapes), gives each row the bits of that row run
+// alone at its own length, for 1 and 2 threads.
+TEST(CpuBackend, RunShapedPaddedBatchesBitwiseLikeSingleRows) {
+  Rng rng;
+  SEED_TRACE(rng);
+  const int64_t d = 8, classes = 4, max_len = 40, max_batch = 6;
+  const Graph g = pool_model(rng, d, 32, classes).load("pool.onnx");
+  std::uniform_int_distribution<int64_t> len_d(1, max_len), n_d(1, max_batch);
+  struct Batch {
+    int64_t n, seq;
+    std::vector<int64_t> len;
+    std::vector<float> x, mask;
+  };
+  std::vector<Batch> batches;
+  for (int k = 0; k < 12; ++k) {
+    Batch b;
+    b.n = n_d(rng.gen);
+    for (int64_t j = 0; j < b.n; ++j) b.len.push_back(len_d(rng.gen));
+    if (k % 3 == 2) b.len.assign(static_cast<size_t>(b.n), batches[static_cast<size_t>(k - 2)].len[0]);
+    b.seq = *std::max_element(b.len.begin(), b.len.end());
+    b.x = rng.uniform({b.n, b.seq, d});
+    b.mask.assign(static_cast<size_t>(b.n * b.seq), 0.0f);
+    for (int64_t j = 0; j < b.n; ++j) {
+      std::fill_n(b.mask.begin() + j * b.seq, b.len[static_cast<size_t>(j)], 1.0f);
+      std::fill(b.x.begin() + (j * b.seq + b.len[static_cast<size_t>(j)]) * d, b.x.begin() + (j + 1) * b.seq * d,
+                0.0f);  // padding, as the batch runner writes it
+    }
+    batches.push_back(std::move(b));
+  }
+  auto single = make_cpu_backend(1);
+  single->prepare(g, {{max_len, d}, {max_len}}, 1);
+  for (int threads : {1, 2}) {
+    auto be = make_cpu_backend(threads);
+    be->prepare(g, {{max_len, d}, {max_len}}, max_batch);
+    for (int pass = 0; pass < 2; ++pass)
+      for (const Batch& b : batches) {
+        std::vector<float> y(static_cast<size_t>(b.n * classes));
+        be->run_shaped({{b.n, b.seq, d}, {b.n, b.seq}}, {b.x.data(), b.mask.data()}, {y.data()});
+        for (int64_t j = 0; j < b.n; ++j) {
+          const int64_t len = b.len[static_cast<size_t>(j)];
+          std::vector<float> one(static_cast<size_t>(classes)), ones(static_cast<size_t>(len), 1.0f);
+          single->run_shaped({{1, len, d}, {1, len}}, {b.x.data() + j * b.seq * d, ones.data()}, {one.data()});
+          ASSERT_EQ(0, std::memcmp(one.data(), y.data() + j * classes, sizeof(float) * classes))
+              << "threads " << threads << " pass " << pass << " row " << j << " of " << b.n << " length " << len
+              << " padded to " << b.seq;
+        }
+      }
+  }
 }
 
 TEST(CpuBackend, MlpBitwiseIndependentOfBatchAndThreads) {
