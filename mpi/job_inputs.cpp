@@ -3,11 +3,13 @@
 // every rank before the expensive work starts.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <memory>
 #include <sstream>
 #include <thread>
 
+#include "cpu_threads.hpp"
 #include "device_select.hpp"
 #include "error_sync.hpp"
 #include "job_internal.hpp"
@@ -99,10 +101,12 @@ void Job::check_inputs() {
     if (dev.cuda) {
       backend_ = make_cuda_backend(dev.device, backend_options());
     } else {
-      int threads = cfg_.runtime.threads;
-      if (threads == 0)
-        threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / topo_.local_size);
-      backend_ = make_cpu_backend(threads, backend_options());
+      const CpuThreads t = cpu_threads(cfg_.runtime.threads, affinity_cpu_count(),
+                                       static_cast<int>(std::thread::hardware_concurrency()), topo_.local_size);
+      if (!t.warning.empty() && topo_.local_rank == 0)  // one line per node
+        std::fprintf(stderr, "mgi-mpi: warning [rank %d on %s]: %s\n", topo_.rank, topo_.host.c_str(),
+                     t.warning.c_str());
+      backend_ = make_cpu_backend(t.threads, backend_options());
     }
   });
   model_bytes_.clear();
