@@ -289,14 +289,8 @@ void StageBench::ragged_stages() {
       for (size_t b = 0; b < order.size(); b += static_cast<size_t>(batch_)) {
         auto t0 = Clock::now();
         const int64_t n = std::min<int64_t>(batch_, static_cast<int64_t>(order.size() - b));
-        const int64_t seq = std::max<int64_t>(1, ix.length(order[b]));  // longest first
-        std::fill(input.begin(), input.begin() + n * seq * tok, 0.0f);
-        if (!mask.empty()) std::fill(mask.begin(), mask.begin() + n * seq, 0.0f);
-        for (int64_t j = 0; j < n; ++j) {
-          const int64_t row = order[b + static_cast<size_t>(j)], len = ix.length(row);
-          std::copy_n(values.data() + (ix.offsets[row] - v0) * tok, len * tok, input.data() + j * seq * tok);
-          if (!mask.empty()) std::fill_n(mask.data() + j * seq, len, 1.0f);
-        }
+        const int64_t seq = mgi::pad_ragged_batch(ix, values.data(), v0, order, b, n, tok, input.data(),
+                                                  mask.empty() ? nullptr : mask.data());
         shapes[data] = {n, seq};
         for (int64_t d : io_.token_shape) shapes[data].push_back(d);
         if (io_.mask_input >= 0) shapes[static_cast<size_t>(io_.mask_input)] = {n, seq};

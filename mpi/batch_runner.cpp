@@ -187,14 +187,8 @@ void BatchRunner::ragged_group(const std::vector<float>& values, int64_t g0, int
   for (size_t b = 0; b < order.size(); b += static_cast<size_t>(batch_)) {
     throw_if_interrupted();
     const int64_t n = std::min<int64_t>(batch_, static_cast<int64_t>(order.size() - b));
-    const int64_t seq = std::max<int64_t>(1, ix.length(order[b]));  // longest first
-    std::fill(input_.begin(), input_.begin() + n * seq * tok, 0.0f);
-    if (!mask_.empty()) std::fill(mask_.begin(), mask_.begin() + n * seq, 0.0f);
-    for (int64_t j = 0; j < n; ++j) {
-      const int64_t row = order[b + static_cast<size_t>(j)], len = ix.length(row);
-      std::copy_n(values.data() + (ix.offsets[row] - v0) * tok, len * tok, input_.data() + j * seq * tok);
-      if (!mask_.empty()) std::fill_n(mask_.data() + j * seq, len, 1.0f);
-    }
+    const int64_t seq = pad_ragged_batch(ix, values.data(), v0, order, b, n, tok, input_.data(),
+                                         mask_.empty() ? nullptr : mask_.data());
     in_shapes_[data] = {n, seq};
     for (int64_t d : io_.token_shape) in_shapes_[data].push_back(d);
     in_ptrs_[data] = input_.data();

@@ -96,4 +96,18 @@ std::vector<int64_t> length_order(const RaggedIndex& index, int64_t begin, int64
   return order;
 }
 
+int64_t pad_ragged_batch(const RaggedIndex& index, const float* values, int64_t v0,
+                         const std::vector<int64_t>& order, size_t first, int64_t n, int64_t tok, float* input,
+                         float* mask) {
+  const int64_t seq = std::max<int64_t>(1, index.length(order[first]));
+  std::fill(input, input + n * seq * tok, 0.0f);
+  if (mask) std::fill(mask, mask + n * seq, 0.0f);
+  for (int64_t j = 0; j < n; ++j) {
+    const int64_t row = order[first + static_cast<size_t>(j)], len = index.length(row);
+    std::copy_n(values + (index.offsets[row] - v0) * tok, len * tok, input + j * seq * tok);
+    if (mask) std::fill_n(mask + j * seq, len, 1.0f);
+  }
+  return seq;
+}
+
 }  // namespace mgi
