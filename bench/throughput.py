@@ -317,13 +317,18 @@ def print_tool_rows(label, res, ref="mgi-mpi"):
 
 # ---------------------------------------------------------------- sections
 
-def cpu_section(args, env, work, result):
-    rows_out, stages_out = [], []
-    hdr = (f"{'model':<6} {'T':>2} {'tool':<16} {'e2e rows/s':>11} {'compute rows/s':>14} {'read s':>7} "
+def print_tool_header(second):
+    """Header of a throughput table; `second`: the thread or precision column."""
+    hdr = (f"{'model':<6} {second} {'tool':<16} {'e2e rows/s':>11} {'compute rows/s':>14} {'read s':>7} "
            f"{'compute s':>9} {'write s':>7}  {'mgi/peer e2e':>12} {'mgi/peer comp':>13}")
-    print(f"\nCPU throughput (1 rank; fastest of {args.repeat} runs)")
     print(hdr)
     print("-" * len(hdr))
+
+
+def cpu_section(args, env, work, result):
+    rows_out, stages_out = [], []
+    print(f"\nCPU throughput (1 rank; fastest of {args.repeat} runs)")
+    print_tool_header(f"{'T':>2}")
     for name in args.models:
         widths, rows, _, batch, _ = MODELS[name]
         rows = args.mlp_rows if name == "mlp" and args.mlp_rows else rows
@@ -369,10 +374,7 @@ def ragged_section(args, env, work, result):
     print(f"\nRagged model on the CPU: {model.relative_to(REPO) if model.is_relative_to(REPO) else model}, "
           f"{args.ragged_rows:,} rows of 8-dim tokens, lengths {lengths.min()}..{lengths.max()} "
           f"(mean {lengths.mean():.1f}), batch {batch}; fastest of {args.repeat} runs")
-    hdr = (f"{'model':<6} {'T':>2} {'tool':<16} {'e2e rows/s':>11} {'compute rows/s':>14} {'read s':>7} "
-           f"{'compute s':>9} {'write s':>7}  {'mgi/peer e2e':>12} {'mgi/peer comp':>13}")
-    print(hdr)
-    print("-" * len(hdr))
+    print_tool_header(f"{'T':>2}")
     rows_out, stages_out = [], []
     for t in args.threads:
         cfg = {mode: write_config(work / f"ragged-t{t}-{mode}-mgi.h5", data=data, model=model, device="cpu",
@@ -446,10 +448,7 @@ def gpu_section(args, env, work, result):
     how = ("under mpirun -np 1" if torch_mpi else "without mpi4py, one process") if have_torch else "not importable"
     print(f"\nGPU throughput (1 rank, 1 GPU; fastest of {args.repeat} runs; peers: torch+h5py {how}, "
           f"onnxruntime CUDA EP {'yes' if have_ort_cuda else 'not available'})")
-    hdr = (f"{'model':<6} {'prec':<5} {'tool':<16} {'e2e rows/s':>11} {'compute rows/s':>14} {'read s':>7} "
-           f"{'compute s':>9} {'write s':>7}  {'mgi/peer e2e':>12} {'mgi/peer comp':>13}")
-    print(hdr)
-    print("-" * len(hdr))
+    print_tool_header(f"{'prec':<5}")
     rows_out, stages_out = [], []
     for name in args.models:
         widths, _, rows, _, batch = MODELS[name]
