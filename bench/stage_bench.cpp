@@ -41,8 +41,10 @@
 #include <unistd.h>
 
 #include "backend.hpp"
+#include "backend_options.hpp"
 #include "batch_runner.hpp"
 #include "config.hpp"
+#include "cpu_threads.hpp"
 #include "dataset_reader.hpp"
 #include "device_select.hpp"
 #include "error.hpp"
@@ -178,12 +180,11 @@ void StageBench::open_backend() {
   const bool cpu_only = cfg_.runtime.device == "cpu" || io_.ragged;
   const mgi::DeviceRequest req{cfg_.runtime.device, 0, 1, cpu_only ? 0 : mgi::cuda_device_count(),
                                cfg_.runtime.gpu_ids, cfg_.runtime.allow_gpu_sharing, host, {}, ""};
-  mgi::BackendOptions bo;
-  bo.precision = mgi::parse_precision(cfg_.runtime.precision);
-  bo.cuda_graphs = cfg_.runtime.cuda_graphs;
+  const mgi::BackendOptions bo = mgi::backend_options(cfg_);
   const mgi::DeviceChoice dev = mgi::choose_device(req);
-  threads_ = cfg_.runtime.threads > 0 ? cfg_.runtime.threads
-                                      : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  threads_ = mgi::cpu_threads(cfg_.runtime.threads, mgi::affinity_cpu_count(),
+                              static_cast<int>(std::thread::hardware_concurrency()), 1)
+                 .threads;
   backend_ = dev.cuda ? mgi::make_cuda_backend(dev.device, bo) : mgi::make_cpu_backend(threads_, bo);
   mgi::prepare_batch(*backend_, graph_, io_.input_rows, batch_, false);
 }

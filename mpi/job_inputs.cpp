@@ -9,6 +9,7 @@
 #include <sstream>
 #include <thread>
 
+#include "backend_options.hpp"
 #include "cpu_threads.hpp"
 #include "device_select.hpp"
 #include "error_sync.hpp"
@@ -49,13 +50,6 @@ std::vector<double> read_cost_prefix(const Config& cfg, int64_t rows) {
 }
 
 }  // namespace
-
-BackendOptions Job::backend_options() const {
-  BackendOptions bo;
-  bo.precision = parse_precision(cfg_.runtime.precision);
-  bo.cuda_graphs = cfg_.runtime.cuda_graphs;
-  return bo;
-}
 
 void Job::check_inputs() {
   collectively(comm_, [&] {
@@ -99,14 +93,14 @@ void Job::check_inputs() {
                       topo_.binding.slurm_gpus_var};
     const DeviceChoice dev = choose_device(req);
     if (dev.cuda) {
-      backend_ = make_cuda_backend(dev.device, backend_options());
+      backend_ = make_cuda_backend(dev.device, backend_options(cfg_));
     } else {
       const CpuThreads t = cpu_threads(cfg_.runtime.threads, affinity_cpu_count(),
                                        static_cast<int>(std::thread::hardware_concurrency()), topo_.local_size);
       if (!t.warning.empty() && topo_.local_rank == 0)  // one line per node
         std::fprintf(stderr, "mgi-mpi: warning [rank %d on %s]: %s\n", topo_.rank, topo_.host.c_str(),
                      t.warning.c_str());
-      backend_ = make_cpu_backend(t.threads, backend_options());
+      backend_ = make_cpu_backend(t.threads, backend_options(cfg_));
     }
   });
   model_bytes_.clear();

@@ -37,7 +37,6 @@ class Job {
 
  private:
   void check_inputs();
-  BackendOptions backend_options() const;
   void print_plan();
   void finish_output(const std::string& started);
 

@@ -1,0 +1,12 @@
+#include "backend_options.hpp"
+
+namespace mgi {
+
+BackendOptions backend_options(const Config& cfg) {
+  BackendOptions bo;
+  bo.precision = parse_precision(cfg.runtime.precision);
+  bo.cuda_graphs = cfg.runtime.cuda_graphs;
+  return bo;
+}
+
+}  // namespace mgi
