@@ -87,6 +87,23 @@ class GraphBuilder {
   int random_constant(Rng& rng, const Shape& shape, float lo = -1.0f, float hi = 1.0f) {
     return constant(shape, rng.uniform(shape_numel(shape), lo, hi));
   }
+  // A weight of a layer with fan_in inputs: uniform in +-sqrt(3 / fan_in), so
+  // activations keep about unit scale through the layers.
+  int weight(Rng& rng, const Shape& shape, int64_t fan_in) {
+    const float bound = std::sqrt(3.0f / static_cast<float>(fan_in));
+    return random_constant(rng, shape, -bound, bound);
+  }
+  // PyTorch Linear layers as exported (Gemm transB=1 with a bias), ReLU between
+  // them; widths = {in, hidden..., out}. Returns the last layer's output.
+  int linear_relu(int x, Rng& rng, const std::vector<int64_t>& widths) {
+    for (size_t l = 0; l + 1 < widths.size(); ++l) {
+      const int64_t in = widths[l], out = widths[l + 1];
+      x = node(OpKind::Gemm, {x, weight(rng, {out, in}, in), weight(rng, {out}, in)},
+               [](Node& n) { n.trans_b = true; });
+      if (l + 2 < widths.size()) x = node(OpKind::Relu, {x});
+    }
+    return x;
+  }
   // Appends a node; `set` fills attributes. Returns its (first) output.
   int node(OpKind op, std::vector<int> inputs, const std::function<void(Node&)>& set = {}) {
     Node n;

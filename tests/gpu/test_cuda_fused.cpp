@@ -13,11 +13,6 @@
 namespace mgi::gputest {
 namespace {
 
-int weight(GraphBuilder& b, Rng& w, const Shape& shape, int64_t fan_in) {
-  const float bound = std::sqrt(3.0f / static_cast<float>(fan_in));
-  return b.random_constant(w, shape, -bound, bound);
-}
-
 struct Act {
   const char* name;
   OpKind op;
@@ -40,13 +35,13 @@ int activation(GraphBuilder& b, int x, const Act& a) {
 GraphBuilder layer(Rng& w, int form, const Act& act, int64_t in, int64_t out) {
   GraphBuilder b;
   int x = b.input({in});
-  const int bias = weight(b, w, {out}, in);
+  const int bias = b.weight(w, {out}, in);
   if (form == 0) {
-    x = b.node(OpKind::Gemm, {x, weight(b, w, {out, in}, in), bias}, [](Node& n) { n.trans_b = true; });
+    x = b.node(OpKind::Gemm, {x, b.weight(w, {out, in}, in), bias}, [](Node& n) { n.trans_b = true; });
   } else if (form == 1) {
-    x = b.node(OpKind::Add, {bias, b.node(OpKind::Gemm, {x, weight(b, w, {in, out}, in)})});
+    x = b.node(OpKind::Add, {bias, b.node(OpKind::Gemm, {x, b.weight(w, {in, out}, in)})});
   } else {
-    x = b.node(OpKind::Add, {b.node(OpKind::MatMul, {x, weight(b, w, {in, out}, in)}), bias});
+    x = b.node(OpKind::Add, {b.node(OpKind::MatMul, {x, b.weight(w, {in, out}, in)}), bias});
   }
   b.output(activation(b, x, act));
   return b;
@@ -74,14 +69,14 @@ TEST(FusedGemm, StepsAfterTheLtEpilogueAndUnaryChains) {
   Rng w(test_seed());
   GraphBuilder b;
   int x = b.input({64});
-  x = b.node(OpKind::Gemm, {x, weight(b, w, {48, 64}, 64), weight(b, w, {1, 48}, 64)},
+  x = b.node(OpKind::Gemm, {x, b.weight(w, {48, 64}, 64), b.weight(w, {1, 48}, 64)},
              [](Node& n) { n.trans_b = true; });
   x = b.node(OpKind::Relu, {x});     // cuBLASLt RELU_BIAS
   x = b.node(OpKind::Sigmoid, {x});  // then one chain kernel: Sigmoid, Neg, Exp
   x = b.node(OpKind::Neg, {x});
   x = b.node(OpKind::Exp, {x});
   const int skip = x;
-  x = b.node(OpKind::Abs, {b.node(OpKind::Mul, {x, weight(b, w, {48}, 1)})});
+  x = b.node(OpKind::Abs, {b.node(OpKind::Mul, {x, b.weight(w, {48}, 1)})});
   x = b.node(OpKind::Sqrt, {x});     // a unary chain not after a GEMM: Abs, Sqrt, Tanh
   x = b.node(OpKind::Tanh, {x});
   b.output(b.node(OpKind::Add, {x, skip}));
@@ -95,7 +90,7 @@ TEST(FusedGemm, SequenceMatMulBiasGelu) {
   Rng w(test_seed());
   GraphBuilder b;
   const int x = b.input({6, 32});  // [N, 6, 32] x [32, 48]: rows = 6 N
-  const int h = b.node(OpKind::Add, {b.node(OpKind::MatMul, {x, weight(b, w, {32, 48}, 32)}), weight(b, w, {48}, 32)});
+  const int h = b.node(OpKind::Add, {b.node(OpKind::MatMul, {x, b.weight(w, {32, 48}, 32)}), b.weight(w, {48}, 32)});
   b.output(b.node(OpKind::Flatten, {b.node(OpKind::Gelu, {h}, [](Node& n) { n.gelu_tanh = true; })}));
   CompareOptions opt;
   opt.max_batch = 77;
@@ -109,7 +104,7 @@ TEST(FusedGemm, GemmWithScaledOrFullCFallsBack) {
     GraphBuilder b;
     int x = b.input({40});
     const Shape c = variant == 0 ? Shape{24} : Shape{1};  // beta != 1; a scalar C
-    x = b.node(OpKind::Gemm, {x, weight(b, w, {40, 24}, 40), weight(b, w, c, 40)}, [&](Node& n) {
+    x = b.node(OpKind::Gemm, {x, b.weight(w, {40, 24}, 40), b.weight(w, c, 40)}, [&](Node& n) {
       n.alpha = 0.75f;
       n.beta = variant == 0 ? -0.5f : 1.0f;
     });
@@ -147,12 +142,7 @@ TEST(Precision, ReluMlpWithinTolerance) {
   const std::vector<int64_t> widths = {512, 1024, 1024, 10};
   GraphBuilder b;
   int x = b.input({widths[0]});
-  for (size_t l = 0; l + 1 < widths.size(); ++l) {
-    const int64_t in = widths[l], out = widths[l + 1];
-    x = b.node(OpKind::Gemm, {x, weight(b, w, {out, in}, in), weight(b, w, {out}, in)},
-               [](Node& n) { n.trans_b = true; });
-    if (l + 2 < widths.size()) x = b.node(OpKind::Relu, {x});
-  }
+  x = b.linear_relu(x, w, widths);
   b.output(x);
   for (Precision p : kPrecisions) compare_backends(b, at(p, 257), std::string("ReLU MLP ") + precision_name(p));
 }
@@ -162,11 +152,11 @@ TEST(Precision, GeluTanhMlpWithinTolerance) {
   Rng w(test_seed());
   GraphBuilder b;
   int x = b.input({256});
-  x = b.node(OpKind::Add, {b.node(OpKind::MatMul, {x, weight(b, w, {256, 512}, 256)}), weight(b, w, {512}, 256)});
+  x = b.node(OpKind::Add, {b.node(OpKind::MatMul, {x, b.weight(w, {256, 512}, 256)}), b.weight(w, {512}, 256)});
   x = b.node(OpKind::Gelu, {x}, [](Node& n) { n.gelu_tanh = true; });
-  x = b.node(OpKind::Add, {b.node(OpKind::MatMul, {x, weight(b, w, {512, 256}, 512)}), weight(b, w, {256}, 512)});
+  x = b.node(OpKind::Add, {b.node(OpKind::MatMul, {x, b.weight(w, {512, 256}, 512)}), b.weight(w, {256}, 512)});
   x = b.node(OpKind::Tanh, {x});
-  b.output(b.node(OpKind::Add, {b.node(OpKind::MatMul, {x, weight(b, w, {256, 10}, 256)}), weight(b, w, {10}, 256)}));
+  b.output(b.node(OpKind::Add, {b.node(OpKind::MatMul, {x, b.weight(w, {256, 10}, 256)}), b.weight(w, {10}, 256)}));
   for (Precision p : kPrecisions) compare_backends(b, at(p, 300), std::string("GELU MLP ") + precision_name(p));
 }
 
@@ -176,7 +166,7 @@ TEST(Precision, BatchedMatMulOfTwoActivations) {
   // Attention-like scores: both operands of the second product are converted per batch.
   GraphBuilder b;
   const int x = b.input({8, 32});
-  const int q = b.node(OpKind::MatMul, {x, weight(b, w, {32, 32}, 32)});
+  const int q = b.node(OpKind::MatMul, {x, b.weight(w, {32, 32}, 32)});
   const int xt = b.node(OpKind::Transpose, {x}, [](Node& n) { n.perm = {0, 2, 1}; });
   const int s = b.node(OpKind::Mul, {b.node(OpKind::MatMul, {q, xt}), b.constant({1}, {1.0f / std::sqrt(32.0f)})});
   b.output(b.node(OpKind::Flatten, {b.node(OpKind::Softmax, {s}, [](Node& n) { n.axis = -1; })}));

@@ -18,21 +18,16 @@
 namespace mgi::gputest {
 namespace {
 
-int weight(GraphBuilder& b, Rng& w, const Shape& shape, int64_t fan_in) {
-  const float bound = std::sqrt(3.0f / static_cast<float>(fan_in));
-  return b.random_constant(w, shape, -bound, bound);
-}
-
 // 24 -> 64 -> 48 -> 10: Gemm(transB)+Relu, MatMul+Add+Tanh, Gemm+Softmax; logits also an output.
 GraphBuilder mlp(Rng& w) {
   GraphBuilder b;
   int x = b.input({24});
-  x = b.node(OpKind::Gemm, {x, weight(b, w, {64, 24}, 24), weight(b, w, {64}, 24)},
+  x = b.node(OpKind::Gemm, {x, b.weight(w, {64, 24}, 24), b.weight(w, {64}, 24)},
              [](Node& n) { n.trans_b = true; });
   x = b.node(OpKind::Relu, {x});
-  x = b.node(OpKind::Add, {b.node(OpKind::MatMul, {x, weight(b, w, {64, 48}, 64)}), weight(b, w, {48}, 64)});
+  x = b.node(OpKind::Add, {b.node(OpKind::MatMul, {x, b.weight(w, {64, 48}, 64)}), b.weight(w, {48}, 64)});
   x = b.node(OpKind::Tanh, {x});
-  const int logits = b.node(OpKind::Gemm, {x, weight(b, w, {48, 10}, 48), weight(b, w, {10}, 48)});
+  const int logits = b.node(OpKind::Gemm, {x, b.weight(w, {48, 10}, 48), b.weight(w, {10}, 48)});
   b.output(b.node(OpKind::Softmax, {logits}, [](Node& n) { n.axis = -1; }));
   b.output(logits);
   return b;
@@ -47,7 +42,7 @@ GraphBuilder several_ops(Rng& w) {
   const int x = b.input({4, 8});
   const int y = b.input({16});
   int t = b.node(OpKind::Transpose, {x}, [](Node& n) { n.perm = {0, 2, 1}; });  // [r, 8, 4]
-  t = b.node(OpKind::Add, {b.node(OpKind::MatMul, {t, weight(b, w, {4, 6}, 4)}), weight(b, w, {6}, 4)});
+  t = b.node(OpKind::Add, {b.node(OpKind::MatMul, {t, b.weight(w, {4, 6}, 4)}), b.weight(w, {6}, 4)});
   t = b.node(OpKind::BatchNormalization,
              {t, b.random_constant(w, {8}, 0.5f, 1.5f), b.random_constant(w, {8}, -0.2f, 0.2f),
               b.random_constant(w, {8}, -0.2f, 0.2f), b.random_constant(w, {8}, 0.5f, 2.0f)});
@@ -56,7 +51,7 @@ GraphBuilder several_ops(Rng& w) {
              {t, b.random_constant(w, {6}, 0.8f, 1.2f), b.random_constant(w, {6}, -0.1f, 0.1f)},
              [](Node& n) { n.axis = -1; });
   const int f = b.node(OpKind::Flatten, {t}, [](Node& n) { n.axis = 1; });  // [r, 48]
-  const int h = b.node(OpKind::Gemm, {f, weight(b, w, {16, 48}, 48), weight(b, w, {16}, 48)},
+  const int h = b.node(OpKind::Gemm, {f, b.weight(w, {16, 48}, 48), b.weight(w, {16}, 48)},
                        [](Node& n) { n.trans_b = true; });
   const int swish = b.node(OpKind::Mul, {h, b.node(OpKind::Sigmoid, {h})});
   const int d = b.node(OpKind::Sub, {swish, y});

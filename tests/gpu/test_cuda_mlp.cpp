@@ -13,12 +13,6 @@ namespace {
 
 constexpr double kMlpTol = 1e-5;
 
-// Weights ~ U(-sqrt(3/fan_in), sqrt(3/fan_in)): unit-variance outputs for unit-variance inputs.
-int weight(GraphBuilder& b, Rng& w, const Shape& shape, int64_t fan_in) {
-  const float bound = std::sqrt(3.0f / static_cast<float>(fan_in));
-  return b.random_constant(w, shape, -bound, bound);
-}
-
 TEST(Mlp, GemmTransBReluSoftmax) {
   MGI_REQUIRE_CUDA_DEVICE();
   Rng w(test_seed());
@@ -26,12 +20,7 @@ TEST(Mlp, GemmTransBReluSoftmax) {
   const std::vector<int64_t> widths = {64, 128, 64, 10};
   GraphBuilder b;
   int x = b.input({widths[0]});
-  for (size_t l = 0; l + 1 < widths.size(); ++l) {
-    const int64_t in = widths[l], out = widths[l + 1];
-    x = b.node(OpKind::Gemm, {x, weight(b, w, {out, in}, in), weight(b, w, {out}, in)},
-               [](Node& n) { n.trans_b = true; });
-    if (l + 2 < widths.size()) x = b.node(OpKind::Relu, {x});
-  }
+  x = b.linear_relu(x, w, widths);
   b.output(b.node(OpKind::Softmax, {x}, [](Node& n) { n.axis = -1; }));
   CompareOptions opt{kMlpTol};
   opt.max_batch = 257;
@@ -44,14 +33,14 @@ TEST(Mlp, MatMulAddGeluLayerNormTanh) {
   // 256 -> 512 -> 384 -> 10 as MatMul + Add, transformer-style block in the middle.
   GraphBuilder b;
   int x = b.input({256});
-  x = b.node(OpKind::Add, {b.node(OpKind::MatMul, {x, weight(b, w, {256, 512}, 256)}), weight(b, w, {512}, 256)});
+  x = b.node(OpKind::Add, {b.node(OpKind::MatMul, {x, b.weight(w, {256, 512}, 256)}), b.weight(w, {512}, 256)});
   x = b.node(OpKind::Gelu, {x});
   x = b.node(OpKind::LayerNormalization,
              {x, b.random_constant(w, {512}, 0.8f, 1.2f), b.random_constant(w, {512}, -0.1f, 0.1f)},
              [](Node& n) { n.axis = -1; });
-  x = b.node(OpKind::Add, {b.node(OpKind::MatMul, {x, weight(b, w, {512, 384}, 512)}), weight(b, w, {384}, 512)});
+  x = b.node(OpKind::Add, {b.node(OpKind::MatMul, {x, b.weight(w, {512, 384}, 512)}), b.weight(w, {384}, 512)});
   x = b.node(OpKind::Tanh, {x});
-  x = b.node(OpKind::Add, {b.node(OpKind::MatMul, {x, weight(b, w, {384, 10}, 384)}), weight(b, w, {10}, 384)});
+  x = b.node(OpKind::Add, {b.node(OpKind::MatMul, {x, b.weight(w, {384, 10}, 384)}), b.weight(w, {10}, 384)});
   b.output(b.node(OpKind::LogSoftmax, {x}, [](Node& n) { n.axis = 1; }));
   CompareOptions opt{kMlpTol};
   opt.max_batch = 100;
@@ -66,13 +55,13 @@ TEST(Mlp, WideBatchNormLeakyReluTwoOutputs) {
   GraphBuilder b;
   int x = b.input({1024});
   for (int l = 0; l < 2; ++l) {
-    x = b.node(OpKind::Gemm, {x, weight(b, w, {1024, 1024}, 1024), weight(b, w, {1024}, 1024)});
+    x = b.node(OpKind::Gemm, {x, b.weight(w, {1024, 1024}, 1024), b.weight(w, {1024}, 1024)});
     x = b.node(OpKind::BatchNormalization,
                {x, b.random_constant(w, {1024}, 0.5f, 1.5f), b.random_constant(w, {1024}, -0.2f, 0.2f),
                 b.random_constant(w, {1024}, -0.2f, 0.2f), b.random_constant(w, {1024}, 0.5f, 2.0f)});
     x = b.node(OpKind::LeakyRelu, {x}, [](Node& n) { n.alpha = 0.1f; });
   }
-  const int logits = b.node(OpKind::Gemm, {x, weight(b, w, {3, 1024}, 1024), weight(b, w, {1, 3}, 1024)},
+  const int logits = b.node(OpKind::Gemm, {x, b.weight(w, {3, 1024}, 1024), b.weight(w, {1, 3}, 1024)},
                             [](Node& n) { n.trans_b = true; });
   b.output(logits);
   b.output(b.node(OpKind::Sigmoid, {logits}));

@@ -4,33 +4,21 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdint>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "cpu_ops.hpp"
 #include "graph.hpp"
+#include "test_rng.hpp"
 
 namespace mgi {
 namespace {
 
 using cpu::ExecOptions;
 
-// Seeded from the clock so runs explore new inputs; every test prints its seed on failure.
-struct Rng {
-  uint32_t seed = static_cast<uint32_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-  std::mt19937 gen{seed};
-  std::vector<float> uniform(const Shape& s, float lo = -1.0f, float hi = 1.0f) {
-    std::uniform_real_distribution<float> d(lo, hi);
-    std::vector<float> v(static_cast<size_t>(shape_numel(s)));
-    for (float& x : v) x = d(gen);
-    return v;
-  }
-};
-#define SEED_TRACE(rng) SCOPED_TRACE("random seed " + std::to_string((rng).seed))
+using test::Rng;
 
 // Offset into a tensor of shape `in` for output multi-index `idx` under numpy broadcasting.
 inline int64_t bcast_offset(const Shape& in, const Shape& out, const std::vector<int64_t>& idx) {

@@ -3,31 +3,20 @@
 // same graph run node by node, for any batch size and thread count.
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <cmath>
 #include <cstring>
-#include <random>
 
 #include "backend.hpp"
 #include "cpu_backend.hpp"
 #include "error.hpp"
 #include "graph_fuse.hpp"
 #include "onnx_test_model.hpp"
+#include "test_rng.hpp"
 
 namespace mgi {
 namespace {
 
-struct Rng {
-  uint32_t seed = static_cast<uint32_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-  std::mt19937 gen{seed};
-  std::vector<float> uniform(const Shape& s, float lo = -1.0f, float hi = 1.0f) {
-    std::uniform_real_distribution<float> d(lo, hi);
-    std::vector<float> v(static_cast<size_t>(shape_numel(s)));
-    for (float& x : v) x = d(gen);
-    return v;
-  }
-};
-#define SEED_TRACE(rng) SCOPED_TRACE("random seed " + std::to_string((rng).seed))
+using test::Rng;
 
 std::vector<std::string> op_list(const Graph& g) {
   std::vector<std::string> ops;
