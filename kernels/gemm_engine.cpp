@@ -26,25 +26,6 @@ cublasLtEpilogue_t lt_epilogue(LtEpilogue e) {
   return CUBLASLT_EPILOGUE_DEFAULT;
 }
 
-UnaryOp unary_op(const UnaryStep& s) {
-  switch (s.op) {
-    case OpKind::Relu: return UnaryOp::relu;
-    case OpKind::LeakyRelu: return UnaryOp::leaky_relu;
-    case OpKind::Sigmoid: return UnaryOp::sigmoid;
-    case OpKind::Tanh: return UnaryOp::tanh;
-    case OpKind::Erf: return UnaryOp::erf;
-    case OpKind::Gelu: return s.gelu_tanh ? UnaryOp::gelu_tanh : UnaryOp::gelu_erf;
-    case OpKind::Exp: return UnaryOp::exp;
-    case OpKind::Log: return UnaryOp::log;
-    case OpKind::Sqrt: return UnaryOp::sqrt;
-    case OpKind::Neg: return UnaryOp::neg;
-    case OpKind::Abs: return UnaryOp::abs;
-    default: break;
-  }
-  MGI_ASSERT(false, std::string("not a unary op: ") + op_name(s.op));
-  return UnaryOp::relu;
-}
-
 // RAII for the cuBLASLt descriptors of one plan.
 struct MatmulDesc {
   cublasLtMatmulDesc_t d = nullptr;
@@ -75,6 +56,25 @@ struct Layout {
 constexpr int64_t ld(int64_t v) { return v > 0 ? v : 1; }
 
 }  // namespace
+
+UnaryOp unary_op(const UnaryStep& s) {
+  switch (s.op) {
+    case OpKind::Relu: return UnaryOp::relu;
+    case OpKind::LeakyRelu: return UnaryOp::leaky_relu;
+    case OpKind::Sigmoid: return UnaryOp::sigmoid;
+    case OpKind::Tanh: return UnaryOp::tanh;
+    case OpKind::Erf: return UnaryOp::erf;
+    case OpKind::Gelu: return s.gelu_tanh ? UnaryOp::gelu_tanh : UnaryOp::gelu_erf;
+    case OpKind::Exp: return UnaryOp::exp;
+    case OpKind::Log: return UnaryOp::log;
+    case OpKind::Sqrt: return UnaryOp::sqrt;
+    case OpKind::Neg: return UnaryOp::neg;
+    case OpKind::Abs: return UnaryOp::abs;
+    default: break;
+  }
+  MGI_ASSERT(false, std::string("not a unary op: ") + op_name(s.op));
+  return UnaryOp::relu;
+}
 
 GemmTypes gemm_types(Precision p) {
   GemmTypes t;

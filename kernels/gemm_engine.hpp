@@ -24,6 +24,9 @@
 
 namespace mgi::cuda {
 
+// The kernel op of one unary step (a unary node: unary_step(node); or a fused epilogue step).
+UnaryOp unary_op(const UnaryStep& s);
+
 GemmTypes gemm_types(Precision p);
 
 class GemmEngine {

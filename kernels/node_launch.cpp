@@ -20,25 +20,6 @@ size_t norm_axis(int64_t axis, size_t rank) {
   return static_cast<size_t>(axis < 0 ? axis + static_cast<int64_t>(rank) : axis);
 }
 
-UnaryOp unary_of(const Node& n) {
-  switch (n.op) {
-    case OpKind::Relu: return UnaryOp::relu;
-    case OpKind::LeakyRelu: return UnaryOp::leaky_relu;
-    case OpKind::Sigmoid: return UnaryOp::sigmoid;
-    case OpKind::Tanh: return UnaryOp::tanh;
-    case OpKind::Erf: return UnaryOp::erf;
-    case OpKind::Gelu: return n.gelu_tanh ? UnaryOp::gelu_tanh : UnaryOp::gelu_erf;
-    case OpKind::Exp: return UnaryOp::exp;
-    case OpKind::Log: return UnaryOp::log;
-    case OpKind::Sqrt: return UnaryOp::sqrt;
-    case OpKind::Neg: return UnaryOp::neg;
-    case OpKind::Abs: return UnaryOp::abs;
-    default: break;
-  }
-  MGI_ASSERT(false, std::string("not a unary op: ") + op_name(n.op));
-  return UnaryOp::relu;
-}
-
 BinaryOp binary_of(OpKind op) {
   switch (op) {
     case OpKind::Add: return BinaryOp::add;
@@ -82,14 +63,9 @@ void CudaBackend::execute(const Node& n, const std::vector<Shape>& shapes) {
     case OpKind::Sqrt:
     case OpKind::Neg:
     case OpKind::Abs: {
-      if (n.epilogue.empty()) return unary(unary_of(n), n.alpha, in(0), y, shape_numel(ys), s);
-      std::vector<ChainStep> steps = {{unary_of(n), n.alpha}};  // a fused chain (graph_fuse.hpp)
-      for (const UnaryStep& st : n.epilogue) {
-        Node one;
-        one.op = st.op;
-        one.gelu_tanh = st.gelu_tanh;
-        steps.push_back({unary_of(one), st.alpha});
-      }
+      if (n.epilogue.empty()) return unary(unary_op(unary_step(n)), n.alpha, in(0), y, shape_numel(ys), s);
+      std::vector<ChainStep> steps = {{unary_op(unary_step(n)), n.alpha}};  // a fused chain (graph_fuse.hpp)
+      for (const UnaryStep& st : n.epilogue) steps.push_back({unary_op(st), st.alpha});
       return unary_chain(steps, in(0), y, shape_numel(ys), s);
     }
     case OpKind::Softmax:
