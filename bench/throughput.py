@@ -317,12 +317,17 @@ def print_tool_rows(label, res, ref="mgi-mpi"):
 
 # ---------------------------------------------------------------- sections
 
+def print_header(hdr):
+    """A table's header line, underlined."""
+    print(hdr)
+    print("-" * len(hdr))
+
+
 def print_tool_header(second):
     """Header of a throughput table; `second`: the thread or precision column."""
     hdr = (f"{'model':<6} {second} {'tool':<16} {'e2e rows/s':>11} {'compute rows/s':>14} {'read s':>7} "
            f"{'compute s':>9} {'write s':>7}  {'mgi/peer e2e':>12} {'mgi/peer comp':>13}")
-    print(hdr)
-    print("-" * len(hdr))
+    print_header(hdr)
 
 
 def cpu_section(args, env, work, result):
@@ -354,8 +359,7 @@ def cpu_section(args, env, work, result):
     print(f"\nCPU stage bounds of mgi-mpi (mgi-stage-bench on the same config; rows/s; read: fastest pass, others: median batch of the best pass; "
           "h2d/d2h: no copies on the CPU)")
     hdr = f"{'model':<6} {'T':>2} {STAGE_HDR}"
-    print(hdr)
-    print("-" * len(hdr))
+    print_header(hdr)
     for s in stages_out:
         print(f"{s['model']:<6} {s['threads']:>2} {stage_cells(s)}")
     print("  (on the CPU the read-ahead thread and the compute threads share the cores, so the slowest stage\n"
@@ -404,8 +408,7 @@ def ragged_section(args, env, work, result):
     print("\nRagged stage bounds (mgi-stage-bench on the static config: values read in groups of 16 batches, "
           "compute = run_shaped on every padded batch)")
     hdr = f"{'mode':<8} {'T':>2} {STAGE_HDR}"
-    print(hdr)
-    print("-" * len(hdr))
+    print_header(hdr)
     for s in stages_out:
         print(f"{s['mode']:<8} {s['threads']:>2} {stage_cells(s)}")
     result["ragged_cpu"] = {"rows": args.ragged_rows, "batch": batch, "mean_length": float(lengths.mean()),
@@ -416,8 +419,7 @@ def gemm_section(args, result):
     print("\nCPU GEMM GFLOP/s: backend Gemm node vs cblas_sgemm alone (fastest of %d; of %d for shapes over 1 GFLOP)"
           % (args.gemm_repeat, min(args.gemm_repeat, max(5, args.gemm_repeat // 4))))
     hdr = f"{'shape m x k -> n':<22} {'T':>2} {'BLAS alone':>10} {'backend':>9} {'fused b+relu':>12} {'backend/BLAS':>12}"
-    print(hdr)
-    print("-" * len(hdr))
+    print_header(hdr)
     out = []
     for name in args.models:
         widths, _, _, batch, _ = MODELS[name]
@@ -497,16 +499,14 @@ def gpu_section(args, env, work, result):
     print(f"{'ragged':<6} {'-':<5} CPU-only in this tool (the CUDA backend has no run_shaped): no GPU row")
     print(f"\nGPU stage bounds of mgi-mpi (mgi-stage-bench on the same config; rows/s; read: fastest pass, others: median batch of the best pass)")
     hdr = f"{'model':<6} {'prec':<5} {'graphs':<6} {STAGE_HDR}"
-    print(hdr)
-    print("-" * len(hdr))
+    print_header(hdr)
     for s in stages_out:
         print(f"{s['model']:<6} {s['precision']:<5} {'on' if s['cuda_graphs'] else 'off':<6} {stage_cells(s)}")
     gemm = []
     print(f"\nGPU GEMM TFLOP/s: CUDA backend GEMM path (fused bias + ReLU) vs cuBLAS alone, same shape and "
           f"precision (median of {args.gemm_repeat}; rows = the run's batch, and 8192 for the big model)")
     hdr = f"{'shape m x k -> n':<22} {'prec':<5} {'cuBLAS alone':>12} {'backend':>9} {'backend/cuBLAS':>14}"
-    print(hdr)
-    print("-" * len(hdr))
+    print_header(hdr)
     for name in args.models:
         widths, _, _, _, batch = MODELS[name]
         for m in sorted({batch, 8192}) if name == "big" else [batch]:
