@@ -14,7 +14,7 @@
 #include "batch_size.hpp"
 #include "checkpoint.hpp"
 #include "chunk_schedule.hpp"
-#include "cli.hpp"
+#include "cli_options.hpp"
 #include "config.hpp"
 #include "dataset_reader.hpp"
 #include "gather_plan.hpp"

@@ -817,14 +817,14 @@ CASES = [
     dict(id="more_ranks_than_gpus", section="Devices", title="More ranks than GPUs",
          did="Started 2 ranks on a node where `runtime.gpu_ids: [0]` leaves one GPU.",
          setup=None, args=cfg("runtime.device=cuda", "runtime.gpu_ids=[0]"), ranks=2, exit=5, needs="gpu",
-         unit="tests/unit/test_device_select.cpp, DeviceSelect.MoreRanksThanGpusIsAnErrorUnlessSharing",
+         unit="tests/unit/run/test_device_select.cpp, DeviceSelect.MoreRanksThanGpusIsAnErrorUnlessSharing",
          message=E("host {host} runs 2 ranks on the same device(s) ({any}) but has 1 usable GPU(s); start at "
                    "most one rank per GPU or set runtime.allow_gpu_sharing: true"),
          fix="Start one rank per GPU (`srun --ntasks-per-node=<gpus>`), or allow sharing."),
     dict(id="gpu_ids_out_of_range", section="Devices", title="`gpu_ids` names a missing device",
          did="Set `runtime.gpu_ids: [0, 99]`.",
          setup=None, args=cfg("runtime.device=cuda", "runtime.gpu_ids=[0, 99]"), exit=2, needs="gpu",
-         unit="tests/unit/test_device_select.cpp, DeviceSelect.GpuIdsPickAndValidate",
+         unit="tests/unit/run/test_device_select.cpp, DeviceSelect.GpuIdsPickAndValidate",
          message=E("runtime.gpu_ids: device 99 does not exist on host {host}, which has {n} visible "
                    "device(s) ({any})"),
          fix="List devices that exist (`nvidia-smi -L`), counted within `CUDA_VISIBLE_DEVICES`."),

@@ -1,4 +1,4 @@
-// libFuzzer target: ragged-row offsets validation (src/ragged.hpp).
+// libFuzzer target: ragged-row offsets validation (src/io/ragged.hpp).
 //
 // Input layout:
 //   byte 0      flags: bit 0 also write the offsets to an HDF5 file and read them

@@ -1,6 +1,6 @@
 // Fused GEMM epilogues (cuBLASLt bias/ReLU/GELU and the elementwise chain
 // after them) and runtime.precision on the CUDA backend, against the CPU
-// backend in fp32. Tolerances: precision_tolerance() (src/backend.hpp), the
+// backend in fp32. Tolerances: precision_tolerance() (src/backend/backend.hpp), the
 // ones docs/PERFORMANCE.md documents; max|cuda - cpu| / max|cpu| per output,
 // NaN never passes.
 #include <gtest/gtest.h>

@@ -1,5 +1,5 @@
-// CUDA graphs (BackendOptions::cuda_graphs, kernels/cuda_graphs.cpp) and the
-// CUDA backend's time_stages() (kernels/stage_times.cpp). A full batch replays
+// CUDA graphs (BackendOptions::cuda_graphs, kernels/backend/cuda_graphs.cpp) and the
+// CUDA backend's time_stages() (kernels/backend/stage_times.cpp). A full batch replays
 // its lane's captured graph; every other batch runs node by node. The graph
 // launches the same kernels on the same addresses, so graphs on and off must
 // agree bitwise; both must agree with the CPU backend within

@@ -13,7 +13,7 @@
 
 #include "backend.hpp"
 #include "error.hpp"
-#include "run_report.hpp"
+#include "format.hpp"
 
 namespace mgi {
 

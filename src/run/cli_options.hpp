@@ -1,4 +1,5 @@
-// Command line (CLI11). MPI is not initialised yet when this runs.
+// What the command line asked for, parsed by app/cli.cpp (CLI11) and read by the
+// run (mpi/job.cpp), so the MPI layer does not depend on the application layer.
 #pragma once
 #include <string>
 #include <vector>
@@ -16,13 +17,5 @@ struct CliOptions {
   std::string report_path;
   std::string trace_path;   // --trace FILE: Chrome trace-event timeline  // --report FILE: JSON summary written by rank 0
 };
-
-// Fills `opts`. Returns -1 to go on, or the exit code to stop with (0 after
-// --help/--version, 2 after a usage error, printed on one line).
-int parse_cli(int argc, char** argv, CliOptions& opts);
-
-// Rank as seen in the launcher's environment before MPI_Init (0 if unknown),
-// so a usage error is printed once, not once per rank.
-int launcher_rank();
 
 }  // namespace mgi

@@ -18,14 +18,6 @@ std::string fmt(const char* f, ...) {
 }
 }  // namespace
 
-std::string human_bytes(int64_t b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(b);
-  int u = 0;
-  while (v >= 1024 && u < 4) v /= 1024, ++u;
-  return u == 0 ? fmt("%lld B", static_cast<long long>(b)) : fmt("%.1f %s", v, units[u]);
-}
-
 std::string format_plan(const PlanSummary& p) {
   std::string s = "plan: mode " + p.mode + ", " + std::to_string(p.ranks.size()) + " rank(s) on " +
                   std::to_string(p.nodes) + " node(s)\n";

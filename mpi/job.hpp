@@ -1,7 +1,7 @@
-// The run itself. Declared here, implemented in mpi/job.cpp, so main() stays in
-// the core without including mpi.h.
+// The run itself, implemented in job.cpp. This header includes no MPI header,
+// so main() (src/app) starts it without seeing mpi.h.
 #pragma once
-#include "cli.hpp"
+#include "cli_options.hpp"
 
 namespace mgi {
 // Initialises MPI, runs the job, finalises; returns the process exit code.

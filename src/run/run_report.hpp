@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "format.hpp"  // human_bytes, used with the plan
+
 namespace mgi {
 
 struct RankInfo {
@@ -42,6 +44,5 @@ struct PlanSummary {
 std::string format_plan(const PlanSummary& p);
 std::string format_summary(const std::vector<RankInfo>& ranks, const std::vector<RankStats>& stats,
                            double wall_s, const std::string& output);
-std::string human_bytes(int64_t bytes);
 
 }  // namespace mgi
