@@ -55,11 +55,16 @@ void CudaBackend::sync_all() noexcept {
   (void)cudaGetLastError();
 }
 
-// "... (80.0 GiB, fp32) with CUDA graphs": the precision stays last in the parentheses.
+// "... (80.0 GiB, fp32) with CUDA graphs; cuBLASLt 3 GEMMs, 1 fell back": the
+// precision stays last in the parentheses. The GEMM counts are the warm-up
+// batch's (after prepare(), when it had a GEMM for cuBLASLt): the same on
+// every rank running the model, unlike counts that grow with the batches.
 std::string CudaBackend::describe() const {
-  if (!options_.cuda_graphs) return description_;
-  if (!graphs_off_.empty()) return description_ + " without CUDA graphs (capture failed)";
-  return description_ + " with CUDA graphs";
+  std::string d = description_;
+  if (options_.cuda_graphs) d += graphs_off_.empty() ? " with CUDA graphs" : " without CUDA graphs (capture failed)";
+  if (prepared_ && warm_lt_ + warm_fallback_ > 0)
+    d += "; cuBLASLt " + std::to_string(warm_lt_) + " GEMMs, " + std::to_string(warm_fallback_) + " fell back";
+  return d;
 }
 
 void CudaBackend::prepare(const Graph& graph, const std::vector<Shape>& input_rows, int64_t max_batch) {
@@ -140,6 +145,8 @@ void CudaBackend::prepare(const Graph& graph, const std::vector<Shape>& input_ro
 
   shapes_rows_ = -1;
   warm_up();
+  warm_lt_ = gemm_.lt_calls();  // gemm_.prepare() reset both
+  warm_fallback_ = gemm_.fallback_calls();
   capture_graphs();  // after the warm-up: no lazy set-up may happen inside a capture
   prepared_ = true;
 }

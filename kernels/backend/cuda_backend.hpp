@@ -76,6 +76,12 @@ class CudaBackend final : public Backend {
   // many batches did so far (for tests and the benchmark).
   bool graphs_active() const { return graphs_active_; }
   int64_t graph_launches() const { return graph_launches_; }
+  // Since prepare() (warm-up and capture included, graph replays not): GEMMs
+  // that ran through cublasLtMatmul with their fused epilogue, and those
+  // cuBLASLt rejected, which ran on cublasGemmEx (gemm_engine.hpp). For tests:
+  // a fused path that silently falls back would still match the CPU backend.
+  int64_t lt_calls() const { return gemm_.lt_calls(); }
+  int64_t fallback_calls() const { return gemm_.fallback_calls(); }
 
  private:
   // Selects the device before any other member touches CUDA.
@@ -163,6 +169,7 @@ class CudaBackend final : public Backend {
   std::string graphs_off_;  // why cuda_graphs was asked for and is not in use (capture failed)
   bool graphs_warned_ = false;  // the capture-failed warning is printed once per backend
   int64_t graph_launches_ = 0;
+  int64_t warm_lt_ = 0, warm_fallback_ = 0;  // the warm-up batch's lt_calls() and fallback_calls(), for describe()
 };
 
 }  // namespace mgi::cuda

@@ -1,6 +1,7 @@
 #include "gemm_engine.hpp"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "epilogue_plan.hpp"
 #include "error.hpp"
@@ -89,19 +90,24 @@ GemmTypes gemm_types(Precision p) {
 
 // Row-major y[m, n] = op(A) op(B) is column-major y^T[n, m] = op(B)^T op(A)^T:
 // cuBLASLt's "A" is our B and its "B" our A, and the bias runs along its rows (our n).
+// Everything here is fixed by the key (gemm_plan_key.hpp) but the bias pointer,
+// which run_lt() sets before every call.
 struct GemmEngine::LtPlan {
   MatmulDesc desc;
   Layout a, b, d;
   cublasLtMatmulHeuristicResult_t heuristic{};
   bool found = false;
-  LtPlan(const GemmTypes& t, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k)
-      : desc(t.compute),
-        a(t.ab, trans_b ? k : n, trans_b ? n : k, ld(trans_b ? k : n)),
-        b(t.ab, trans_a ? m : k, trans_a ? k : m, ld(trans_a ? m : k)),
-        d(CUDA_R_32F, n, m, ld(n)) {
-    const cublasOperation_t ta = trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, tb = trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
+  explicit LtPlan(const LtPlanKey& key)
+      : desc(static_cast<cublasComputeType_t>(key.compute_type)),
+        a(static_cast<cudaDataType_t>(key.ab_type), key.trans_b ? key.k : key.n, key.trans_b ? key.n : key.k,
+          ld(key.trans_b ? key.k : key.n)),
+        b(static_cast<cudaDataType_t>(key.ab_type), key.trans_a ? key.m : key.k, key.trans_a ? key.k : key.m,
+          ld(key.trans_a ? key.m : key.k)),
+        d(CUDA_R_32F, key.n, key.m, ld(key.n)) {
+    const cublasOperation_t ta = key.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, tb = key.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
     desc.set(CUBLASLT_MATMUL_DESC_TRANSA, ta);
     desc.set(CUBLASLT_MATMUL_DESC_TRANSB, tb);
+    desc.set(CUBLASLT_MATMUL_DESC_EPILOGUE, lt_epilogue(key.epilogue));
   }
 };
 
@@ -112,6 +118,8 @@ GemmEngine::~GemmEngine() = default;
 void GemmEngine::prepare(const Graph& g, const std::vector<Shape>& max_shapes, const ValuePtr& ptr,
                          cudaStream_t stream) {
   plans_.clear();
+  plans_made_ = 0;
+  lt_calls_ = fallback_calls_ = 0;
   weight_at_.clear();
   weights_.reset();
   scratch_[0].reset();
@@ -158,14 +166,13 @@ const void* GemmEngine::operand(const Node& node, size_t k, const Shape& shape, 
   return scratch_[k].get();
 }
 
-bool GemmEngine::run_lt(const Node& node, int64_t m, int64_t n, int64_t k, int epilogue, const float* bias,
-                        const void* a, const void* b, float* y, cudaStream_t stream) {
-  auto& slot = plans_[{&node, m}];
-  if (!slot) {
-    const bool trans_a = node.op == OpKind::Gemm && node.trans_a, trans_b = node.op == OpKind::Gemm && node.trans_b;
-    auto plan = std::make_unique<LtPlan>(types_, trans_a, trans_b, m, n, k);
-    const auto ep = lt_epilogue(static_cast<LtEpilogue>(epilogue));
-    plan->desc.set(CUBLASLT_MATMUL_DESC_EPILOGUE, ep);
+bool GemmEngine::run_lt(const LtPlanKey& key, float alpha, const float* bias, const void* a, const void* b,
+                        float* y, cudaStream_t stream) {
+  auto it = plans_.find(key);
+  if (it == plans_.end()) {
+    if (plans_.size() >= kMaxPlans) plans_.clear();
+    auto plan = std::make_unique<LtPlan>(key);
+    // The heuristic reads the bias pointer for its alignment (the key's bias_align).
     if (bias) plan->desc.set(CUBLASLT_MATMUL_DESC_BIAS_POINTER, bias);
     cublasLtMatmulPreference_t pref = nullptr;
     MGI_CUBLAS(cublasLtMatmulPreferenceCreate(&pref));
@@ -177,16 +184,33 @@ bool GemmEngine::run_lt(const Node& node, int64_t m, int64_t n, int64_t k, int e
       st = cublasLtMatmulAlgoGetHeuristic(lt_.get(), plan->desc.d, plan->a.l, plan->b.l, plan->d.l, plan->d.l, pref,
                                           1, &plan->heuristic, &returned);
     (void)cublasLtMatmulPreferenceDestroy(pref);
-    // No algorithm for this shape/epilogue/type (NOT_SUPPORTED, or a layout this
-    // cuBLASLt version rejects): the caller takes the cublasGemmEx path, which is
-    // correct for every shape; the gpu tests compare both with the CPU backend.
+    ++plans_made_;
+    // No algorithm (NOT_SUPPORTED: this shape/epilogue/type has none): the
+    // caller takes the cublasGemmEx path, which is correct for every shape.
+    // Any other status is unexpected (a layout or attribute this cuBLASLt
+    // version rejects, an internal error): the same fallback keeps results
+    // right, but the fused path is lost, so say so once.
+    if (st != CUBLAS_STATUS_SUCCESS && st != CUBLAS_STATUS_NOT_SUPPORTED && !rejection_reported_) {
+      std::fprintf(stderr,
+                   "mgi-mpi: warning: cuBLASLt rejected a GEMM plan (m %lld, n %lld, k %lld, trans_a %d, trans_b %d, "
+                   "epilogue %s): %s: %s; such GEMMs run on cublasGemmEx with a separate epilogue pass\n",
+                   static_cast<long long>(key.m), static_cast<long long>(key.n), static_cast<long long>(key.k),
+                   key.trans_a ? 1 : 0, key.trans_b ? 1 : 0, lt_epilogue_name(key.epilogue), cublasGetStatusName(st),
+                   cublasGetStatusString(st));
+      rejection_reported_ = true;
+    }
     plan->found = st == CUBLAS_STATUS_SUCCESS && returned > 0;
-    slot = std::move(plan);
+    it = plans_.emplace(key, std::move(plan)).first;
   }
-  if (!slot->found) return false;
-  const float alpha = node.op == OpKind::Gemm ? node.alpha : 1.0f, beta = 0.0f;
-  MGI_CUBLAS(cublasLtMatmul(lt_.get(), slot->desc.d, &alpha, b, slot->a.l, a, slot->b.l, &beta, y, slot->d.l, y,
-                            slot->d.l, &slot->heuristic.algo, workspace_.get(), workspace_.bytes(), stream));
+  LtPlan& plan = *it->second;
+  if (!plan.found) return false;
+  // Per call, not per plan: a bias that is a graph input lives in the current
+  // pipeline lane, and the lanes share the plan. A host-side write; the launch
+  // (or a CUDA graph capturing it) takes the pointer as it is now.
+  if (bias) plan.desc.set(CUBLASLT_MATMUL_DESC_BIAS_POINTER, bias);
+  const float beta = 0.0f;
+  MGI_CUBLAS(cublasLtMatmul(lt_.get(), plan.desc.d, &alpha, b, plan.a.l, a, plan.b.l, &beta, y, plan.d.l, y,
+                            plan.d.l, &plan.heuristic.algo, workspace_.get(), workspace_.bytes(), stream));
   return true;
 }
 
@@ -204,7 +228,12 @@ void GemmEngine::run(cublasHandle_t handle, const Node& node, const std::vector<
   const void* b = operand(node, 1, sh[1], ptr, stream);
   const float* bias = r.bias ? ptr(node.inputs[2]) : nullptr;
 
-  bool done = r.lt && run_lt(node, r.m, r.n, r.k, static_cast<int>(r.epilogue), bias, a, b, y, stream);
+  const float alpha = node.op == OpKind::Gemm ? node.alpha : 1.0f;
+  bool done = false;
+  if (r.lt) {
+    done = run_lt(lt_plan_key(node, r, bias, types_.ab, types_.compute), alpha, bias, a, b, y, stream);
+    ++(done ? lt_calls_ : fallback_calls_);
+  }
   if (!done) {
     r.steps_done = 0;
     const bool two_d = node.op == OpKind::Gemm || (sh[1].size() == 2 && sh[0].size() >= 2);
@@ -216,7 +245,6 @@ void GemmEngine::run(cublasHandle_t handle, const Node& node, const std::vector<
         expand(bias, sh[2], y, {r.m, r.n}, stream);
         beta = r.beta;
       }
-      const float alpha = node.op == OpKind::Gemm ? node.alpha : 1.0f;
       const bool ta = node.op == OpKind::Gemm && node.trans_a, tb = node.op == OpKind::Gemm && node.trans_b;
       if (r.k == 0 && beta == 0.0f)
         MGI_CUDA(cudaMemsetAsync(y, 0, static_cast<size_t>(count) * sizeof(float), stream));

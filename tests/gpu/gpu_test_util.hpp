@@ -3,7 +3,8 @@
 // reference backend and the CUDA backend on the same rows and compare.
 //
 // Error measure: max|cuda - cpu| / max(max|cpu|, 1e-6) per output, the
-// measure the reference cases use.
+// measure the reference cases use. compare_backends() also returns how many
+// GEMMs cuBLASLt ran, for the tests of fused paths.
 #pragma once
 #include <gtest/gtest.h>
 
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "backend.hpp"
+#include "cuda_backend.hpp"
 #include "graph.hpp"
 #include "tensor.hpp"
 
@@ -197,26 +199,51 @@ struct CompareOptions {
   int64_t max_batch = 37;    // odd on purpose: no power-of-two luck
   float lo = -2.0f, hi = 2.0f;  // input range
   BackendOptions cuda{};     // precision and fusion of the CUDA backend (the CPU side is always fp32)
+  // Row counts (1..max_batch) run one after another on consecutive rows of
+  // fresh inputs; empty: a full batch, a single row and a short tail batch.
+  std::vector<int64_t> batches{};
 };
 
-// Prepares both backends for max_batch rows and compares them on a full batch,
-// a single row and a short tail batch taken from the middle (buffers reused
-// across sizes, as the tool runs the last short batch of a slice).
-inline void compare_backends(const GraphBuilder& b, const CompareOptions& opt, const std::string& what) {
+// How the CUDA backend's GEMMs ran during a comparison, from prepare() on
+// (CudaBackend::lt_calls(), fallback_calls()).
+struct GemmCounts {
+  int64_t lt = 0, fallback = 0;
+};
+
+// Prepares both backends for max_batch rows and compares them on opt.batches,
+// or on a full batch, a single row and a short tail batch taken from the
+// middle (buffers reused across sizes, as the tool runs the last short batch
+// of a slice). Returns the CUDA backend's GEMM counts, so a test of a fused
+// path can check that cuBLASLt ran it (a fallback would match the CPU as well).
+inline GemmCounts compare_backends(const GraphBuilder& b, const CompareOptions& opt, const std::string& what) {
   const Graph& g = b.graph();
   Rng rng(test_seed());
-  const Batch in = random_inputs(rng, b.input_rows(), opt.max_batch, opt.lo, opt.hi);
+  std::vector<std::pair<int64_t, int64_t>> slices;  // first row, rows
+  if (opt.batches.empty()) {
+    const int64_t tail = std::max<int64_t>(1, opt.max_batch / 3);
+    slices = {{0, opt.max_batch}, {opt.max_batch - 1, 1}, {1, tail}};
+  }
+  int64_t total = opt.batches.empty() ? opt.max_batch : 0;
+  for (int64_t rows : opt.batches) {
+    slices.push_back({total, rows});
+    total += rows;
+  }
+  const Batch in = random_inputs(rng, b.input_rows(), total, opt.lo, opt.hi);
   auto cpu = make_cpu_backend(1);
   auto gpu = make_cuda_backend(0, opt.cuda);
   cpu->prepare(g, b.input_rows(), opt.max_batch);
   gpu->prepare(g, b.input_rows(), opt.max_batch);
-  const int64_t tail = std::max<int64_t>(1, opt.max_batch / 3);
-  const std::vector<std::pair<int64_t, int64_t>> slices = {{0, opt.max_batch}, {opt.max_batch - 1, 1}, {1, tail}};
   for (const auto& [first, rows] : slices) {
     const Batch ref = run_rows(*cpu, g, b.input_rows(), in, first, rows);
     const Batch got = run_rows(*gpu, g, b.input_rows(), in, first, rows);
-    expect_close(ref, got, opt.tol, what + " rows [" + std::to_string(first) + "," + std::to_string(first + rows) + ")");
+    expect_close(ref, got, opt.tol,
+                 what + " rows [" + std::to_string(first) + "," + std::to_string(first + rows) + ")");
   }
+  const auto& cuda = dynamic_cast<const cuda::CudaBackend&>(*gpu);
+  const GemmCounts counts{cuda.lt_calls(), cuda.fallback_calls()};
+  std::printf("[ gemms    ] %s: %lld through cuBLASLt, %lld fell back to cublasGemmEx (%s)\n", what.c_str(),
+              static_cast<long long>(counts.lt), static_cast<long long>(counts.fallback), gpu->describe().c_str());
+  return counts;
 }
 
 }  // namespace mgi::gputest

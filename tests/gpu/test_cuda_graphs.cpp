@@ -211,6 +211,9 @@ void check_graphs_on_off(Rng& rng, const GraphBuilder& b, Precision p, bool fuse
   EXPECT_FALSE(as_cuda(*off).graphs_active());
   EXPECT_NE(on->describe().find("with CUDA graphs"), std::string::npos) << on->describe();
   EXPECT_EQ(off->describe().find("graphs"), std::string::npos) << off->describe();
+  // The graphs hold cuBLASLt's fused GEMMs, not a fallback to cublasGemmEx.
+  EXPECT_GT(as_cuda(*on).lt_calls(), 0) << what << ": " << on->describe();
+  EXPECT_GT(as_cuda(*off).lt_calls(), 0) << what << ": " << off->describe();
 
   const Batch ref_off = run_sequence(*off, b, in, sizes, max_batch);
   const Batch got_on = run_sequence(*on, b, in, sizes, max_batch);
@@ -238,6 +241,12 @@ TEST(CudaGraphs, OffByDefault) {
   be->prepare(b.graph(), b.input_rows(), 16);
   EXPECT_FALSE(as_cuda(*be).graphs_active());
   EXPECT_EQ(be->describe().find("graphs"), std::string::npos) << be->describe();
+  // After prepare(), describe() reports the warm-up's GEMMs (so far the only batch).
+  const cuda::CudaBackend& cb = as_cuda(*be);
+  EXPECT_GT(cb.lt_calls(), 0) << be->describe();
+  const std::string gemms = "; cuBLASLt " + std::to_string(cb.lt_calls()) + " GEMMs, " +
+                            std::to_string(cb.fallback_calls()) + " fell back";
+  EXPECT_NE(be->describe().find(gemms), std::string::npos) << be->describe();
   const Batch in = random_inputs(w, b.input_rows(), 16);
   run_rows(*be, b.graph(), b.input_rows(), in, 0, 16);
   EXPECT_EQ(as_cuda(*be).graph_launches(), 0);
@@ -271,6 +280,7 @@ TEST(CudaGraphs, Bf16OnOffBitwiseAndMatchesCpu) {
   on->prepare(b.graph(), b.input_rows(), max_batch);
   off->prepare(b.graph(), b.input_rows(), max_batch);
   ASSERT_TRUE(as_cuda(*on).graphs_active()) << on->describe();
+  EXPECT_GT(as_cuda(*on).lt_calls(), 0) << on->describe();
   expect_bitwise(run_sequence(*off, b, in, sizes, max_batch), run_sequence(*on, b, in, sizes, max_batch),
                  "several ops bf16, graphs on vs off");
 }
