@@ -27,7 +27,8 @@
 #include <vector>
 
 #include "backend.hpp"
-#include "cpu_gemm_kernel.hpp"
+#include "gemm_kernel.hpp"
+#include "op_registry.hpp"
 #include "error.hpp"
 #include "graph.hpp"
 
@@ -103,27 +104,20 @@ mgi::Graph linear_graph(const Args& a, bool bias_relu) {
   auto constant = [&](const std::string& name, const Shape& s, uint32_t seed) {
     const int v = value(name);
     g.values[static_cast<size_t>(v)].is_constant = true;
-    g.values[static_cast<size_t>(v)].data.shape = s;
-    g.values[static_cast<size_t>(v)].data.f = random(shape_numel(s), seed);
+    g.values[static_cast<size_t>(v)].data = mgi::Tensor::f32(s, random(shape_numel(s), seed));
     return v;
   };
   const int x = value("x");
   g.inputs = {x};
   g.input_shapes = {{-1, a.k}};
-  Node gemm;
-  gemm.op = OpKind::Gemm;
-  gemm.name = gemm.op_type = "Gemm";
+  const int w = constant("W", {a.n, a.k}, 2);  // values[1]: the BLAS comparison reads it
+  const int y = value("y");
+  Node gemm = mgi::make_node("Gemm", {x, w}, {y});
   gemm.trans_b = true;
-  gemm.inputs = {x, constant("W", {a.n, a.k}, 2)};
   if (bias_relu) gemm.inputs.push_back(constant("b", {a.n}, 3));
-  gemm.outputs = {value("y")};
   g.nodes.push_back(gemm);
   if (bias_relu) {
-    Node relu;
-    relu.op = OpKind::Relu;
-    relu.name = relu.op_type = "Relu";
-    relu.inputs = {gemm.outputs[0]};
-    relu.outputs = {value("r")};
+    Node relu = mgi::make_node("Relu", {gemm.outputs[0]}, {value("r")});
     g.nodes.push_back(relu);
   }
   g.outputs = {g.nodes.back().outputs[0]};
@@ -165,11 +159,11 @@ int run_cpu(const Args& a) {
 
   // BLAS alone: one call on the whole matrix with T BLAS threads.
   const mgi::Graph plain = linear_graph(a, false);
-  const std::vector<float>& w = plain.values[1].data.f;
+  const float* w = plain.values[1].data.data<float>();
   if (openblas_set_num_threads) openblas_set_num_threads(a.threads);
   const double blas_s = best_seconds(a.repeat, [&] {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(a.m), static_cast<int>(a.n),
-                static_cast<int>(a.k), 1.0f, x.data(), static_cast<int>(a.k), w.data(), static_cast<int>(a.k), 0.0f,
+                static_cast<int>(a.k), 1.0f, x.data(), static_cast<int>(a.k), w, static_cast<int>(a.k), 0.0f,
                 y.data(), static_cast<int>(a.n));
   });
   std::printf(
@@ -221,8 +215,9 @@ int run_cuda(const Args& a) {
   std::vector<std::unique_ptr<Dev>> buf;
   for (size_t v = 0; v < shapes.size(); ++v) {
     buf.push_back(std::make_unique<Dev>(static_cast<size_t>(shape_numel(shapes[v])) * sizeof(float)));
-    const std::vector<float> host =
-        g.values[v].is_constant ? g.values[v].data.f : random(shape_numel(shapes[v]), 10 + static_cast<uint32_t>(v));
+    const Tensor& t = g.values[v].data;
+    const std::vector<float> host = g.values[v].is_constant ? std::vector<float>(t.data<float>(), t.data<float>() + t.numel())
+                                                            : random(shape_numel(shapes[v]), 10 + static_cast<uint32_t>(v));
     CK(cudaMemcpy(buf[v]->p, host.data(), host.size() * sizeof(float), cudaMemcpyHostToDevice));
   }
   const cuda::GemmEngine::ValuePtr ptr = [&](int v) { return buf[static_cast<size_t>(v)]->f(); };

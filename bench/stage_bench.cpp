@@ -126,7 +126,7 @@ class StageBench {
   void open_backend();
   void fixed_stages();
   void ragged_stages();
-  std::vector<float*> output_pointers(std::vector<std::vector<float>>& out, int64_t rows) const;
+  std::vector<void*> output_pointers(std::vector<std::vector<char>>& out, int64_t rows) const;
 
   Args args_;
   mgi::Config cfg_;
@@ -134,7 +134,7 @@ class StageBench {
   std::optional<mgi::DatasetReader> reader_;
   mgi::ModelIo io_;
   std::unique_ptr<mgi::Backend> backend_;
-  std::vector<int64_t> out_floats_;  // per graph output, one row
+  std::vector<int64_t> out_bytes_;  // per graph output, one row in its type
   int64_t batch_ = 0, rows_ = 0;
   int threads_ = 0;
   Stage read_{"read"}, h2d_{"h2d"}, compute_{"compute"}, d2h_{"d2h"};
@@ -169,7 +169,9 @@ StageBench::StageBench(const Args& a) : args_(a) {
   std::vector<mgi::Shape> ones = io_.input_rows;
   for (mgi::Shape& one : ones) one.insert(one.begin(), 1);
   const std::vector<mgi::Shape> shapes = graph_.infer_shapes(ones);
-  for (int v : graph_.outputs) out_floats_.push_back(mgi::shape_numel(shapes[static_cast<size_t>(v)]));
+  for (size_t k = 0; k < graph_.outputs.size(); ++k)
+    out_bytes_.push_back(mgi::shape_numel(shapes[static_cast<size_t>(graph_.outputs[k])]) *
+                         static_cast<int64_t>(mgi::dtype_size(graph_.output_type(k))));
   open_backend();
 }
 
@@ -189,11 +191,11 @@ void StageBench::open_backend() {
   mgi::prepare_batch(*backend_, graph_, io_.input_rows, batch_, false);
 }
 
-std::vector<float*> StageBench::output_pointers(std::vector<std::vector<float>>& out, int64_t rows) const {
-  out.resize(out_floats_.size());
-  std::vector<float*> p;
+std::vector<void*> StageBench::output_pointers(std::vector<std::vector<char>>& out, int64_t rows) const {
+  out.resize(out_bytes_.size());
+  std::vector<void*> p;
   for (size_t k = 0; k < out.size(); ++k) {
-    out[k].resize(static_cast<size_t>(rows * out_floats_[k]));
+    out[k].resize(static_cast<size_t>(rows * out_bytes_[k]));
     p.push_back(out[k].data());
   }
   return p;
@@ -202,10 +204,11 @@ std::vector<float*> StageBench::output_pointers(std::vector<std::vector<float>>&
 void StageBench::run() { io_.ragged ? ragged_stages() : fixed_stages(); }
 
 void StageBench::fixed_stages() {
-  const int64_t per_row = io_.input_row_elements;
-  mgi::HostBuffer buf = backend_->host_buffer(static_cast<size_t>(batch_ * per_row) * sizeof(float));
+  const mgi::DType type = graph_.input_type(0);  // rows are read converted to it, as the runner reads them
+  mgi::HostBuffer buf = backend_->host_buffer(static_cast<size_t>(batch_ * io_.input_row_bytes));
   auto pass = [&] {
-    for (int64_t at = 0; at < rows_; at += batch_) reader_->read_rows(at, std::min(batch_, rows_ - at), buf.f32());
+    for (int64_t at = 0; at < rows_; at += batch_)
+      reader_->read_rows(at, std::min(batch_, rows_ - at), type, buf.get());
   };
   pass();  // warm: the timed passes read from the page cache
   read_ = {"read", std::numeric_limits<double>::infinity(), rows_};
@@ -215,10 +218,10 @@ void StageBench::fixed_stages() {
     read_.seconds = std::min(read_.seconds, since(t0));
   }
   // One full batch of real rows (the last pass ended elsewhere: read the first again).
-  reader_->read_rows(0, batch_, buf.f32());
-  std::vector<std::vector<float>> out;
-  const std::vector<float*> outputs = output_pointers(out, batch_);
-  const std::vector<const float*> inputs{buf.f32()};
+  reader_->read_rows(0, batch_, type, buf.get());
+  std::vector<std::vector<char>> out;
+  const std::vector<void*> outputs = output_pointers(out, batch_);
+  const std::vector<const void*> inputs{buf.get()};
   const auto t0 = Clock::now();
   backend_->run(batch_, inputs, outputs);  // warm-up (CUDA graphs: the capture)
   // A stage's bound is its median batch over a pass of as many batches as fit
@@ -249,13 +252,17 @@ void StageBench::fixed_stages() {
 
 void StageBench::ragged_stages() {
   const mgi::RaggedIndex& ix = *io_.ragged;
-  const int64_t tok = mgi::shape_numel(io_.token_shape);
+  const size_t data = static_cast<size_t>(io_.data_input);
+  const mgi::DType type = graph_.input_type(data);
+  const mgi::DType mask_type = io_.mask_input >= 0 ? graph_.input_type(static_cast<size_t>(io_.mask_input))
+                                                   : mgi::DType::f32;
+  const int64_t tok_bytes = mgi::shape_numel(io_.token_shape) * static_cast<int64_t>(mgi::dtype_size(type));
   const int64_t group = batch_ * mgi::BatchRunner::kRaggedGroupBatches;
-  std::vector<float> values;
+  std::vector<char> values;
   auto read_group = [&](int64_t g0, int64_t g1) {
     const int64_t v0 = ix.offsets[g0], v1 = ix.offsets[g1];
-    values.resize(static_cast<size_t>((v1 - v0) * tok));
-    reader_->read_rows(v0, v1 - v0, values.data());
+    values.resize(static_cast<size_t>((v1 - v0) * tok_bytes));
+    reader_->read_rows(v0, v1 - v0, type, values.data());
   };
   auto read_pass = [&] {
     for (int64_t g0 = 0; g0 < rows_; g0 += group) read_group(g0, std::min(rows_, g0 + group));
@@ -269,13 +276,13 @@ void StageBench::ragged_stages() {
   }
 
   // Compute: every batch as BatchRunner::ragged_group cuts and pads it.
-  const size_t data = static_cast<size_t>(io_.data_input);
-  std::vector<float> input(static_cast<size_t>(batch_ * io_.input_row_elements));
-  std::vector<float> mask(io_.mask_input >= 0 ? static_cast<size_t>(batch_ * std::max<int64_t>(1, ix.max_length))
-                                              : 0);
-  std::vector<std::vector<float>> out;
-  const std::vector<float*> outputs = output_pointers(out, batch_);
-  std::vector<const float*> inputs(graph_.inputs.size());
+  std::vector<char> input(static_cast<size_t>(batch_ * io_.input_row_bytes));
+  std::vector<char> mask(io_.mask_input >= 0 ? static_cast<size_t>(batch_ * std::max<int64_t>(1, ix.max_length)) *
+                                                   mgi::dtype_size(mask_type)
+                                             : 0);
+  std::vector<std::vector<char>> out;
+  const std::vector<void*> outputs = output_pointers(out, batch_);
+  std::vector<const void*> inputs(graph_.inputs.size());
   std::vector<mgi::Shape> shapes(graph_.inputs.size());
   inputs[data] = input.data();
   if (io_.mask_input >= 0) inputs[static_cast<size_t>(io_.mask_input)] = mask.data();
@@ -290,8 +297,8 @@ void StageBench::ragged_stages() {
       for (size_t b = 0; b < order.size(); b += static_cast<size_t>(batch_)) {
         auto t0 = Clock::now();
         const int64_t n = std::min<int64_t>(batch_, static_cast<int64_t>(order.size() - b));
-        const int64_t seq = mgi::pad_ragged_batch(ix, values.data(), v0, order, b, n, tok, input.data(),
-                                                  mask.empty() ? nullptr : mask.data());
+        const int64_t seq = mgi::pad_ragged_batch(ix, values.data(), v0, order, b, n, tok_bytes, input.data(),
+                                                  mask_type, mask.empty() ? nullptr : mask.data());
         shapes[data] = {n, seq};
         for (int64_t d : io_.token_shape) shapes[data].push_back(d);
         if (io_.mask_input >= 0) shapes[static_cast<size_t>(io_.mask_input)] = {n, seq};

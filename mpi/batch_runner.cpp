@@ -46,31 +46,35 @@ BatchRunner::BatchRunner(const DatasetReader& reader, Backend& backend, const Gr
   std::vector<Shape> ones = io.input_rows;
   for (Shape& one : ones) one.insert(one.begin(), 1);
   const std::vector<Shape> shapes = graph.infer_shapes(ones);
-  out_floats_.resize(graph.outputs.size());
-  for (size_t k = 0; k < graph.outputs.size(); ++k) out_floats_[k] = shape_numel(shapes[graph.outputs[k]]);
+  for (size_t k = 0; k < graph.inputs.size(); ++k) in_types_.push_back(graph.input_type(k));
+  out_bytes_.resize(graph.outputs.size());
+  for (size_t k = 0; k < graph.outputs.size(); ++k)
+    out_bytes_[k] = shape_numel(shapes[graph.outputs[k]]) * static_cast<int64_t>(dtype_size(graph.output_type(k)));
   written_as_.assign(graph.outputs.size(), -1);
   for (size_t d = 0; d < io.graph_output.size(); ++d) {
     written_as_[io.graph_output[d]] = static_cast<int>(d);
-    written_floats_.push_back(shape_numel(io.outputs[d].row_shape));
+    written_bytes_.push_back(io.outputs[d].row_bytes());
   }
   scratch_.resize(graph.outputs.size());
   for (size_t k = 0; k < graph.outputs.size(); ++k)
-    if (written_as_[k] < 0) scratch_[k].resize(static_cast<size_t>(batch_ * out_floats_[k]));
+    if (written_as_[k] < 0) scratch_[k].resize(static_cast<size_t>(batch_ * out_bytes_[k]));
   in_ptrs_.resize(graph.inputs.size());
   out_ptrs_.resize(graph.outputs.size());
   const bool threaded = readahead_enabled();
   if (io.ragged) {
-    input_.resize(static_cast<size_t>(batch_ * io.input_row_elements));
-    if (io.mask_input >= 0) mask_.resize(static_cast<size_t>(batch_ * std::max<int64_t>(1, io.ragged->max_length)));
+    input_.resize(static_cast<size_t>(batch_ * io.input_row_bytes));
+    if (io.mask_input >= 0)
+      mask_.resize(static_cast<size_t>(batch_ * std::max<int64_t>(1, io.ragged->max_length)) *
+                   dtype_size(in_types_[static_cast<size_t>(io.mask_input)]));
     batch_out_.resize(graph.outputs.size());
-    for (size_t k = 0; k < graph.outputs.size(); ++k) batch_out_[k].resize(static_cast<size_t>(batch_ * out_floats_[k]));
+    for (size_t k = 0; k < graph.outputs.size(); ++k) batch_out_[k].resize(static_cast<size_t>(batch_ * out_bytes_[k]));
     in_shapes_.resize(graph.inputs.size());
     ahead_ = std::make_unique<ReadAhead>(2, threaded);  // a group's values can be large: one group ahead
     values_.resize(2);
     return;
   }
   const int slots = ring_slots(backend_.pipeline_depth());
-  const size_t bytes = static_cast<size_t>(batch_ * io.input_row_elements) * sizeof(float);
+  const size_t bytes = static_cast<size_t>(batch_ * io.input_row_bytes);
   for (int s = 0; s < slots; ++s) ring_.push_back(backend_.host_buffer(bytes));
   ahead_ = std::make_unique<ReadAhead>(slots, threaded);
   inline_ = std::make_unique<ReadAhead>(slots, false);
@@ -91,7 +95,7 @@ void BatchRunner::run_pieces(const std::vector<Piece>& pieces, RankStats& st) {
   const int tid = ahead.threaded() ? kReaderTid : 0;
   ahead.start(static_cast<int64_t>(jobs.size()), [this, &jobs, tid](int64_t i, int slot) {
     const auto t0 = Clock::now();
-    reader_.read_rows(jobs[i].first, jobs[i].rows, ring_[static_cast<size_t>(slot)].f32());
+    reader_.read_rows(jobs[i].first, jobs[i].rows, in_types_[0], ring_[static_cast<size_t>(slot)].get());
     if (tid != 0 && Trace::enabled()) Trace::record("read-ahead", t0, Clock::now(), tid);
   });
   RunGuard guard(ahead, backend_);
@@ -113,10 +117,10 @@ void BatchRunner::run_pieces(const std::vector<Piece>& pieces, RankStats& st) {
     const int slot = ahead.next();
     st.read_s += elapsed_span("read", t0);
     if (flight.size() == depth) complete();
-    in_ptrs_[0] = ring_[static_cast<size_t>(slot)].f32();
+    in_ptrs_[0] = ring_[static_cast<size_t>(slot)].get();
     for (size_t k = 0; k < out_ptrs_.size(); ++k)
       out_ptrs_[k] = written_as_[k] >= 0
-                         ? job.piece->out[written_as_[k]] + (job.first - job.piece->begin) * out_floats_[k]
+                         ? job.piece->out[written_as_[k]] + (job.first - job.piece->begin) * out_bytes_[k]
                          : scratch_[k].data();
     t0 = Clock::now();
     backend_.submit(job.rows, in_ptrs_, out_ptrs_);
@@ -127,19 +131,27 @@ void BatchRunner::run_pieces(const std::vector<Piece>& pieces, RankStats& st) {
   guard.done();
 }
 
-void BatchRunner::run(const Slice& rows, const std::vector<float*>& out, RankStats& st) {
-  if (io_.ragged) return run_ragged(rows, out, st);
+namespace {
+std::vector<char*> bytes(const std::vector<void*>& out) {
+  std::vector<char*> b;
+  for (void* p : out) b.push_back(static_cast<char*>(p));
+  return b;
+}
+}  // namespace
+
+void BatchRunner::run(const Slice& rows, const std::vector<void*>& out, RankStats& st) {
+  if (io_.ragged) return run_ragged(rows, bytes(out), st);
   if (rows.rows() <= 0) return;
-  run_pieces({Piece{rows.begin, rows.end, out}}, st);
+  run_pieces({Piece{rows.begin, rows.end, bytes(out)}}, st);
 }
 
-void BatchRunner::run_mapped(const RowMap& map, const Slice& vrows, const std::vector<float*>& out,
+void BatchRunner::run_mapped(const RowMap& map, const Slice& vrows, const std::vector<void*>& out,
                              RankStats& st) {
   int64_t at = 0;  // virtual offset of the piece within vrows
   std::vector<Piece> pieces;
   for (const RowRange& r : map.physical(vrows.begin, vrows.end)) {
-    Piece p{r.begin, r.end, std::vector<float*>(out.size())};
-    for (size_t d = 0; d < out.size(); ++d) p.out[d] = out[d] + at * written_floats_[d];
+    Piece p{r.begin, r.end, bytes(out)};
+    for (size_t d = 0; d < out.size(); ++d) p.out[d] += at * written_bytes_[d];
     at += r.rows();
     if (io_.ragged)
       run_ragged({p.begin, p.end}, p.out, st);
@@ -149,8 +161,9 @@ void BatchRunner::run_mapped(const RowMap& map, const Slice& vrows, const std::v
   if (!pieces.empty()) run_pieces(pieces, st);
 }
 
-void BatchRunner::run_ragged(const Slice& rows, const std::vector<float*>& out, RankStats& st) {
+void BatchRunner::run_ragged(const Slice& rows, const std::vector<char*>& out, RankStats& st) {
   const RaggedIndex& ix = *io_.ragged;
+  const DType type = in_types_[static_cast<size_t>(io_.data_input)];
   const int64_t tok = shape_numel(io_.token_shape);
   const int64_t group = batch_ * kRaggedGroupBatches;
   const int64_t groups = rows.rows() > 0 ? (rows.rows() + group - 1) / group : 0;
@@ -160,9 +173,9 @@ void BatchRunner::run_ragged(const Slice& rows, const std::vector<float*>& out, 
     const auto t0 = Clock::now();
     const int64_t g0 = rows.begin + g * group, g1 = std::min(rows.end, g0 + group);
     const int64_t v0 = ix.offsets[g0], v1 = ix.offsets[g1];
-    std::vector<float>& values = values_[static_cast<size_t>(slot)];
-    values.resize(static_cast<size_t>((v1 - v0) * tok));
-    reader_.read_rows(v0, v1 - v0, values.data());
+    std::vector<char>& values = values_[static_cast<size_t>(slot)];
+    values.resize(static_cast<size_t>((v1 - v0) * tok) * dtype_size(type));
+    reader_.read_rows(v0, v1 - v0, type, values.data());
     if (tid != 0 && Trace::enabled()) Trace::record("read-ahead", t0, Clock::now(), tid);
   });
   RunGuard guard(*ahead_, backend_);
@@ -177,17 +190,18 @@ void BatchRunner::run_ragged(const Slice& rows, const std::vector<float*>& out, 
   guard.done();
 }
 
-void BatchRunner::ragged_group(const std::vector<float>& values, int64_t g0, int64_t g1, const Slice& rows,
-                               const std::vector<float*>& out, RankStats& st) {
+void BatchRunner::ragged_group(const std::vector<char>& values, int64_t g0, int64_t g1, const Slice& rows,
+                               const std::vector<char*>& out, RankStats& st) {
   const RaggedIndex& ix = *io_.ragged;
-  const int64_t tok = shape_numel(io_.token_shape);
   const size_t data = static_cast<size_t>(io_.data_input);
+  const int64_t tok_bytes = shape_numel(io_.token_shape) * static_cast<int64_t>(dtype_size(in_types_[data]));
+  const DType mask_type = io_.mask_input >= 0 ? in_types_[static_cast<size_t>(io_.mask_input)] : DType::f32;
   const int64_t v0 = ix.offsets[g0];
   const std::vector<int64_t> order = length_order(ix, g0, g1);
   for (size_t b = 0; b < order.size(); b += static_cast<size_t>(batch_)) {
     throw_if_interrupted();
     const int64_t n = std::min<int64_t>(batch_, static_cast<int64_t>(order.size() - b));
-    const int64_t seq = pad_ragged_batch(ix, values.data(), v0, order, b, n, tok, input_.data(),
+    const int64_t seq = pad_ragged_batch(ix, values.data(), v0, order, b, n, tok_bytes, input_.data(), mask_type,
                                          mask_.empty() ? nullptr : mask_.data());
     in_shapes_[data] = {n, seq};
     for (int64_t d : io_.token_shape) in_shapes_[data].push_back(d);
@@ -202,10 +216,10 @@ void BatchRunner::ragged_group(const std::vector<float>& values, int64_t g0, int
     st.compute_s += elapsed_span("compute", t0);
     for (size_t k = 0; k < out_ptrs_.size(); ++k) {
       if (written_as_[k] < 0) continue;
-      const int64_t f = out_floats_[k];
+      const int64_t f = out_bytes_[k];
       for (int64_t j = 0; j < n; ++j)
-        std::copy_n(batch_out_[k].data() + j * f, f,
-                    out[static_cast<size_t>(written_as_[k])] + (order[b + static_cast<size_t>(j)] - rows.begin) * f);
+        std::memcpy(out[static_cast<size_t>(written_as_[k])] + (order[b + static_cast<size_t>(j)] - rows.begin) * f,
+                    batch_out_[k].data() + j * f, static_cast<size_t>(f));
     }
     st.rows += n;
     st.batches += 1;

@@ -10,6 +10,9 @@
 // or interrupt the backend is drained and the reader stopped before anything
 // is freed. MGI_READAHEAD=0 reads on the calling thread instead (for measuring).
 //
+// Buffers are bytes: the input rows in the model input's type (read converted
+// by the DatasetReader), each output in the graph output's type.
+//
 // Ragged input (io.ragged): rows are taken in groups of at most
 // kRaggedGroupBatches batches (a group's values are read ahead the same way),
 // sorted by length within the group, padded per batch to its longest row, and
@@ -37,13 +40,13 @@ class BatchRunner {
   BatchRunner(const BatchRunner&) = delete;
   BatchRunner& operator=(const BatchRunner&) = delete;
 
-  // Computes rows [rows.begin, rows.end); out[d] receives rows x (floats per
-  // row of written output d), contiguous. Updates read/compute/rows/batches
+  // Computes rows [rows.begin, rows.end); out[d] receives rows x row_bytes(d)
+  // bytes (written output d in its type), contiguous. Updates read/compute/rows/batches
   // (read_s: time this thread waited for input, i.e. reading not hidden by the read-ahead).
-  void run(const Slice& rows, const std::vector<float*>& out, RankStats& st);
+  void run(const Slice& rows, const std::vector<void*>& out, RankStats& st);
   // Same for virtual rows of `map` (rows still to do): its physical pieces in one pipeline.
-  void run_mapped(const RowMap& map, const Slice& virtual_rows, const std::vector<float*>& out, RankStats& st);
-  int64_t floats_per_row(size_t d) const { return written_floats_[d]; }
+  void run_mapped(const RowMap& map, const Slice& virtual_rows, const std::vector<void*>& out, RankStats& st);
+  int64_t row_bytes(size_t d) const { return written_bytes_[d]; }
 
   // Rows sorted together (bounds the values held in memory to this many batches).
   static constexpr int64_t kRaggedGroupBatches = 16;
@@ -55,35 +58,36 @@ class BatchRunner {
  private:
   struct Piece {  // a contiguous physical row range and where its outputs go
     int64_t begin = 0, end = 0;
-    std::vector<float*> out;  // per written dataset, row `begin` of the piece
+    std::vector<char*> out;  // per written dataset, row `begin` of the piece
   };
   struct Job {  // one batch
     int64_t first = 0, rows = 0;
     const Piece* piece = nullptr;
   };
   void run_pieces(const std::vector<Piece>& pieces, RankStats& st);
-  void run_ragged(const Slice& rows, const std::vector<float*>& out, RankStats& st);
-  void ragged_group(const std::vector<float>& values, int64_t g0, int64_t g1, const Slice& rows,
-                    const std::vector<float*>& out, RankStats& st);
+  void run_ragged(const Slice& rows, const std::vector<char*>& out, RankStats& st);
+  void ragged_group(const std::vector<char>& values, int64_t g0, int64_t g1, const Slice& rows,
+                    const std::vector<char*>& out, RankStats& st);
 
   const DatasetReader& reader_;
   Backend& backend_;
   const ModelIo& io_;
   int64_t batch_;
-  std::vector<int64_t> out_floats_;      // per graph output
-  std::vector<int64_t> written_floats_;  // per written dataset
+  std::vector<DType> in_types_;          // per graph input: the model's
+  std::vector<int64_t> out_bytes_;       // per graph output, one row
+  std::vector<int64_t> written_bytes_;   // per written dataset, one row
   std::vector<int> written_as_;          // graph output -> written dataset or -1
-  std::vector<std::vector<float>> scratch_;
-  std::vector<const float*> in_ptrs_;
-  std::vector<float*> out_ptrs_;
+  std::vector<std::vector<char>> scratch_;
+  std::vector<const void*> in_ptrs_;
+  std::vector<void*> out_ptrs_;
   // Input ring (fixed-shape input): one batch of input rows per slot.
   std::vector<HostBuffer> ring_;
   std::unique_ptr<ReadAhead> ahead_;     // reader thread (or inline reads with MGI_READAHEAD=0)
   std::unique_ptr<ReadAhead> inline_;    // runs of one batch: nothing to overlap, read in place
   // Ragged input only.
-  std::vector<float> input_, mask_;
-  std::vector<std::vector<float>> values_;     // per ring slot: one group's values
-  std::vector<std::vector<float>> batch_out_;  // per graph output, batch x floats
+  std::vector<char> input_, mask_;
+  std::vector<std::vector<char>> values_;     // per ring slot: one group's values
+  std::vector<std::vector<char>> batch_out_;  // per graph output, batch x out_bytes_
   std::vector<Shape> in_shapes_;
 };
 

@@ -18,7 +18,13 @@ std::string journal_path(const std::string& output) { return output + ".journal"
 
 std::string RunFingerprint::text() const {
   nlohmann::json outs = nlohmann::json::array();
-  for (const auto& o : outputs) outs.push_back({{"dataset", o.path}, {"row_shape", o.row_shape}});
+  for (const auto& o : outputs) {
+    nlohmann::json out = {{"dataset", o.path}, {"row_shape", o.row_shape}};
+    // The journal's row size depends on it. Float32, the only type before
+    // outputs were typed, is left out so older journals still resume.
+    if (o.dtype != DType::f32) out["dtype"] = dtype_name(o.dtype);
+    outs.push_back(out);
+  }
   nlohmann::json j = {{"model_sha256", model_sha256}, {"input_file", input_file},
                       {"input_dataset", input_dataset}, {"input_dtype", input_dtype},
                       {"input_shape", input_shape}, {"offsets", offsets}, {"rows", rows},
@@ -47,14 +53,38 @@ std::string differences(const std::string& mine, const std::string& theirs) {
   }
   return out.empty() ? "same content, different layout" : out;
 }
+
+// Index of the first NaN or infinite element of n elements of type t, or -1.
+// Integer and bool outputs have none.
+int64_t first_nonfinite(DType t, const void* p, int64_t n) {
+  if (t == DType::f32) {  // the common case, without a per-element switch
+    const auto* f = static_cast<const float*>(p);
+    for (int64_t i = 0; i < n; ++i)
+      if (!std::isfinite(f[i])) return i;
+    return -1;
+  }
+  if (!is_float(t)) return -1;
+  for (int64_t i = 0; i < n; ++i)
+    if (!std::isfinite(element_as_double(t, p, i))) return i;
+  return -1;
+}
+
+// flags[r] = 1 for each of `rows` rows (of `elems` elements) holding a non-finite value.
+void flag_nonfinite(DType t, const void* p, int64_t rows, int64_t elems, std::vector<uint8_t>& flags) {
+  if (!is_float(t)) return;
+  const auto* row = static_cast<const char*>(p);
+  const int64_t row_bytes = elems * static_cast<int64_t>(dtype_size(t));
+  for (int64_t r = 0; r < rows; ++r, row += row_bytes)
+    if (first_nonfinite(t, row, elems) >= 0) flags[static_cast<size_t>(r)] = 1;
+}
 }  // namespace
 
-Checkpoint::Checkpoint(const std::string& output, const RunFingerprint& fp,
-                       const std::vector<int64_t>& floats_per_row, const CheckpointOptions& opt)
-    : path_(journal_path(output)), lock_path_(output + ".lock"), fingerprint_(fp.text()), floats_(floats_per_row), opt_(opt), rows_(fp.rows) {
-  for (const auto& o : fp.outputs) output_names_.push_back(o.path);
+Checkpoint::Checkpoint(const std::string& output, const RunFingerprint& fp, const CheckpointOptions& opt)
+    : path_(journal_path(output)), lock_path_(output + ".lock"), fingerprint_(fp.text()), outputs_(fp.outputs),
+      opt_(opt), rows_(fp.rows) {
+  for (const auto& o : outputs_) row_bytes_.push_back(o.row_bytes());
   if (opt.fresh) return;  // the old journal is replaced by open()
-  const JournalScan scan = scan_journal(path_, floats_);
+  const JournalScan scan = scan_journal(path_, row_bytes_);
   if (!scan.exists) return;
   if (!scan.header_ok)
     throw DataError("journal '" + path_ + "' is not an mgi-mpi journal or is damaged; pass --fresh to discard it");
@@ -95,26 +125,28 @@ void Checkpoint::open() {
     throw DataError("the output is being written by another running mgi-mpi job (" + lock_path_ +
                     " is locked); wait for it or choose another output.file");
   if (valid_bytes_ > 0) {
-    writer_ = std::make_unique<JournalWriter>(path_, fingerprint_, floats_, valid_bytes_);
+    writer_ = std::make_unique<JournalWriter>(path_, fingerprint_, row_bytes_, valid_bytes_);
   } else {
     // Header written under a temporary name and renamed: a journal either has
     // a whole header or does not exist.
-    writer_ = std::make_unique<JournalWriter>(path_ + ".tmp", fingerprint_, floats_);
+    writer_ = std::make_unique<JournalWriter>(path_ + ".tmp", fingerprint_, row_bytes_);
     writer_->rename_to(path_);
   }
   last_sync_ = std::chrono::steady_clock::now();
 }
 
-void Checkpoint::record(const RowRange& rows, const std::vector<const float*>& outputs) {
+void Checkpoint::record(const RowRange& rows, const std::vector<const void*>& outputs) {
   if (rows.rows() <= 0) return;
   if (opt_.fail_on_nonfinite)  // before journaling: the bad rows must not count as done
     for (size_t d = 0; d < outputs.size(); ++d) {
-      const int64_t n = rows.rows() * floats_[d];
-      for (int64_t i = 0; i < n; ++i)
-        if (!std::isfinite(outputs[d][i]))
-          throw DataError("row " + std::to_string(rows.begin + i / floats_[d]) + ": non-finite value (" +
-                          std::to_string(outputs[d][i]) + ") in output dataset '" + output_names_[d] +
-                          "' (output.on_nonfinite: fail; 'flag' marks such rows in the status dataset instead)");
+      const DType t = outputs_[d].dtype;
+      const int64_t elems = shape_numel(outputs_[d].row_shape);
+      const int64_t i = first_nonfinite(t, outputs[d], rows.rows() * elems);
+      if (i >= 0)
+        throw DataError("row " + std::to_string(rows.begin + i / elems) + ": non-finite value (" +
+                        std::to_string(element_as_double(t, outputs[d], i)) + ") in output dataset '" +
+                        outputs_[d].path +
+                        "' (output.on_nonfinite: fail; 'flag' marks such rows in the status dataset instead)");
     }
   writer_->append(rows, outputs);
   if (progress_) progress_->add(rows.rows());
@@ -133,13 +165,11 @@ int64_t Checkpoint::assemble(OutputWriter& out) const {
   std::vector<RowRange> seen;
   std::vector<uint8_t> flags;
   int64_t flagged = 0;
-  replay_journal_by_rows(path_, floats_, int64_t{64} << 20, [&](const RowRange& r, const std::vector<const float*>& data) {
+  replay_journal_by_rows(path_, row_bytes_, int64_t{64} << 20, [&](const RowRange& r, const std::vector<const void*>& data) {
     flags.assign(static_cast<size_t>(r.rows()), 0);
     for (size_t d = 0; d < data.size(); ++d) {
       out.write_rows(d, r.begin, r.rows(), data[d]);
-      const int64_t n = r.rows() * floats_[d];
-      for (int64_t i = 0; i < n; ++i)
-        if (!std::isfinite(data[d][i])) flags[static_cast<size_t>(i / floats_[d])] = 1;
+      flag_nonfinite(outputs_[d].dtype, data[d], r.rows(), shape_numel(outputs_[d].row_shape), flags);
     }
     for (uint8_t f : flags) flagged += f;
     out.write_row_flags(r.begin, r.rows(), flags.data());

@@ -34,9 +34,9 @@ std::string journal_path(const std::string& output);
 class Checkpoint {
  public:
   // Reads the journal (if any). Throws DataError when it belongs to another
-  // run, naming what differs. Creates nothing.
-  Checkpoint(const std::string& output, const RunFingerprint& fp, const std::vector<int64_t>& floats_per_row,
-             const CheckpointOptions& opt);
+  // run, naming what differs. Creates nothing. The journaled rows are
+  // fp.outputs' rows, each output in its dtype.
+  Checkpoint(const std::string& output, const RunFingerprint& fp, const CheckpointOptions& opt);
 
   const std::vector<RowRange>& done() const { return done_; }
   int64_t done_rows() const;
@@ -49,21 +49,22 @@ class Checkpoint {
   // an error instead of interleaving records.
   void open();
   ~Checkpoint();
-  void record(const RowRange& rows, const std::vector<const float*>& outputs);
+  // outputs[d]: rows.rows() rows of output d, in its dtype.
+  void record(const RowRange& rows, const std::vector<const void*>& outputs);
   // Told about every recorded block (rank 0's progress line).
   void set_progress(Progress* p) { progress_ = p; }
   void sync();
   // Writes every journaled row into `writer` (a fresh .partial file) and, per
-  // row, a flag (1 = some output value is NaN or infinite) into its row-flags
-  // dataset. Returns the number of flagged rows.
+  // row, a flag (1 = some output value is NaN or infinite; only float outputs
+  // can hold one) into its row-flags dataset. Returns the number of flagged rows.
   int64_t assemble(OutputWriter& writer) const;
   // After the output is in place.
   void remove_journal();
 
  private:
   std::string path_, lock_path_, fingerprint_;
-  std::vector<int64_t> floats_;
-  std::vector<std::string> output_names_;
+  std::vector<OutputDatasetSpec> outputs_;
+  std::vector<int64_t> row_bytes_;  // per output
   CheckpointOptions opt_;
   std::vector<RowRange> done_;
   int64_t valid_bytes_ = 0, dropped_bytes_ = 0, rows_ = 0;

@@ -55,6 +55,9 @@ int Job::run() {
   std::unique_ptr<Progress> progress;
   collectively(comm_, [&] {
     if (topo_.rank == 0) {
+      // Every check passed: make output.file's missing directories (checked creatable), then write.
+      const std::string made = create_output_dir(cfg_.output.file);
+      if (!made.empty()) std::printf("  created %s/ (output.file's directory)\n", made.c_str());
       checkpoint_->open();
       progress = std::make_unique<Progress>(todo_.count(), opts_.progress_seconds);
       checkpoint_->set_progress(progress.get());

@@ -38,6 +38,7 @@ class Job {
  private:
   void check_inputs();
   void print_plan();
+  std::string input_dtype_line() const;
   void finish_output(const std::string& started);
 
   void plan_work();

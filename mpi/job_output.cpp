@@ -25,9 +25,7 @@ void Job::open_checkpoint() {
     if (topo_.rank != 0) return;
     RunFingerprint fp{model_sha_, cfg_.input.file, cfg_.input.dataset, reader_->dtype(), cfg_.input.offsets,
                       reader_->shape(), rows(), io_.outputs};
-    std::vector<int64_t> floats;
-    for (const auto& o : io_.outputs) floats.push_back(shape_numel(o.row_shape));
-    checkpoint_ = std::make_unique<Checkpoint>(cfg_.output.file, fp, floats,
+    checkpoint_ = std::make_unique<Checkpoint>(cfg_.output.file, fp,
                                                CheckpointOptions{opts_.fresh, cfg_.checkpoint.flush_seconds,
                                                                  cfg_.output.on_nonfinite == "fail"});
     for (const auto& r : checkpoint_->done()) done.insert(done.end(), {r.begin, r.end});

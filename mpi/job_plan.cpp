@@ -30,6 +30,14 @@ int ranks_sharing(const std::string& device, MPI_Comm comm) {
   return n;
 }
 
+// "" for float32 outputs (as before outputs were typed); else " int64", or
+// " bool (stored as uint8)" where the file holds another type.
+std::string output_type_note(DType t) {
+  if (t == DType::f32) return "";
+  const DType stored = stored_type(t);
+  return std::string(" ") + dtype_name(t) + (stored == t ? "" : std::string(" (stored as ") + dtype_name(stored) + ")");
+}
+
 }  // namespace
 
 // Static: contiguous slices by rows (or by cost with input.cost) and gather
@@ -80,7 +88,7 @@ void Job::choose_batch(int64_t rows, int sharing) {
   const MemoryInfo mem = backend_->memory_info();
   const ActivationSize act = activation_size(graph_, io_.input_rows);
   const int depth = backend_->pipeline_depth();
-  const int64_t in_row = io_.input_row_elements * static_cast<int64_t>(sizeof(float));
+  const int64_t in_row = io_.input_row_bytes;
   const int64_t out_row = io_.output_row_bytes;
   AutoBatchInput& in = auto_in_;
   in.device = mem.device;
@@ -124,6 +132,17 @@ void Job::prepare_backend() {
   });
 }
 
+// The input's dtype in the file and, when they differ, the model input's it
+// is read as: "uint8 -> float32"; ragged input with a mask adds the mask's type.
+std::string Job::input_dtype_line() const {
+  const DType model = graph_.input_type(static_cast<size_t>(io_.data_input));
+  std::string s = reader_->dtype();
+  if (s != dtype_name(model)) s += std::string(" -> ") + dtype_name(model);
+  if (io_.mask_input >= 0)
+    s += std::string(" (mask ") + dtype_name(graph_.input_type(static_cast<size_t>(io_.mask_input))) + ")";
+  return s;
+}
+
 void Job::print_plan() {
   RankInfo me{topo_.rank, topo_.host, topo_.local_rank, backend_->describe(), slices_[topo_.rank].begin,
               slices_[topo_.rank].rows(), static_batches(slices_[topo_.rank], gather_, batch_),
@@ -147,10 +166,10 @@ void Job::print_plan() {
     p.input_shape = "ragged " + shape_str(rows_of) + " (seq <= " + std::to_string(io_.ragged->max_length) +
                     "; values " + p.input_shape + ", offsets " + cfg_.input.offsets + ")";
   }
-  p.input_dtype = reader_->dtype() + " -> float32";
+  p.input_dtype = input_dtype_line();
   for (size_t d = 0; d < io_.outputs.size(); ++d)
     p.outputs.push_back(graph_.output_name(io_.graph_output[d]) + " -> " + io_.outputs[d].path + " " +
-                        shape_str(io_.outputs[d].row_shape) + " per row");
+                        shape_str(io_.outputs[d].row_shape) + output_type_note(io_.outputs[d].dtype) + " per row");
   p.batch_size = batch_;
   p.batch_note = "";
   if (cfg_.runtime.batch_size_auto) {

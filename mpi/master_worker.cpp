@@ -41,14 +41,15 @@ Comm dup(MPI_Comm c) {
 class Master {
  public:
   // local_rows: the most rows take_local() may hand out at once (>= run.max_task_rows).
-  Master(const DynamicRun& run, MPI_Comm requests, MPI_Comm replies, const std::vector<int64_t>& floats,
+  // row_bytes: per written output, one row in its type.
+  Master(const DynamicRun& run, MPI_Comm requests, MPI_Comm replies, const std::vector<int64_t>& row_bytes,
          int64_t local_rows)
-      : run_(run), req_(requests), rep_(replies), floats_(floats), tasks_(run.tasks), local_rows_(local_rows) {
+      : run_(run), req_(requests), rep_(replies), tasks_(run.tasks), local_rows_(local_rows) {
     if (run.size == 1)  // row order (see take_local)
       std::stable_sort(tasks_.begin(), tasks_.end(), [](const Task& x, const Task& y) { return x.begin < y.begin; });
-    for (size_t d = 0; d < floats.size(); ++d) {  // remote results only
-      types_.emplace_back(floats[d]);
-      buf_.emplace_back(run.size > 1 ? static_cast<size_t>(run.max_task_rows * floats[d]) : 0);
+    for (size_t d = 0; d < row_bytes.size(); ++d) {  // remote results only
+      types_.emplace_back(row_bytes[d]);
+      buf_.emplace_back(run.size > 1 ? static_cast<size_t>(run.max_task_rows * row_bytes[d]) : 0);
     }
   }
 
@@ -77,7 +78,7 @@ class Master {
 
   // Journals rows [a.begin, a.end) of `block`. A write failure stops handing
   // out work; it is returned by finish() for the collective decision.
-  void record(const Assignment& a, const std::vector<const float*>& block) {
+  void record(const Assignment& a, const std::vector<const void*>& block) {
     std::lock_guard<std::mutex> lock(mu_);
     record_locked(a, block);
   }
@@ -85,7 +86,7 @@ class Master {
   // Serves every worker's messages until each has said done or failed.
   void serve() {
     int active = run_.size;
-    std::vector<const float*> block(buf_.size());
+    std::vector<const void*> block(buf_.size());
     while (active > 0) {
       MPI_Message msg;
       MPI_Status st;
@@ -143,7 +144,7 @@ class Master {
     return a;
   }
 
-  void record_locked(const Assignment& a, const std::vector<const float*>& block) {
+  void record_locked(const Assignment& a, const std::vector<const void*>& block) {
     if (write_error_) return;
     try {
       run_.checkpoint->record({a.begin, a.end}, block);
@@ -174,9 +175,8 @@ class Master {
 
   const DynamicRun& run_;
   MPI_Comm req_, rep_;
-  std::vector<int64_t> floats_;
-  std::vector<RowType> types_;
-  std::vector<std::vector<float>> buf_;
+  std::vector<RowType> types_;         // one row of each output as MPI_BYTEs
+  std::vector<std::vector<char>> buf_;  // a remote task's results, per output
   std::vector<Task> tasks_;  // in the order they are handed out
   int64_t local_rows_;
   std::mutex mu_;  // guards what follows, and the checkpoint
@@ -212,13 +212,13 @@ RankStats run_dynamic(const DynamicRun& run) {
   Comm requests = dup(run.comm), replies = dup(run.comm);
   BatchRunner runner(*run.reader, *run.backend, *run.graph, *run.io, run.batch_size);
   const size_t outputs = run.io->outputs.size();
-  std::vector<int64_t> floats(outputs);
+  std::vector<int64_t> out_bytes(outputs);  // per output, one row in its type
   std::vector<RowType> types;
-  std::vector<std::vector<float>> out(outputs);
-  std::vector<float*> out_ptrs(outputs);
-  std::vector<const float*> block(outputs);
+  std::vector<std::vector<char>> out(outputs);
+  std::vector<void*> out_ptrs(outputs);
+  std::vector<const void*> block(outputs);
   int64_t row_bytes = 0;
-  for (size_t d = 0; d < outputs; ++d) row_bytes += runner.floats_per_row(d) * static_cast<int64_t>(sizeof(float));
+  for (size_t d = 0; d < outputs; ++d) row_bytes += runner.row_bytes(d);
   // One rank, ragged input: merged tasks of at least one group of batches,
   // as static mode sorts rows by length (BatchRunner), while their results
   // stay small.
@@ -227,9 +227,9 @@ RankStats run_dynamic(const DynamicRun& run) {
     task_rows = std::max(task_rows, std::min(run.batch_size * BatchRunner::kRaggedGroupBatches,
                                              kMergedResultBytes / std::max<int64_t>(1, row_bytes)));
   for (size_t d = 0; d < outputs; ++d) {
-    floats[d] = runner.floats_per_row(d);
-    types.emplace_back(floats[d]);
-    out[d].resize(static_cast<size_t>(task_rows * floats[d]));
+    out_bytes[d] = runner.row_bytes(d);
+    types.emplace_back(out_bytes[d]);
+    out[d].resize(static_cast<size_t>(task_rows * out_bytes[d]));
     out_ptrs[d] = out[d].data();
     block[d] = out[d].data();
   }
@@ -247,7 +247,7 @@ RankStats run_dynamic(const DynamicRun& run) {
   };
 
   std::unique_ptr<Master> master;
-  if (run.rank == 0) master = std::make_unique<Master>(run, requests.get(), replies.get(), floats, task_rows);
+  if (run.rank == 0) master = std::make_unique<Master>(run, requests.get(), replies.get(), out_bytes, task_rows);
   if (run.size == 1) {
     // The only worker: takes tasks and records results itself.
     for (;;) {

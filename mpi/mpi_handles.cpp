@@ -26,20 +26,20 @@ MpiSession::MpiSession(int wanted, int required) {
 
 MpiSession::~MpiSession() { MPI_Finalize(); }
 
-RowType::RowType(int64_t floats) {
-  if (floats <= 0) throw RuntimeError("row datatype needs a positive element count");
-  if (floats <= INT_MAX) {
-    MGI_MPI(MPI_Type_contiguous(static_cast<int>(floats), MPI_FLOAT, &t_));
+RowType::RowType(int64_t bytes) {
+  if (bytes <= 0) throw RuntimeError("row datatype needs a positive byte count");
+  if (bytes <= INT_MAX) {
+    MGI_MPI(MPI_Type_contiguous(static_cast<int>(bytes), MPI_BYTE, &t_));
   } else {
-    // Rows over 2^31 floats: blocks of 2^30 floats plus a remainder, as one struct.
+    // Rows over 2^31 bytes: blocks of 2^30 bytes plus a remainder, as one struct.
     const int64_t block = int64_t{1} << 30;
     MPI_Datatype blocks = MPI_DATATYPE_NULL, rest = MPI_DATATYPE_NULL;
-    MGI_MPI(MPI_Type_vector(static_cast<int>(floats / block), static_cast<int>(block),
-                            static_cast<int>(block), MPI_FLOAT, &blocks));
-    const int remainder = static_cast<int>(floats % block);
+    MGI_MPI(MPI_Type_vector(static_cast<int>(bytes / block), static_cast<int>(block), static_cast<int>(block),
+                            MPI_BYTE, &blocks));
+    const int remainder = static_cast<int>(bytes % block);
     int lens[2] = {1, remainder};
-    MPI_Aint displs[2] = {0, static_cast<MPI_Aint>((floats / block) * block * sizeof(float))};
-    MPI_Datatype types[2] = {blocks, MPI_FLOAT};
+    MPI_Aint displs[2] = {0, static_cast<MPI_Aint>((bytes / block) * block)};
+    MPI_Datatype types[2] = {blocks, MPI_BYTE};
     MGI_MPI(MPI_Type_create_struct(remainder ? 2 : 1, lens, displs, types, &rest));
     MPI_Type_free(&blocks);
     t_ = rest;

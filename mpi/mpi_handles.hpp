@@ -46,10 +46,12 @@ class Comm {
   MPI_Comm c_ = MPI_COMM_NULL;
 };
 
-// A committed derived datatype of `count` floats: one output row.
+// A committed derived datatype of `bytes` MPI_BYTEs: one output row, whatever
+// its element type. Counts and displacements stay in rows, so they stay small
+// while the bytes they stand for pass 2^31.
 class RowType {
  public:
-  explicit RowType(int64_t floats);
+  explicit RowType(int64_t bytes);
   RowType(const RowType&) = delete;
   RowType& operator=(const RowType&) = delete;
   RowType(RowType&& o) noexcept : t_(std::exchange(o.t_, MPI_DATATYPE_NULL)) {}

@@ -13,7 +13,7 @@ struct PackedInfo {
   int64_t first_row, rows, batches;
   int rank, local_rank;
   char host[kText];
-  char device[kText];
+  char device[2 * kText];  // printed in full by the summary
   char binding[2 * kText];
 };
 

@@ -32,16 +32,17 @@ RankStats run_static(const StaticRun& run) {
   const int ranks = static_cast<int>(run.slices.size());
   BatchRunner runner(*run.reader, *run.backend, *run.graph, io, run.batch_size);
 
-  // Written outputs are computed straight into the send buffers.
-  std::vector<std::vector<float>> send(io.outputs.size()), recv(io.outputs.size());
-  std::vector<float*> send_ptrs(io.outputs.size());
+  // Written outputs are computed straight into the send buffers: bytes of
+  // each output's type, sent as rows of row_bytes MPI_BYTEs.
+  std::vector<std::vector<char>> send(io.outputs.size()), recv(io.outputs.size());
+  std::vector<void*> send_ptrs(io.outputs.size());
   std::vector<RowType> row_types;
   for (size_t d = 0; d < io.outputs.size(); ++d) {
-    const int64_t f = runner.floats_per_row(d);
-    row_types.emplace_back(f);
-    send[d].resize(static_cast<size_t>(window * f));
+    const int64_t b = runner.row_bytes(d);
+    row_types.emplace_back(b);
+    send[d].resize(static_cast<size_t>(row_byte_offset(window, b)));
     send_ptrs[d] = send[d].data();
-    if (run.rank == 0) recv[d].resize(static_cast<size_t>(window * ranks * f));
+    if (run.rank == 0) recv[d].resize(static_cast<size_t>(row_byte_offset(window * ranks, b)));
   }
 
   std::exception_ptr pending;  // rank 0's write failure, reported at the next agreement
@@ -66,13 +67,13 @@ RankStats run_static(const StaticRun& run) {
     if (run.rank == 0 && !pending) {
       t0 = Clock::now();
       try {
-        std::vector<const float*> block(io.outputs.size());
+        std::vector<const void*> block(io.outputs.size());
         for (int r = 0; r < ranks; ++r) {
           int64_t at = layout.displs[r];  // receive-buffer row of this piece
           for (const RowRange& piece :
                run.todo->physical(layout.first_row[r], layout.first_row[r] + layout.counts[r])) {
             for (size_t d = 0; d < io.outputs.size(); ++d)
-              block[d] = recv[d].data() + at * runner.floats_per_row(d);
+              block[d] = recv[d].data() + row_byte_offset(at, runner.row_bytes(d));
             run.checkpoint->record(piece, block);
             at += piece.rows();
           }

@@ -30,15 +30,16 @@ int main(int argc, char** argv) {
       throw mgi::DataError("predictions " + mgi::shape_str(pred.shape()) + " and labels " +
                            mgi::shape_str(labels.shape()) + " do not match ([N, classes] and [N])");
     const int64_t n = pred.rows(), c = pred.shape()[1];
-    std::vector<float> p(static_cast<size_t>(n * c)), l(static_cast<size_t>(n));
+    std::vector<float> p(static_cast<size_t>(n * c));
+    std::vector<int64_t> l(static_cast<size_t>(n));  // labels as integers, whatever their stored type
     pred.read_rows(0, n, p.data());
-    labels.read_rows(0, n, l.data());
+    labels.read_rows(0, n, mgi::DType::i64, l.data());
     int64_t right = 0;
     for (int64_t i = 0; i < n; ++i) {
       int64_t best = 0;
       for (int64_t j = 1; j < c; ++j)
         if (p[i * c + j] > p[i * c + best]) best = j;
-      right += best == static_cast<int64_t>(l[i]);
+      right += best == l[i];
     }
     std::printf("accuracy: %.2f%% (%lld of %lld rows, %s against %s)\n", n ? 100.0 * right / n : 0.0,
                 static_cast<long long>(right), static_cast<long long>(n), pred_ref.c_str(), label_ref.c_str());

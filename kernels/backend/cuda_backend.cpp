@@ -77,25 +77,17 @@ void CudaBackend::prepare(const Graph& graph, const std::vector<Shape>& input_ro
   graphs_active_ = false;
   graphs_off_.clear();
   lanes_.clear();
+  plans_.clear();
+  full_plan_.reset();
+  plan_ = nullptr;
   arena_.reset();
   constants_.reset();
   if (max_batch < 1) throw RuntimeError("CUDA backend: max_batch must be >= 1, got " + std::to_string(max_batch));
   if (input_rows.size() != graph.inputs.size())
     throw ModelError("model " + graph.source + ": expects " + std::to_string(graph.inputs.size()) +
                      " input(s), got " + std::to_string(input_rows.size()));
-  for (const Node& n : graph.nodes)
-    if (n.op == OpKind::TestWork)  // a sleep standing in for device work: nothing to run here
-      throw ModelError("model " + graph.source + ": node '" + n.name +
-                       "': op mgi.test.Work is CPU-only (a test op for benchmarks; use runtime.device: cpu)");
-  auto shapes_at = [&](int64_t rows) {
-    std::vector<Shape> in;
-    for (const Shape& r : input_rows) {
-      Shape s{rows};
-      s.insert(s.end(), r.begin(), r.end());
-      in.push_back(s);
-    }
-    return graph.infer_shapes(in);  // validates the graph
-  };
+  input_rows_ = input_rows;
+  auto shapes_at = [&](int64_t rows) { return graph.plan(input_shapes(rows)).shapes; };  // validates the graph
   const std::vector<Shape> max_shapes = shapes_at(max_batch);
   // Same rule as the CPU backend: every output is [rows, ...], or rows could not be split.
   const std::vector<Shape> s1 = shapes_at(1), s2 = shapes_at(2);
@@ -111,9 +103,12 @@ void CudaBackend::prepare(const Graph& graph, const std::vector<Shape>& input_ro
 
   // Fusion keeps value ids, so max_shapes (from the unfused graph) still index it.
   graph_ = options_.fuse ? fuse_graph(graph, input_rows) : graph;
-  input_rows_ = input_rows;
   max_batch_ = max_batch;
   const size_t nv = graph_.values.size();
+  for (const Node& n : graph_.nodes)
+    if (n.outputs.empty() || n.outputs[0] < 0)
+      throw ModelError("model " + graph_.source + ": node '" + n.name + "' has no output");
+  find_kernels();
 
   owner_.resize(nv);
   std::iota(owner_.begin(), owner_.end(), 0);
@@ -124,27 +119,45 @@ void CudaBackend::prepare(const Graph& graph, const std::vector<Shape>& input_ro
   }
   for (int v : graph_.outputs) used[static_cast<size_t>(v)] = true;
   for (const Node& n : graph_.nodes) {
-    if (n.outputs.empty() || n.outputs[0] < 0)
-      throw ModelError("model " + graph_.source + ": node '" + n.name + "' has no output");
     // Only the first output is computed (LayerNormalization's Mean/InvStdDev, Dropout's mask are not).
     for (size_t k = 1; k < n.outputs.size(); ++k)
-      if (n.outputs[k] >= 0 && used[static_cast<size_t>(n.outputs[k])])
+      if (n.outputs[k] >= 0 && used[static_cast<size_t>(n.outputs[k])] &&
+          !graph_.values[static_cast<size_t>(n.outputs[k])].host)
         throw ModelError("model " + graph_.source + ": node '" + n.name + "' (" + n.op_type + "): output " +
                          std::to_string(k) + " is used but not supported by the CUDA backend");
-    if (is_alias(n.op)) owner_[static_cast<size_t>(n.outputs[0])] = owner_[static_cast<size_t>(n.inputs[0])];
+    if (n.def->alias && !graph_.values[static_cast<size_t>(n.outputs[0])].host)
+      owner_[static_cast<size_t>(n.outputs[0])] = owner_[static_cast<size_t>(n.inputs[0])];
   }
 
-  slot_.assign(nv, Slot{});
-  std::vector<bool> needed(nv, false);
+  // What the device reads: the inputs kernels take as data (not the host-only
+  // ones: shapes, axes), and the graph outputs; through aliases, their owners.
+  std::vector<bool> on_device(nv, false), read_on_host(nv, false);
+  for (size_t ni = 0; ni < graph_.nodes.size(); ++ni) {
+    const Node& n = graph_.nodes[ni];
+    const CudaKernelDef* k = kernel_[ni];
+    const bool alias = !k && n.def->alias && !graph_.values[static_cast<size_t>(n.outputs[0])].host;
+    for (size_t q = 0; q < n.inputs.size(); ++q) {
+      const int v = n.inputs[q];
+      if (v < 0 || (alias && q == 0)) continue;  // an alias's data input: read by whoever reads its output
+      if (k && !(k->host_inputs >> q & 1u))
+        on_device[static_cast<size_t>(owner_[static_cast<size_t>(v)])] = true;
+      else
+        read_on_host[static_cast<size_t>(v)] = true;  // by a host value's CPU kernel, an inference or a kernel's host side
+    }
+  }
+  for (int v : graph_.outputs) on_device[static_cast<size_t>(owner_[static_cast<size_t>(v)])] = true;
+  host_upload_.clear();
   for (size_t v = 0; v < nv; ++v)
-    if (used[v]) needed[static_cast<size_t>(owner_[v])] = true;
-  upload_constants(needed);
+    if (on_device[v] && graph_.values[v].host) host_upload_.push_back(static_cast<int>(v));
+
+  slot_.assign(nv, Slot{});
+  upload_constants(on_device, read_on_host);
   plan_activations(max_shapes);
-  gemm_.prepare(graph_, max_shapes, [this](int v) { return data(v); }, stream_.get());  // bf16/fp16 weights
+  gemm_.prepare(graph_, max_shapes, [this](int v) { return static_cast<float*>(data(v)); }, stream_.get());  // bf16/fp16 weights
   stream_.synchronize();
 
-  shapes_rows_ = -1;
   warm_up();
+  full_plan_ = plans_.at(input_shapes(max_batch_));  // kept apart from the cache: the CUDA graphs use its addresses
   warm_lt_ = gemm_.lt_calls();  // gemm_.prepare() reset both
   warm_fallback_ = gemm_.fallback_calls();
   capture_graphs();  // after the warm-up: no lazy set-up may happen inside a capture
@@ -156,45 +169,46 @@ void CudaBackend::prepare(const Graph& graph, const std::vector<Shape>& input_ro
 // timed, and an out-of-memory surfaces in prepare() where the batch can shrink.
 // Every lane's inputs are zeroed, so a trial replay of a lane's graph reads defined data.
 void CudaBackend::warm_up() {
-  const std::vector<Shape>& shapes = shapes_for(max_batch_);
+  const BatchPlan& plan = plan_for(max_batch_);
   for (Lane& lane : lanes_)
     if (lane.in.bytes()) MGI_CUDA(cudaMemsetAsync(lane.in.get(), 0, lane.in.bytes(), stream_.get()));
-  enqueue_nodes(0, shapes);
+  enqueue_nodes(0, plan);
   stream_.synchronize();
+  check_errors(lanes_[0]);
 }
 
-void CudaBackend::upload_constants(const std::vector<bool>& needed) {
+// Constants the device reads are uploaded once. Host copies stay where the
+// host may read them (shape inference and host values per batch, kernels'
+// host-side parameters) and for small tensors; large float weights only the
+// device reads are dropped.
+void CudaBackend::upload_constants(const std::vector<bool>& needed, const std::vector<bool>& read_on_host) {
+  constexpr size_t kKeepHostBytes = size_t(64) << 10;
   size_t total = 0;
   for (size_t v = 0; v < graph_.values.size(); ++v) {
-    Value& val = graph_.values[v];
+    const Value& val = graph_.values[v];
     if (!val.is_constant || !needed[v]) continue;
-    const int64_t n = shape_numel(val.data.shape);
-    const size_t have = val.data.dtype == DType::f32 ? val.data.f.size() : val.data.i.size();
-    if (static_cast<int64_t>(have) != n)
+    const size_t bytes = typed_bytes(val.data.shape, val.data.dtype);
+    if (val.data.bytes() != bytes || val.data.dtype != val.dtype)
       throw ModelError("model " + graph_.source + ": constant '" + val.name + "' has shape " +
-                       shape_str(val.data.shape) + " but " + std::to_string(have) + " values");
-    slot_[v] = Slot{Home::constant, total, static_cast<size_t>(n) * sizeof(float)};
-    total += align_up(slot_[v].bytes);
+                       shape_str(val.data.shape) + " but " + std::to_string(val.data.bytes()) + " bytes of " +
+                       dtype_name(val.data.dtype));
+    slot_[v] = Slot{Home::constant, total, bytes};
+    total += align_up(bytes);
   }
   constants_ = DeviceBuffer(total);
   for (size_t v = 0; v < graph_.values.size(); ++v) {
-    Value& val = graph_.values[v];
-    if (slot_[v].home != Home::constant) continue;
-    if (val.data.dtype == DType::i64) {  // backends compute in float32
-      val.data.f.assign(val.data.i.begin(), val.data.i.end());
-      val.data.dtype = DType::f32;
-    }
+    const Value& val = graph_.values[v];
     // On our stream: a plain cudaMemcpy runs on the legacy stream, which a
     // non-blocking stream does not wait for.
-    if (slot_[v].bytes)
-      MGI_CUDA(cudaMemcpyAsync(constants_.bytes_ptr() + slot_[v].offset, val.data.f.data(), slot_[v].bytes,
+    if (slot_[v].home == Home::constant && slot_[v].bytes)
+      MGI_CUDA(cudaMemcpyAsync(constants_.bytes_ptr() + slot_[v].offset, val.data.raw(), slot_[v].bytes,
                                cudaMemcpyHostToDevice, stream_.get()));
   }
   stream_.synchronize();
-  // Shape inference needs only the shapes; the host copies of the weights can go.
-  for (Value& val : graph_.values) {
-    std::vector<float>().swap(val.data.f);
-    std::vector<int64_t>().swap(val.data.i);
+  for (size_t v = 0; v < graph_.values.size(); ++v) {
+    Value& val = graph_.values[v];
+    if (val.is_constant && !read_on_host[v] && is_float(val.dtype) && val.data.bytes() > kKeepHostBytes)
+      val.data.release();
   }
 }
 

@@ -1,8 +1,18 @@
 // The CUDA backend: one device; cuBLAS and every kernel on one non-blocking
-// compute stream. prepare() uploads the constants once, places every
-// intermediate value of a max_batch-row batch in one device arena (buffers
-// whose lifetimes do not overlap share bytes; Flatten/Reshape/Identity alias
-// their input) and runs one warm-up batch.
+// compute stream. prepare() finds each node's kernel in the CUDA kernel
+// registry (cuda_kernels.hpp; alias ops and nodes computing host values need
+// none), uploads the constants the kernels read once, places every
+// intermediate value of a max_batch-row batch in one device arena (typed:
+// numel x dtype_size bytes; buffers whose lifetimes do not overlap share
+// bytes; alias ops share their input's) and runs one warm-up batch.
+//
+// Host values (Value::host: Shape -> Gather -> Concat -> Reshape ...) are
+// never computed here: each batch's input shapes get a BatchPlan from
+// Graph::plan() (cached per shape set), holding every value's shape and the
+// host values; the few a kernel reads as data (e.g. Gather indices computed
+// from shapes) are uploaded once per plan. A kernel that finds bad data (a
+// Gather index out of range) sets the lane's error flag; it is read back with
+// the outputs and collect() throws a DataError naming the node.
 //
 // Pipeline: kLanes lanes, each with device buffers for one batch's graph
 // inputs and outputs, page-locked staging and three events. submit() queues
@@ -25,15 +35,19 @@
 // Files: cuda_backend.cpp (construction, prepare, warm-up), value_storage.cpp
 // (arena and lane layout, value addresses), pipeline.cpp (submit/collect and
 // the three stages of a batch), cuda_graphs.cpp (capture), stage_times.cpp
-// (time_stages), node_launch.cpp (one node -> kernels).
+// (time_stages), node_launch.cpp (kernel lookup, one node -> its kernel).
 #pragma once
 #include <cstdint>
 #include <deque>
 #include <string>
 #include <vector>
 
+#include <map>
+#include <memory>
+
 #include "backend.hpp"
 #include "cuda_handles.hpp"
+#include "cuda_kernels.hpp"
 #include "device_buffer.hpp"
 #include "gemm_engine.hpp"
 #include "memory_plan.hpp"
@@ -49,10 +63,9 @@ class CudaBackend final : public Backend {
 
   std::string describe() const override;
   void prepare(const Graph& graph, const std::vector<Shape>& input_rows, int64_t max_batch) override;
-  void run(int64_t rows, const std::vector<const float*>& inputs,
-           const std::vector<float*>& outputs) override;
+  void run(int64_t rows, const std::vector<const void*>& inputs, const std::vector<void*>& outputs) override;
   int pipeline_depth() const override { return kLanes; }
-  void submit(int64_t rows, const std::vector<const float*>& inputs, const std::vector<float*>& outputs) override;
+  void submit(int64_t rows, const std::vector<const void*>& inputs, const std::vector<void*>& outputs) override;
   void collect() override;
   void drain() noexcept override;
   HostBuffer host_buffer(size_t bytes) override;  // page-locked
@@ -63,8 +76,8 @@ class CudaBackend final : public Backend {
   // page-locked memory (the caller's, else the lane's stage, filled before the
   // clock starts), compute on device-resident inputs (the CUDA graph for a full
   // batch when graphs are on), D2H into page-locked memory.
-  StageTimes time_stages(int64_t rows, const std::vector<const float*>& inputs,
-                         const std::vector<float*>& outputs, int repeats) override;
+  StageTimes time_stages(int64_t rows, const std::vector<const void*>& inputs, const std::vector<void*>& outputs,
+                         int repeats) override;
 
   static constexpr int kLanes = 3;  // batches in flight: upload, compute, download
 
@@ -88,7 +101,8 @@ class CudaBackend final : public Backend {
   struct DeviceSelect {
     explicit DeviceSelect(int device);
   };
-  enum class Home : uint8_t { none, constant, arena, input };  // input: in the current lane
+  // input: in the current lane; host: a host value uploaded with the current BatchPlan
+  enum class Home : uint8_t { none, constant, arena, input, host };
   struct Slot {  // where a value's storage lives (indexed by the owning value)
     Home home = Home::none;
     size_t offset = 0;
@@ -99,8 +113,10 @@ class CudaBackend final : public Backend {
     DeviceBuffer in, out;              // graph inputs / outputs, packed at in_at_ / out_at_
     PinnedBuffer in_stage, out_stage;  // for callers' pageable memory (made on first need)
     Event loaded, computed, unloaded;  // H2D done; nodes and output copy done; D2H done
-    std::vector<float*> dst;           // per output: caller memory filled from out_stage at collect()
+    std::vector<void*> dst;            // per output: caller memory filled from out_stage at collect()
     std::vector<size_t> dst_bytes;
+    DeviceBuffer flag;       // int: the batch's data-error flag (cuda_kernels.hpp, CudaOpContext::error_flag)
+    PinnedBuffer flag_host;  // its copy, made after the nodes
     CudaGraphExec graph;  // this lane's full batch (cuda_graphs), reading `in`, writing `out`
   };
   struct ArenaLayout {  // intermediate values in the arena, for one batch size
@@ -109,31 +125,45 @@ class CudaBackend final : public Backend {
     ArenaPlan plan;
   };
 
-  float* data(int value) const;
+  // One set of input shapes: every value's shape, the host values, and device
+  // copies of the host values kernels read (at: per owner value, byte offset in device).
+  struct BatchPlan {
+    std::vector<Shape> shapes;
+    std::vector<Tensor> host;
+    DeviceBuffer device;
+    std::vector<size_t> at;
+  };
+
+  void* data(int value) const;
+  size_t value_bytes(int value, const Shape& shape) const;
   ArenaLayout layout_for(const std::vector<Shape>& shapes) const;
   void make_lanes(const std::vector<Shape>& max_shapes);
   void warm_up();
   void sync_all() noexcept;
-  const std::vector<Shape>& shapes_for(int64_t rows);
-  void upload_constants(const std::vector<bool>& needed);
+  std::vector<Shape> input_shapes(int64_t rows) const;
+  const BatchPlan& plan_for(int64_t rows);
+  void find_kernels();
+  void upload_constants(const std::vector<bool>& needed, const std::vector<bool>& read_on_host);
   void plan_activations(const std::vector<Shape>& max_shapes);
-  void execute(const Node& node, const std::vector<Shape>& shapes);
+  const Tensor* host_tensor(int value, const BatchPlan& plan) const;
+  void execute(size_t node, const BatchPlan& plan, int* error_flag);
+  void check_errors(Lane& lane) const;  // throws DataError when a kernel of the lane's batch flagged its data
 
   // The stages of one batch on lane `li` (pipeline.cpp). Callers' pageable
   // memory goes through the lane's page-locked stage: stage_inputs() copies
   // into it and returns the page-locked source of each input.
   void check_batch(int64_t rows, size_t inputs, size_t outputs, const char* what) const;
-  std::vector<const void*> stage_inputs(Lane& lane, const std::vector<const float*>& inputs,
+  std::vector<const void*> stage_inputs(Lane& lane, const std::vector<const void*>& inputs,
                                         const std::vector<Shape>& shapes);
   void enqueue_upload(Lane& lane, const std::vector<const void*>& src, const std::vector<Shape>& shapes);
-  void enqueue_compute(int li, int64_t rows, const std::vector<Shape>& shapes);  // graph or nodes
-  void enqueue_nodes(int li, const std::vector<Shape>& shapes);  // nodes + outputs into the lane
-  void enqueue_download(Lane& lane, const std::vector<float*>& outputs, const std::vector<Shape>& shapes);
+  void enqueue_compute(int li, int64_t rows, const BatchPlan& plan);  // graph or nodes
+  void enqueue_nodes(int li, const BatchPlan& plan);  // nodes + outputs into the lane + error flag
+  void enqueue_download(Lane& lane, const std::vector<void*>& outputs, const std::vector<Shape>& shapes);
   void finish_download(const Lane& lane) const;  // stage -> callers' pageable outputs
 
   // CUDA graphs (cuda_graphs.cpp).
   void capture_graphs();
-  CudaGraphExec capture_lane(int li, const std::vector<Shape>& shapes);
+  CudaGraphExec capture_lane(int li, const BatchPlan& plan);
 
   int device_;
   DeviceSelect select_;
@@ -155,6 +185,8 @@ class CudaBackend final : public Backend {
   int64_t max_batch_ = 0;
   std::vector<int> owner_;  // value id -> value id whose storage it uses (aliases)
   std::vector<Slot> slot_;  // by owner
+  std::vector<const CudaKernelDef*> kernel_;  // per node; nullptr: runs nothing (alias, host value)
+  std::vector<int> host_upload_;  // host values (owners) a kernel reads on the device or the graph returns
   DeviceBuffer constants_;
   DeviceBuffer arena_;
   std::vector<size_t> in_at_, out_at_;  // byte offset of each graph input / output in a lane's buffers
@@ -163,8 +195,13 @@ class CudaBackend final : public Backend {
   std::deque<int> busy_;  // lanes with a batch submitted and not collected, oldest first
   int next_lane_ = 0;
   int lane_ = 0;          // the lane data() resolves graph inputs to (set while launching a batch)
-  int64_t shapes_rows_ = -1;
-  std::vector<Shape> shapes_;
+  const BatchPlan* plan_ = nullptr;  // the plan data() resolves host values to (likewise)
+  // Plans by input shapes (a batch allocates nothing once its shapes were
+  // seen); bounded: full, the streams are drained and the cache cleared. The
+  // full batch's plan stays alive apart, as the CUDA graphs hold its addresses.
+  std::map<std::vector<Shape>, std::shared_ptr<BatchPlan>> plans_;
+  std::shared_ptr<BatchPlan> full_plan_;
+  static constexpr size_t kPlanCacheEntries = 64;
   bool graphs_active_ = false;
   std::string graphs_off_;  // why cuda_graphs was asked for and is not in use (capture failed)
   bool graphs_warned_ = false;  // the capture-failed warning is printed once per backend

@@ -4,9 +4,11 @@
 // enqueue_compute() (pipeline.cpp) for every later full batch.
 //
 // Why this is safe:
-//   - Addresses: a graph bakes in the lane's input/output buffers, the arena,
-//     the constants, the converted bf16/fp16 weights and conversion scratch and
-//     both GEMM workspaces. All are allocated before the capture and freed only
+//   - Addresses: a graph bakes in the lane's input/output buffers and error
+//     flag, the arena, the constants, the full batch's uploaded host values
+//     (full_plan_, kept apart from the plan cache), the converted bf16/fp16
+//     weights and conversion scratch and both GEMM workspaces. All are
+//     allocated before the capture and freed only
 //     by the next prepare() or the destructor, which destroy the graphs first
 //     (lanes_.clear() / member order). One graph per lane, as each lane's inputs
 //     and outputs live at their own addresses; the arena and workspaces are
@@ -53,11 +55,11 @@ void abandon_capture(cudaStream_t s) noexcept {
 
 }  // namespace
 
-CudaGraphExec CudaBackend::capture_lane(int li, const std::vector<Shape>& shapes) {
+CudaGraphExec CudaBackend::capture_lane(int li, const BatchPlan& plan) {
   const cudaStream_t s = stream_.get();
   MGI_CUDA(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
   try {
-    enqueue_nodes(li, shapes);
+    enqueue_nodes(li, plan);
   } catch (...) {
     abandon_capture(s);
     throw;
@@ -73,10 +75,10 @@ CudaGraphExec CudaBackend::capture_lane(int li, const std::vector<Shape>& shapes
 
 void CudaBackend::capture_graphs() {
   if (!options_.cuda_graphs) return;
-  const std::vector<Shape>& shapes = shapes_for(max_batch_);
+  const BatchPlan& plan = *full_plan_;
   const size_t plans = gemm_.plan_count();
   try {
-    for (size_t li = 0; li < lanes_.size(); ++li) lanes_[li].graph = capture_lane(static_cast<int>(li), shapes);
+    for (size_t li = 0; li < lanes_.size(); ++li) lanes_[li].graph = capture_lane(static_cast<int>(li), plan);
     MGI_ASSERT(gemm_.plan_count() == plans, "a cuBLASLt plan was made during the capture (the warm-up should have)");
     // One trial replay per lane (on the zeroed inputs): launch errors surface
     // here, where the backend can still fall back.

@@ -1,5 +1,6 @@
 // CPU-only build: the CUDA entry points exist but report that CUDA is absent.
 #include "backend.hpp"
+#include "cuda_op_list.hpp"
 #include "error.hpp"
 
 namespace mgi {
@@ -12,5 +13,6 @@ std::unique_ptr<Backend> make_cuda_backend(int, const BackendOptions&) {
   throw RuntimeError("runtime.device: cuda requested but this mgi-mpi was built without CUDA "
                      "(configure with the CUDA toolkit and -DMGI_ENABLE_CUDA=ON)");
 }
+std::vector<std::pair<std::string, std::string>> cuda_op_keys() { return {}; }
 
 }  // namespace mgi

@@ -38,18 +38,18 @@ void CudaBackend::check_batch(int64_t rows, size_t inputs, size_t outputs, const
              "CUDA backend: a batch needs one pointer per graph input and output");
 }
 
-void CudaBackend::run(int64_t rows, const std::vector<const float*>& inputs,
-                      const std::vector<float*>& outputs) {
+void CudaBackend::run(int64_t rows, const std::vector<const void*>& inputs, const std::vector<void*>& outputs) {
   MGI_ASSERT(busy_.empty(), "CUDA backend: run() with " + std::to_string(busy_.size()) + " batch(es) outstanding");
   submit(rows, inputs, outputs);
   collect();
 }
 
-std::vector<const void*> CudaBackend::stage_inputs(Lane& lane, const std::vector<const float*>& inputs,
+std::vector<const void*> CudaBackend::stage_inputs(Lane& lane, const std::vector<const void*>& inputs,
                                                    const std::vector<Shape>& shapes) {
   std::vector<const void*> src(inputs.size(), nullptr);
   for (size_t k = 0; k < inputs.size(); ++k) {
-    const size_t bytes = float_bytes(shapes[static_cast<size_t>(graph_.inputs[k])]);
+    const int v = graph_.inputs[k];
+    const size_t bytes = value_bytes(v, shapes[static_cast<size_t>(v)]);
     src[k] = inputs[k];
     if (bytes == 0 || is_pinned(inputs[k])) continue;
     // The lane's previous upload from the stage is done: its batch was collected.
@@ -62,43 +62,50 @@ std::vector<const void*> CudaBackend::stage_inputs(Lane& lane, const std::vector
 
 void CudaBackend::enqueue_upload(Lane& lane, const std::vector<const void*>& src, const std::vector<Shape>& shapes) {
   for (size_t k = 0; k < src.size(); ++k) {
-    const size_t bytes = float_bytes(shapes[static_cast<size_t>(graph_.inputs[k])]);
+    const int v = graph_.inputs[k];
+    const size_t bytes = value_bytes(v, shapes[static_cast<size_t>(v)]);
     if (bytes)
       MGI_CUDA(cudaMemcpyAsync(lane.in.bytes_ptr() + in_at_[k], src[k], bytes, cudaMemcpyHostToDevice, h2d_.get()));
   }
 }
 
 // Exactly what a lane's CUDA graph holds (cuda_graphs.cpp captures this for a full batch).
-void CudaBackend::enqueue_nodes(int li, const std::vector<Shape>& shapes) {
+void CudaBackend::enqueue_nodes(int li, const BatchPlan& plan) {
   Lane& lane = lanes_[static_cast<size_t>(li)];
   lane_ = li;
-  for (const Node& n : graph_.nodes) execute(n, shapes);
+  plan_ = &plan;
+  int* flag = static_cast<int*>(lane.flag.get());
+  for (size_t ni = 0; ni < graph_.nodes.size(); ++ni) execute(ni, plan, flag);
   // Outputs leave the arena at once, so the next batch may compute while this one downloads.
   for (size_t k = 0; k < graph_.outputs.size(); ++k) {
     const int v = graph_.outputs[k];
-    const size_t bytes = float_bytes(shapes[static_cast<size_t>(v)]);
+    const size_t bytes = value_bytes(v, plan.shapes[static_cast<size_t>(v)]);
     if (bytes)
       MGI_CUDA(cudaMemcpyAsync(lane.out.bytes_ptr() + out_at_[k], data(v), bytes, cudaMemcpyDeviceToDevice,
                                stream_.get()));
   }
+  // The error flag travels with the batch (read by check_errors() once it is collected) and is cleared for the next.
+  MGI_CUDA(cudaMemcpyAsync(lane.flag_host.get(), flag, sizeof(int), cudaMemcpyDeviceToHost, stream_.get()));
+  MGI_CUDA(cudaMemsetAsync(flag, 0, sizeof(int), stream_.get()));
 }
 
-void CudaBackend::enqueue_compute(int li, int64_t rows, const std::vector<Shape>& shapes) {
+void CudaBackend::enqueue_compute(int li, int64_t rows, const BatchPlan& plan) {
   Lane& lane = lanes_[static_cast<size_t>(li)];
   if (rows == max_batch_ && graphs_active_ && lane.graph) {
     lane.graph.launch(stream_.get());
     ++graph_launches_;
     return;
   }
-  enqueue_nodes(li, shapes);
+  enqueue_nodes(li, plan);
 }
 
-void CudaBackend::enqueue_download(Lane& lane, const std::vector<float*>& outputs, const std::vector<Shape>& shapes) {
+void CudaBackend::enqueue_download(Lane& lane, const std::vector<void*>& outputs, const std::vector<Shape>& shapes) {
   // Straight into page-locked caller memory, else into the stage (copied out by finish_download()).
   lane.dst.assign(outputs.size(), nullptr);
   lane.dst_bytes.assign(outputs.size(), 0);
   for (size_t k = 0; k < outputs.size(); ++k) {
-    const size_t bytes = float_bytes(shapes[static_cast<size_t>(graph_.outputs[k])]);
+    const int v = graph_.outputs[k];
+    const size_t bytes = value_bytes(v, shapes[static_cast<size_t>(v)]);
     if (bytes == 0) continue;
     void* dst = outputs[k];
     if (!is_pinned(dst)) {
@@ -116,12 +123,12 @@ void CudaBackend::finish_download(const Lane& lane) const {
     if (lane.dst[k]) std::memcpy(lane.dst[k], lane.out_stage.bytes_ptr() + out_at_[k], lane.dst_bytes[k]);
 }
 
-void CudaBackend::submit(int64_t rows, const std::vector<const float*>& inputs,
-                         const std::vector<float*>& outputs) {
+void CudaBackend::submit(int64_t rows, const std::vector<const void*>& inputs, const std::vector<void*>& outputs) {
   check_batch(rows, inputs.size(), outputs.size(), "submit()");
   MGI_ASSERT(busy_.size() < lanes_.size(), "CUDA backend: submit() with every lane busy (collect() first)");
   MGI_CUDA(cudaSetDevice(device_));
-  const std::vector<Shape>& shapes = shapes_for(rows);
+  const BatchPlan& plan = plan_for(rows);
+  const std::vector<Shape>& shapes = plan.shapes;
   const int li = next_lane_;
   Lane& lane = lanes_[static_cast<size_t>(li)];
   try {
@@ -134,7 +141,7 @@ void CudaBackend::submit(int64_t rows, const std::vector<const float*>& inputs,
     // Compute after the upload, and after the lane's previous download freed its output buffer.
     MGI_CUDA(cudaStreamWaitEvent(stream_.get(), lane.loaded.get(), 0));
     MGI_CUDA(cudaStreamWaitEvent(stream_.get(), lane.unloaded.get(), 0));
-    enqueue_compute(li, rows, shapes);
+    enqueue_compute(li, rows, plan);
     lane.computed.record(stream_.get());
 
     MGI_CUDA(cudaStreamWaitEvent(d2h_.get(), lane.computed.get(), 0));
@@ -156,6 +163,7 @@ void CudaBackend::collect() {
   MGI_CUDA(cudaSetDevice(device_));
   lane.unloaded.synchronize();  // also where errors inside kernels surface
   finish_download(lane);
+  check_errors(lane);
 }
 
 void CudaBackend::drain() noexcept {

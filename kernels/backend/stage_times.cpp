@@ -13,13 +13,14 @@
 
 namespace mgi::cuda {
 
-Backend::StageTimes CudaBackend::time_stages(int64_t rows, const std::vector<const float*>& inputs,
-                                             const std::vector<float*>& outputs, int repeats) {
+Backend::StageTimes CudaBackend::time_stages(int64_t rows, const std::vector<const void*>& inputs,
+                                             const std::vector<void*>& outputs, int repeats) {
   check_batch(rows, inputs.size(), outputs.size(), "time_stages()");
   MGI_ASSERT(busy_.empty(),
              "CUDA backend: time_stages() with " + std::to_string(busy_.size()) + " batch(es) outstanding");
   MGI_CUDA(cudaSetDevice(device_));
-  const std::vector<Shape>& shapes = shapes_for(rows);
+  const BatchPlan& plan = plan_for(rows);
+  const std::vector<Shape>& shapes = plan.shapes;
   constexpr int li = 0;
   Lane& lane = lanes_[static_cast<size_t>(li)];
   const Event start(true), stop(true);
@@ -40,9 +41,10 @@ Backend::StageTimes CudaBackend::time_stages(int64_t rows, const std::vector<con
     for (int r = 0; r < std::max(repeats, 1); ++r) {
       // Each stage is finished (stop synchronized) before the next is queued.
       best.h2d_s = std::min(best.h2d_s, timed(h2d_.get(), [&] { enqueue_upload(lane, src, shapes); }));
-      best.compute_s = std::min(best.compute_s, timed(stream_.get(), [&] { enqueue_compute(li, rows, shapes); }));
+      best.compute_s = std::min(best.compute_s, timed(stream_.get(), [&] { enqueue_compute(li, rows, plan); }));
       best.d2h_s = std::min(best.d2h_s, timed(d2h_.get(), [&] { enqueue_download(lane, outputs, shapes); }));
       finish_download(lane);  // stage -> pageable outputs, after the clock
+      check_errors(lane);
     }
   } catch (...) {
     sync_all();

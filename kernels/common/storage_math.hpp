@@ -1,5 +1,5 @@
-// Sizes and small predicates shared by the CUDA backend's files: buffer
-// alignment, bytes of a float32 value, which ops alias their input.
+// Sizes shared by the CUDA backend's files: buffer alignment, bytes of a
+// typed value. (Which ops alias their input is the registry's OpDef::alias.)
 #pragma once
 #include <cstddef>
 #include <cstdio>
@@ -14,10 +14,7 @@ constexpr size_t kAlign = 256;  // cudaMalloc's own alignment; keeps every buffe
 
 inline size_t align_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
 
-inline size_t float_bytes(const Shape& s) { return static_cast<size_t>(shape_numel(s)) * sizeof(float); }
-
-// Flatten/Reshape/Identity run no kernel: the output is the input's storage.
-inline bool is_alias(OpKind op) { return op == OpKind::Flatten || op == OpKind::Reshape || op == OpKind::Identity; }
+inline size_t typed_bytes(const Shape& s, DType t) { return static_cast<size_t>(shape_numel(s)) * dtype_size(t); }
 
 inline std::string gib(size_t bytes) {
   char buf[32];

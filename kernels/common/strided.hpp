@@ -1,5 +1,6 @@
-// Index maps of the strided kernels (broadcast binary ops, expand, transpose):
-// an output element's flat index -> element offsets in up to two operands.
+// Index maps of the strided kernels (broadcast binary ops, expand, transpose,
+// slice, where): an output element's flat index -> element offsets in up to
+// two operands (Strided), or three (Strided3: Where).
 // Built on the host with the fewest dims (size-1 dims dropped, neighbouring
 // dims merged wherever both operands stay linear across them: a same-shape op
 // becomes rank 1, a bias add over rows rank 2) and passed by value to kernels.
@@ -125,6 +126,92 @@ inline Strided expand_strides(const Shape& x_shape, const Shape& y_shape) {
     throw ModelError("CUDA backend: cannot expand " + shape_str(x_shape) + " to " + shape_str(y_shape));
   bc.b_strides = bc.a_strides;
   return coalesce(bc);
+}
+
+// x (x_shape) sliced: output dim k (out_shape[k] elements) starts at element
+// starts[k] of x's dim k and steps by steps[k] (may be negative). Returns the
+// gather map; `base` receives the element offset of the output's first element.
+inline Strided slice_strides(const Shape& x_shape, const std::vector<int64_t>& starts,
+                             const std::vector<int64_t>& steps, const Shape& out_shape, int64_t& base) {
+  const size_t rank = x_shape.size();
+  if (starts.size() != rank || steps.size() != rank || out_shape.size() != rank)
+    throw ModelError("CUDA backend: Slice of " + shape_str(x_shape) + " to " + shape_str(out_shape));
+  std::vector<int64_t> strides(rank, 1);
+  for (size_t k = rank; k-- > 1;) strides[k - 1] = strides[k] * x_shape[k];
+  Broadcast bc;
+  base = 0;
+  for (size_t k = 0; k < rank; ++k) {
+    bc.out.push_back(out_shape[k]);
+    bc.a_strides.push_back(strides[k] * steps[k]);
+    if (out_shape[k] > 0) base += starts[k] * strides[k];
+  }
+  bc.b_strides = bc.a_strides;
+  return coalesce(bc);
+}
+
+// Three operands over one output (Where: condition, x, y), dims dropped and
+// merged like coalesce().
+struct Strided3 {
+  int rank = 0;
+  int64_t dims[kMaxDims] = {};
+  int64_t s[3][kMaxDims] = {};
+
+  int64_t numel() const {
+    int64_t n = 1;
+    for (int k = 0; k < rank; ++k) n *= dims[k];
+    return n;
+  }
+};
+
+MGI_HD inline void strided3_offsets(const Strided3& st, int64_t i, int64_t& o0, int64_t& o1, int64_t& o2) {
+  int64_t rem = i;
+  o0 = o1 = o2 = 0;
+  for (int k = st.rank - 1; k >= 0; --k) {
+    const int64_t q = k > 0 ? rem / st.dims[k] : 0;
+    const int64_t c = rem - q * st.dims[k];
+    o0 += c * st.s[0][k];
+    o1 += c * st.s[1][k];
+    o2 += c * st.s[2][k];
+    rem = q;
+  }
+}
+
+// Each of the three shapes broadcast to `out` (numpy rules; each must broadcast to it).
+inline Strided3 broadcast3_strides(const Shape& a, const Shape& b, const Shape& c, const Shape& out) {
+  std::vector<int64_t> per[3];
+  const Shape* in[3] = {&a, &b, &c};
+  for (int q = 0; q < 3; ++q) {
+    const Broadcast bc = broadcast_shapes(*in[q], out);
+    if (bc.out != out)
+      throw ModelError("CUDA backend: cannot broadcast " + shape_str(*in[q]) + " to " + shape_str(out));
+    per[q] = bc.a_strides;
+  }
+  Strided3 st;
+  for (size_t k = 0; k < out.size(); ++k) {
+    const int64_t d = out[k];
+    if (d == 1) continue;
+    if (st.rank > 0) {
+      const int p = st.rank - 1;
+      bool linear = true;
+      for (int q = 0; q < 3; ++q) linear = linear && st.s[q][p] == per[q][k] * d;
+      if (linear) {
+        st.dims[p] *= d;
+        for (int q = 0; q < 3; ++q) st.s[q][p] = per[q][k];
+        continue;
+      }
+    }
+    if (st.rank == kMaxDims)
+      throw ModelError("CUDA backend: " + shape_str(out) + " needs more than " + std::to_string(kMaxDims) +
+                       " strided dims");
+    st.dims[st.rank] = d;
+    for (int q = 0; q < 3; ++q) st.s[q][st.rank] = per[q][k];
+    ++st.rank;
+  }
+  if (st.rank == 0) {
+    st.rank = 1;
+    st.dims[0] = 1;
+  }
+  return st;
 }
 
 }  // namespace mgi::cuda

@@ -28,7 +28,7 @@ GemmRoute route_gemm(const Node& node, const std::vector<Shape>& shapes) {
   const bool has_c = node.inputs.size() > 2 && node.inputs[2] >= 0 && shapes.size() > 2;
   const Shape& a = shapes.at(0);
   const Shape& b = shapes.at(1);
-  if (node.op == OpKind::Gemm) {
+  if (node.is("Gemm")) {
     r.m = node.trans_a ? a[1] : a[0];
     r.k = node.trans_a ? a[0] : a[1];
     r.n = node.trans_b ? b[0] : b[1];
@@ -56,10 +56,10 @@ GemmRoute route_gemm(const Node& node, const std::vector<Shape>& shapes) {
   if (!node.epilogue.empty()) {
     const UnaryStep& s = node.epilogue.front();
     // cuBLASLt's GELU is the tanh approximation: the exact (erf) Gelu runs as a step.
-    if (s.op == OpKind::Relu) {
+    if (s.fn == UnaryFn::relu) {
       r.epilogue = r.bias ? LtEpilogue::relu_bias : LtEpilogue::relu;
       r.steps_done = 1;
-    } else if (s.op == OpKind::Gelu && s.gelu_tanh) {
+    } else if (s.fn == UnaryFn::gelu && s.gelu_tanh) {
       r.epilogue = r.bias ? LtEpilogue::gelu_bias : LtEpilogue::gelu;
       r.steps_done = 1;
     }

@@ -58,25 +58,6 @@ constexpr int64_t ld(int64_t v) { return v > 0 ? v : 1; }
 
 }  // namespace
 
-UnaryOp unary_op(const UnaryStep& s) {
-  switch (s.op) {
-    case OpKind::Relu: return UnaryOp::relu;
-    case OpKind::LeakyRelu: return UnaryOp::leaky_relu;
-    case OpKind::Sigmoid: return UnaryOp::sigmoid;
-    case OpKind::Tanh: return UnaryOp::tanh;
-    case OpKind::Erf: return UnaryOp::erf;
-    case OpKind::Gelu: return s.gelu_tanh ? UnaryOp::gelu_tanh : UnaryOp::gelu_erf;
-    case OpKind::Exp: return UnaryOp::exp;
-    case OpKind::Log: return UnaryOp::log;
-    case OpKind::Sqrt: return UnaryOp::sqrt;
-    case OpKind::Neg: return UnaryOp::neg;
-    case OpKind::Abs: return UnaryOp::abs;
-    default: break;
-  }
-  MGI_ASSERT(false, std::string("not a unary op: ") + op_name(s.op));
-  return UnaryOp::relu;
-}
-
 GemmTypes gemm_types(Precision p) {
   GemmTypes t;
   switch (p) {
@@ -129,7 +110,7 @@ void GemmEngine::prepare(const Graph& g, const std::vector<Shape>& max_shapes, c
 
   size_t weight_total = 0, need[2] = {0, 0};
   for (const Node& n : g.nodes) {
-    if (n.op != OpKind::Gemm && n.op != OpKind::MatMul) continue;
+    if (!n.is("Gemm") && !n.is("MatMul")) continue;
     for (size_t k = 0; k < 2; ++k) {
       const int v = n.inputs[k];
       const size_t bytes = static_cast<size_t>(shape_numel(max_shapes[static_cast<size_t>(v)])) * types_.ab_bytes();
@@ -153,16 +134,15 @@ void GemmEngine::prepare(const Graph& g, const std::vector<Shape>& max_shapes, c
                 stream);
 }
 
-const void* GemmEngine::operand(const Node& node, size_t k, const Shape& shape, const ValuePtr& ptr,
-                                cudaStream_t stream) {
-  const int v = node.inputs[k];
-  if (types_.ab == CUDA_R_32F) return ptr(v);
-  auto w = weight_at_.find(v);
+const void* GemmEngine::operand(const CudaOpContext& c, size_t k, cudaStream_t stream) {
+  const CudaTensor& t = c.in[k];
+  if (types_.ab == CUDA_R_32F) return t.data;
+  auto w = weight_at_.find(c.node.inputs[k]);
   if (w != weight_at_.end()) return weights_.bytes_ptr() + w->second;
-  const int64_t count = shape_numel(shape);
+  const int64_t count = t.numel();
   MGI_ASSERT(static_cast<size_t>(count) * types_.ab_bytes() <= scratch_[k].bytes(),
              "GEMM operand larger than its conversion scratch");
-  convert_f32(ptr(v), scratch_[k].get(), types_.ab, count, stream);
+  convert_f32(t.as<const float>(), scratch_[k].get(), types_.ab, count, stream);
   return scratch_[k].get();
 }
 
@@ -214,21 +194,24 @@ bool GemmEngine::run_lt(const LtPlanKey& key, float alpha, const float* bias, co
   return true;
 }
 
-void GemmEngine::run(cublasHandle_t handle, const Node& node, const std::vector<Shape>& shapes, const ValuePtr& ptr) {
-  cudaStream_t stream = nullptr;
-  MGI_CUBLAS(cublasGetStream(handle, &stream));
+void GemmEngine::run(CudaOpContext& c) {
+  const Node& node = c.node;
+  for (size_t k = 0; k < c.in.size(); ++k)
+    if (c.has(k)) c.want(k, {DType::f32});
+  cublasHandle_t handle = c.cublas;
+  cudaStream_t stream = c.stream;
   std::vector<Shape> sh;
-  for (int v : node.inputs) sh.push_back(v >= 0 ? shapes[static_cast<size_t>(v)] : Shape{});
+  for (size_t k = 0; k < c.in.size(); ++k) sh.push_back(c.has(k) ? c.shape(k) : Shape{});
   GemmRoute r = route_gemm(node, sh);
-  float* y = ptr(node.outputs[0]);
-  const Shape& ys = shapes[static_cast<size_t>(node.outputs[0])];
-  const int64_t count = shape_numel(ys);
+  float* y = c.out[0].as<float>();
+  const int64_t count = c.out[0].numel();
   if (count == 0) return;
-  const void* a = operand(node, 0, sh[0], ptr, stream);
-  const void* b = operand(node, 1, sh[1], ptr, stream);
-  const float* bias = r.bias ? ptr(node.inputs[2]) : nullptr;
+  const void* a = operand(c, 0, stream);
+  const void* b = operand(c, 1, stream);
+  const float* bias = r.bias ? c.in[2].as<const float>() : nullptr;
 
-  const float alpha = node.op == OpKind::Gemm ? node.alpha : 1.0f;
+  const bool is_gemm = node.is("Gemm");
+  const float alpha = is_gemm ? node.alpha : 1.0f;
   bool done = false;
   if (r.lt) {
     done = run_lt(lt_plan_key(node, r, bias, types_.ab, types_.compute), alpha, bias, a, b, y, stream);
@@ -236,7 +219,7 @@ void GemmEngine::run(cublasHandle_t handle, const Node& node, const std::vector<
   }
   if (!done) {
     r.steps_done = 0;
-    const bool two_d = node.op == OpKind::Gemm || (sh[1].size() == 2 && sh[0].size() >= 2);
+    const bool two_d = is_gemm || (sh[1].size() == 2 && sh[0].size() >= 2);
     if (!two_d) {
       matmul(handle, a, sh[0], b, sh[1], y, types_);
     } else {
@@ -245,7 +228,7 @@ void GemmEngine::run(cublasHandle_t handle, const Node& node, const std::vector<
         expand(bias, sh[2], y, {r.m, r.n}, stream);
         beta = r.beta;
       }
-      const bool ta = node.op == OpKind::Gemm && node.trans_a, tb = node.op == OpKind::Gemm && node.trans_b;
+      const bool ta = is_gemm && node.trans_a, tb = is_gemm && node.trans_b;
       if (r.k == 0 && beta == 0.0f)
         MGI_CUDA(cudaMemsetAsync(y, 0, static_cast<size_t>(count) * sizeof(float), stream));
       else
@@ -258,6 +241,18 @@ void GemmEngine::run(cublasHandle_t handle, const Node& node, const std::vector<
       steps.push_back(ChainStep{unary_op(node.epilogue[s]), node.epilogue[s].alpha});
     unary_chain(steps, y, y, count, stream);
   }
+}
+
+namespace {
+
+// cuBLASLt with fused epilogues, or cublasGemmEx (gemm_engine.hpp).
+void gemm_node(CudaOpContext& c) { c.gemm.run(c); }
+
+}  // namespace
+
+void register_gemm_cuda_kernels(CudaKernelRegistry& r) {
+  r.add({"", "Gemm", gemm_node});
+  r.add({"", "MatMul", gemm_node});
 }
 
 }  // namespace mgi::cuda

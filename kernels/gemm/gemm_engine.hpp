@@ -22,14 +22,12 @@
 
 #include "backend.hpp"
 #include "cuda_handles.hpp"
+#include "cuda_kernels.hpp"
 #include "device_buffer.hpp"
 #include "gemm_plan_key.hpp"
 #include "ops.hpp"
 
 namespace mgi::cuda {
-
-// The kernel op of one unary step (a unary node: unary_step(node); or a fused epilogue step).
-UnaryOp unary_op(const UnaryStep& s);
 
 GemmTypes gemm_types(Precision p);
 
@@ -48,8 +46,8 @@ class GemmEngine {
   // After the graph's constants are on the device; `max_shapes`: every value's
   // shape at the largest batch. Converts GEMM weights and sizes the scratch.
   void prepare(const Graph& graph, const std::vector<Shape>& max_shapes, const ValuePtr& ptr, cudaStream_t stream);
-  // Runs one Gemm/MatMul node on the handle's stream; `shapes`: this batch's value shapes.
-  void run(cublasHandle_t handle, const Node& node, const std::vector<Shape>& shapes, const ValuePtr& ptr);
+  // Runs one Gemm/MatMul node (c.node, float32 tensors c.in / c.out) on c.cublas's stream.
+  void run(CudaOpContext& c);
 
   size_t weight_bytes() const { return weights_.bytes(); }
   size_t scratch_bytes() const { return scratch_[0].bytes() + scratch_[1].bytes(); }
@@ -75,7 +73,7 @@ class GemmEngine {
   // cuBLASLt for one 2-D product; false when cuBLASLt has no algorithm for it.
   bool run_lt(const LtPlanKey& key, float alpha, const float* bias, const void* a, const void* b, float* y,
               cudaStream_t stream);
-  const void* operand(const Node& node, size_t k, const Shape& shape, const ValuePtr& ptr, cudaStream_t stream);
+  const void* operand(const CudaOpContext& c, size_t k, cudaStream_t stream);
 
   Precision precision_;
   GemmTypes types_;

@@ -53,8 +53,8 @@ inline LtPlanKey lt_plan_key(const Node& node, const GemmRoute& r, const void* b
   key.m = r.m;
   key.n = r.n;
   key.k = r.k;
-  key.trans_a = node.op == OpKind::Gemm && node.trans_a;
-  key.trans_b = node.op == OpKind::Gemm && node.trans_b;
+  key.trans_a = node.is("Gemm") && node.trans_a;
+  key.trans_b = node.is("Gemm") && node.trans_b;
   key.epilogue = r.epilogue;
   key.bias_align = bias_alignment(bias);
   key.ab_type = ab_type;

@@ -1,8 +1,12 @@
-// Elementwise kernels: numpy-broadcast binary ops, unary activations, and
-// strided copies (expand, transpose).
+// Elementwise kernels: numpy-broadcast binary ops (float32; Add/Sub/Mul/Div
+// also int32/int64), unary activations (Neg/Abs also int32/int64), fused unary
+// chains, and the float strided copy the GEMM engine expands biases with; and
+// the node-level kernels of these ops (cuda_kernels.hpp).
 #include <cmath>
+#include <type_traits>
 
 #include "cuda_check.hpp"
+#include "cuda_kernels.hpp"
 #include "launch.cuh"
 #include "ops.hpp"
 #include "strided.hpp"
@@ -19,16 +23,32 @@ struct PowF {  // x^2 (common in exported norms) as x * x, exactly like the CPU 
 };
 struct FirstF { __device__ float operator()(float a, float) const { return a; } };
 
+// Integers as the CPU backend (src/ops/binary.cpp): wrap on overflow through
+// the unsigned type; division truncates, x / 0 == 0, MIN / -1 == MIN.
+template <class T>
+struct IntOps {
+  using U = std::make_unsigned_t<T>;
+  struct Add { __device__ T operator()(T a, T b) const { return static_cast<T>(static_cast<U>(a) + static_cast<U>(b)); } };
+  struct Sub { __device__ T operator()(T a, T b) const { return static_cast<T>(static_cast<U>(a) - static_cast<U>(b)); } };
+  struct Mul { __device__ T operator()(T a, T b) const { return static_cast<T>(static_cast<U>(a) * static_cast<U>(b)); } };
+  struct Div {
+    __device__ T operator()(T a, T b) const {
+      if (b == 0) return T{0};
+      if (b == -1) return static_cast<T>(U{0} - static_cast<U>(a));
+      return static_cast<T>(a / b);
+    }
+  };
+};
+
 // Rank 1: strides are 0 (broadcast scalar) or 1.
-template <class F>
-__global__ void binary_flat(const float* a, int64_t sa, const float* b,
-                            int64_t sb, float* y, int64_t n, F f) {
+template <class T, class F>
+__global__ void binary_flat(const T* a, int64_t sa, const T* b, int64_t sb, T* y, int64_t n, F f) {
   for (int64_t i = global_index(); i < n; i += global_stride()) y[i] = f(a[i * sa], b[i * sb]);
 }
 
 // Rank R known at compile time (R = 0: the rank is read from st at run time).
-template <class F, int R>
-__global__ void binary_strided(const float* a, const float* b, float* y, int64_t n, Strided st, F f) {
+template <class T, class F, int R>
+__global__ void binary_strided(const T* a, const T* b, T* y, int64_t n, Strided st, F f) {
   for (int64_t i = global_index(); i < n; i += global_stride()) {
     int64_t oa, ob;
     strided_offsets<R>(st, i, oa, ob);
@@ -36,18 +56,40 @@ __global__ void binary_strided(const float* a, const float* b, float* y, int64_t
   }
 }
 
-template <class F>
-void launch_binary(const float* a, const float* b, float* y, const Strided& st, cudaStream_t s, F f) {
+template <class T, class F>
+void launch_binary(const T* a, const T* b, T* y, const Strided& st, cudaStream_t s, F f) {
   const int64_t n = st.numel();
   if (n == 0) return;
   const unsigned grid = grid_for(n);
   switch (st.rank) {
     case 1: binary_flat<<<grid, kBlock, 0, s>>>(a, st.sa[0], b, st.sb[0], y, n, f); break;
-    case 2: binary_strided<F, 2><<<grid, kBlock, 0, s>>>(a, b, y, n, st, f); break;
-    case 3: binary_strided<F, 3><<<grid, kBlock, 0, s>>>(a, b, y, n, st, f); break;
-    default: binary_strided<F, 0><<<grid, kBlock, 0, s>>>(a, b, y, n, st, f); break;
+    case 2: binary_strided<T, F, 2><<<grid, kBlock, 0, s>>>(a, b, y, n, st, f); break;
+    case 3: binary_strided<T, F, 3><<<grid, kBlock, 0, s>>>(a, b, y, n, st, f); break;
+    default: binary_strided<T, F, 0><<<grid, kBlock, 0, s>>>(a, b, y, n, st, f); break;
   }
   MGI_CUDA_LAUNCH();
+}
+
+template <class T>
+void launch_binary_int(BinaryOp op, const T* a, const T* b, T* y, const Strided& st, cudaStream_t s) {
+  using O = IntOps<T>;
+  switch (op) {
+    case BinaryOp::add: return launch_binary(a, b, y, st, s, typename O::Add{});
+    case BinaryOp::sub: return launch_binary(a, b, y, st, s, typename O::Sub{});
+    case BinaryOp::mul: return launch_binary(a, b, y, st, s, typename O::Mul{});
+    case BinaryOp::div: return launch_binary(a, b, y, st, s, typename O::Div{});
+    case BinaryOp::pow: break;
+  }
+  MGI_ASSERT(false, "CUDA binary: Pow takes float32 only");
+}
+
+template <class T>
+__global__ void neg_abs_kernel(const T* x, T* y, int64_t n, bool abs) {
+  using U = std::make_unsigned_t<T>;
+  for (int64_t i = global_index(); i < n; i += global_stride()) {
+    const T v = x[i];
+    y[i] = abs && v >= 0 ? v : static_cast<T>(U{0} - static_cast<U>(v));
+  }
 }
 
 template <class F>
@@ -169,6 +211,92 @@ void unary(UnaryOp op, float alpha, const float* x, float* y, int64_t n, cudaStr
     case UnaryOp::neg: return launch_unary(x, y, n, stream, NegF{});
     case UnaryOp::abs: return launch_unary(x, y, n, stream, AbsF{});
   }
+}
+
+void binary_int(BinaryOp op, DType t, const void* a, const Shape& a_shape, const void* b, const Shape& b_shape,
+                void* y, cudaStream_t stream) {
+  const Strided st = binary_strides(a_shape, b_shape);
+  if (t == DType::i64)
+    return launch_binary_int(op, static_cast<const int64_t*>(a), static_cast<const int64_t*>(b),
+                             static_cast<int64_t*>(y), st, stream);
+  MGI_ASSERT(t == DType::i32, "CUDA binary: integer type must be int32 or int64");
+  launch_binary_int(op, static_cast<const int32_t*>(a), static_cast<const int32_t*>(b), static_cast<int32_t*>(y),
+                    st, stream);
+}
+
+void neg_abs_int(bool abs, DType t, const void* x, void* y, int64_t n, cudaStream_t stream) {
+  if (n == 0) return;
+  if (t == DType::i64)
+    neg_abs_kernel<<<grid_for(n), kBlock, 0, stream>>>(static_cast<const int64_t*>(x), static_cast<int64_t*>(y), n,
+                                                       abs);
+  else
+    neg_abs_kernel<<<grid_for(n), kBlock, 0, stream>>>(static_cast<const int32_t*>(x), static_cast<int32_t*>(y), n,
+                                                       abs);
+  MGI_CUDA_LAUNCH();
+}
+
+UnaryOp unary_op(const UnaryStep& s) {
+  switch (s.fn) {
+    case UnaryFn::relu: return UnaryOp::relu;
+    case UnaryFn::leaky_relu: return UnaryOp::leaky_relu;
+    case UnaryFn::sigmoid: return UnaryOp::sigmoid;
+    case UnaryFn::tanh: return UnaryOp::tanh;
+    case UnaryFn::erf: return UnaryOp::erf;
+    case UnaryFn::gelu: return s.gelu_tanh ? UnaryOp::gelu_tanh : UnaryOp::gelu_erf;
+    case UnaryFn::exp: return UnaryOp::exp;
+    case UnaryFn::log: return UnaryOp::log;
+    case UnaryFn::sqrt: return UnaryOp::sqrt;
+    case UnaryFn::neg: return UnaryOp::neg;
+    case UnaryFn::abs: return UnaryOp::abs;
+  }
+  MGI_ASSERT(false, "unary_op: unknown UnaryFn " + std::to_string(static_cast<int>(s.fn)));
+  return UnaryOp::relu;
+}
+
+namespace {
+
+// ---- node-level kernels ----
+
+template <BinaryOp Op>
+void binary_node(CudaOpContext& c) {
+  const CudaTensor &a = c.in[0], &b = c.in[1], &y = c.out[0];
+  if (a.dtype != b.dtype) c.fail("inputs of different types");
+  if (a.dtype == DType::f32)
+    return binary(Op, a.as<const float>(), *a.shape, b.as<const float>(), *b.shape, y.as<float>(), c.stream);
+  if (Op == BinaryOp::pow) c.want(0, {DType::f32});
+  c.want(0, {DType::f32, DType::i64, DType::i32});
+  binary_int(Op, a.dtype, a.data, *a.shape, b.data, *b.shape, y.data, c.stream);
+}
+
+// A unary node, with the chain fused after it (graph_fuse.hpp) if any.
+void unary_node(CudaOpContext& c) {
+  const Node& n = c.node;
+  const CudaTensor &x = c.in[0], &y = c.out[0];
+  const int64_t count = y.numel();
+  if (x.dtype != DType::f32) {  // Neg / Abs on integers (never fused)
+    c.want(0, {DType::i64, DType::i32});
+    if (!(n.unary == UnaryFn::neg || n.unary == UnaryFn::abs) || !n.epilogue.empty())
+      c.fail(std::string("no integer kernel for this op on ") + dtype_name(x.dtype));
+    return neg_abs_int(n.unary == UnaryFn::abs, x.dtype, x.data, y.data, count, c.stream);
+  }
+  const UnaryOp first = unary_op(unary_step(n));
+  if (n.epilogue.empty()) return unary(first, n.alpha, x.as<const float>(), y.as<float>(), count, c.stream);
+  std::vector<ChainStep> steps = {{first, n.alpha}};
+  for (const UnaryStep& st : n.epilogue) steps.push_back({unary_op(st), st.alpha});
+  unary_chain(steps, x.as<const float>(), y.as<float>(), count, c.stream);
+}
+
+}  // namespace
+
+void register_elementwise_cuda_kernels(CudaKernelRegistry& r) {
+  r.add({"", "Add", binary_node<BinaryOp::add>});
+  r.add({"", "Sub", binary_node<BinaryOp::sub>});
+  r.add({"", "Mul", binary_node<BinaryOp::mul>});
+  r.add({"", "Div", binary_node<BinaryOp::div>});
+  r.add({"", "Pow", binary_node<BinaryOp::pow>});
+  for (const char* name : {"Relu", "LeakyRelu", "Sigmoid", "Tanh", "Erf", "Gelu", "Exp", "Log", "Sqrt", "Neg", "Abs"})
+    r.add({"", name, unary_node});
+  r.add({"com.microsoft", "Gelu", unary_node});
 }
 
 }  // namespace mgi::cuda

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "cuda_check.hpp"
+#include "cuda_kernels.hpp"
 #include "launch.cuh"
 #include "ops.hpp"
 #include "reduce.cuh"
@@ -79,6 +80,36 @@ void layer_norm(const float* x, float* y, int64_t rows, int64_t d, const float* 
                                                                          bias, bs, epsilon);
   }
   MGI_CUDA_LAUNCH();
+}
+
+namespace {
+
+void batch_norm_node(CudaOpContext& c) {
+  for (size_t k = 0; k < 5; ++k) c.want(k, {DType::f32});
+  const Shape& x = c.shape(0);
+  auto p = [&](size_t k) { return c.in[k].as<const float>(); };
+  batch_norm(p(0), c.out[0].as<float>(), x[0], x[1], dims_product(x, 2, x.size()), p(1), p(2), p(3), p(4),
+             c.node.epsilon, c.stream);
+}
+
+// Scale and bias hold one value per normalized element, or a single one.
+void layer_norm_node(CudaOpContext& c) {
+  c.want(0, {DType::f32});
+  const Shape& x = c.shape(0);
+  const size_t ax = norm_axis(c.node.axis, x.size());
+  const int64_t rows = dims_product(x, 0, ax), d = dims_product(x, ax, x.size());
+  const bool scale1 = shape_numel(c.shape(1)) == 1 && d != 1;
+  const bool bias1 = c.has(2) && shape_numel(c.shape(2)) == 1 && d != 1;
+  const float* bias = c.has(2) ? c.in[2].as<const float>() : nullptr;
+  layer_norm(c.in[0].as<const float>(), c.out[0].as<float>(), rows, d, c.in[1].as<const float>(), scale1, bias, bias1,
+             c.node.epsilon, c.stream);
+}
+
+}  // namespace
+
+void register_normalization_cuda_kernels(CudaKernelRegistry& r) {
+  r.add({"", "BatchNormalization", batch_norm_node});
+  r.add({"", "LayerNormalization", layer_norm_node});
 }
 
 }  // namespace mgi::cuda

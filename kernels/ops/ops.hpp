@@ -1,6 +1,8 @@
 // Host-side launchers of the CUDA backend's kernels. Every launcher enqueues
-// its work on `stream` and returns without synchronizing; tensors are dense,
-// row-major float32 on the device. Empty tensors launch nothing.
+// its work on `stream` and returns without synchronizing; tensors are dense and
+// row-major on the device, float32 unless a launcher takes a DType or an
+// element size. Empty tensors launch nothing. The node-level kernels that call
+// them (cuda_kernels.hpp) live in the same family files.
 #pragma once
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
@@ -8,6 +10,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "graph.hpp"
 #include "strided.hpp"
 #include "tensor.hpp"
 
@@ -16,6 +19,9 @@ namespace mgi::cuda {
 // ---- elementwise.cu ----
 enum class BinaryOp { add, sub, mul, div, pow };
 enum class UnaryOp { relu, leaky_relu, sigmoid, tanh, erf, gelu_erf, gelu_tanh, exp, log, sqrt, neg, abs };
+// The kernel op of one unary step (a unary node: unary_step(node); or a fused
+// epilogue/chain step): the one place UnaryFn (graph.hpp) maps to UnaryOp.
+UnaryOp unary_op(const UnaryStep& s);
 
 // y = a op b with numpy broadcasting; y has broadcast_shapes(a_shape, b_shape).out.
 // y may be a itself when a already has the output shape.
@@ -31,6 +37,12 @@ struct ChainStep {
   float alpha;
 };
 void unary_chain(const std::vector<ChainStep>& steps, const float* x, float* y, int64_t n, cudaStream_t stream);
+// Integer Add/Sub/Mul/Div (int32 or int64, `t`), as the CPU backend: wrapping
+// arithmetic, division truncating toward zero with x / 0 == 0 and MIN / -1 == MIN.
+void binary_int(BinaryOp op, DType t, const void* a, const Shape& a_shape, const void* b, const Shape& b_shape,
+                void* y, cudaStream_t stream);
+// Integer Neg / Abs (wrapping: -MIN == MIN).
+void neg_abs_int(bool abs, DType t, const void* x, void* y, int64_t n, cudaStream_t stream);
 // y (y_shape) = x broadcast to y_shape (numpy rules; x must broadcast to y_shape).
 void expand(const float* x, const Shape& x_shape, float* y, const Shape& y_shape, cudaStream_t stream);
 // y[i] = x[offset_a(i)] for i < st.numel() (see strided.hpp).
@@ -53,10 +65,35 @@ void layer_norm(const float* x, float* y, int64_t rows, int64_t d, const float* 
                 bool scale_single, const float* bias, bool bias_single, float epsilon,
                 cudaStream_t stream);
 
-// ---- layout.cu ----
+// ---- layout.cu (any element type: elem_size 1, 2, 4 or 8 bytes) ----
+// y[i] = x[offset_a(i)] for i < st.numel() (see strided.hpp).
+void strided_gather(const void* x, const Strided& st, void* y, size_t elem_size, cudaStream_t stream);
 // y = x transposed by perm (y dim k = x dim perm[k]); perm is a permutation of 0..rank-1.
-void transpose(const float* x, const Shape& x_shape, const std::vector<int64_t>& perm, float* y,
+void transpose(const void* x, const Shape& x_shape, const std::vector<int64_t>& perm, void* y, size_t elem_size,
                cudaStream_t stream);
+// One Concat input: x viewed as [outer, x_cols] goes to columns [col, col + x_cols) of y [outer, y_cols].
+void concat_part(const void* x, int64_t outer, int64_t x_cols, void* y, int64_t y_cols, int64_t col,
+                 size_t elem_size, cudaStream_t stream);
+
+// ---- index.cu ----
+// Gather: y[o, j, i] = x[o, idx[j], i], x viewed as [outer, axis_dim, inner],
+// idx (int32 or int64: idx_type) holding `count` indices in [-axis_dim, axis_dim)
+// (negative ones count from the end). An index out of range writes zeros and
+// sets *error_flag = error_code (first error wins), checked after the batch.
+void gather(const void* x, int64_t outer, int64_t axis_dim, int64_t inner, const void* idx, DType idx_type,
+            int64_t count, void* y, size_t elem_size, int* error_flag, int error_code, cudaStream_t stream);
+
+// ---- logic.cu ----
+// y (bool) = a == b with numpy broadcasting; a and b of type t (floats compare as values).
+void equal(DType t, const void* a, const Shape& a_shape, const void* b, const Shape& b_shape, void* y,
+           cudaStream_t stream);
+// y (y_shape) = cond ? x : y_false, all three broadcast to y_shape; cond is bool.
+void where(const void* cond, const Shape& c_shape, const void* x, const Shape& x_shape, const void* y_false,
+           const Shape& f_shape, void* y, const Shape& y_shape, size_t elem_size, cudaStream_t stream);
+
+// ---- cast.cu ----
+// y = x converted from `from` to `to` with convert_elements()' semantics (dtype.hpp).
+void cast(DType from, const void* x, DType to, void* y, int64_t n, cudaStream_t stream);
 
 // ---- convert.cu ----
 // y[i] = x[i] rounded to nearest even in `type` (CUDA_R_16BF or CUDA_R_16F).

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "cuda_check.hpp"
+#include "cuda_kernels.hpp"
 #include "launch.cuh"
 #include "ops.hpp"
 #include "reduce.cuh"
@@ -90,6 +91,28 @@ void softmax(const float* x, float* y, int64_t outer, int64_t n, int64_t inner, 
     launch<true>(x, y, outer, n, inner, stream);
   else
     launch<false>(x, y, outer, n, inner, stream);
+}
+
+namespace {
+
+// opset < 13 flattens to 2-D at axis; opset >= 13 normalizes along the one axis.
+template <bool LOG>
+void softmax_node(CudaOpContext& c) {
+  c.want(0, {DType::f32});
+  const Node& n = c.node;
+  const Shape& x = c.shape(0);
+  const size_t ax = norm_axis(n.axis, x.size());
+  const int64_t outer = dims_product(x, 0, ax);
+  const int64_t len = n.softmax_2d ? dims_product(x, ax, x.size()) : x[ax];
+  const int64_t inner = n.softmax_2d ? 1 : dims_product(x, ax + 1, x.size());
+  softmax(c.in[0].as<const float>(), c.out[0].as<float>(), outer, len, inner, LOG, c.stream);
+}
+
+}  // namespace
+
+void register_softmax_cuda_kernels(CudaKernelRegistry& r) {
+  r.add({"", "Softmax", softmax_node<false>});
+  r.add({"", "LogSoftmax", softmax_node<true>});
 }
 
 }  // namespace mgi::cuda

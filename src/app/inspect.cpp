@@ -17,11 +17,46 @@ namespace mgi {
 
 namespace {
 
+// The model's ops as the file has them (before folding), each marked when the
+// registry lacks it; returns how many op types are unsupported.
+int print_model_ops(const std::vector<OpUse>& uses) {
+  int nodes = 0, unsupported = 0;
+  std::string list;
+  for (const OpUse& u : uses) {
+    nodes += u.count;
+    list += (list.empty() ? "" : ", ") + u.op + " x" + std::to_string(u.count);
+    if (!u.supported) {
+      list += " (unsupported)";
+      ++unsupported;
+    }
+  }
+  std::printf("  model ops  %d nodes in the file: %s\n", nodes, list.empty() ? "(none)" : list.c_str());
+  return unsupported;
+}
 
-void inspect_model(const std::string& path, const std::string& bytes) {
-  const Graph g = load_onnx(bytes, path);
+void print_support(const std::vector<OpUse>& uses, int unsupported) {
+  if (unsupported == 0)
+    std::printf("  all ops supported (%zu types)\n", uses.size());
+  else
+    std::printf("  ops: %zu of %zu types supported\n", uses.size() - static_cast<size_t>(unsupported), uses.size());
+}
+
+// Lists the model's ops first (from the file alone, so a model the loader
+// refuses is still described), then loads it for the rest. Returns 0, or the
+// load error's exit code after its one line on stderr.
+int inspect_model(const std::string& path, const std::string& bytes) {
+  const std::vector<OpUse> uses = model_ops(bytes, path);
   std::printf("model %s (%s, sha256 %s)\n", path.c_str(), human_bytes(static_cast<int64_t>(bytes.size())).c_str(),
               sha256_hex(bytes).c_str());
+  Graph g;
+  try {
+    g = load_onnx(bytes, path);
+  } catch (const Error& e) {
+    print_support(uses, print_model_ops(uses));
+    std::fflush(stdout);
+    std::fprintf(stderr, "mgi-mpi: error: %s\n", e.what());
+    return e.exit_code();
+  }
   std::printf("  producer   %s\n  opset      %lld\n", g.producer.empty() ? "?" : g.producer.c_str(),
               static_cast<long long>(g.opset));
   for (size_t k = 0; k < g.inputs.size(); ++k)
@@ -43,6 +78,7 @@ void inspect_model(const std::string& path, const std::string& bytes) {
   for (size_t k = 0; k < g.outputs.size(); ++k)
     std::printf("  output     %-16s float32 %s\n", g.output_name(k).c_str(),
                 shapes.empty() ? "(depends on dynamic input dims)" : batch_shape_str(shapes[g.outputs[k]]).c_str());
+  const int unsupported = print_model_ops(uses);
   std::map<std::string, int> ops;
   for (const Node& n : g.nodes) ops[n.op_type]++;
   std::string list;
@@ -50,6 +86,8 @@ void inspect_model(const std::string& path, const std::string& bytes) {
   std::printf("  ops        %zu nodes after constant folding: %s\n", g.nodes.size(), list.c_str());
   std::printf("  parameters %lld (%s as float32)\n", static_cast<long long>(g.parameter_count),
               human_bytes(g.parameter_count * 4).c_str());
+  print_support(uses, unsupported);  // an unsupported op the outputs never need: the model still loads
+  return 0;
 }
 
 struct H5Visit {
@@ -166,7 +204,7 @@ int inspect_file(const std::string& path) {
       H5Eclear2(H5E_DEFAULT);
       std::ostringstream ss;
       ss << in.rdbuf();
-      inspect_model(path, ss.str());
+      return inspect_model(path, ss.str());
     }
     return 0;
   } catch (const Error& e) {

@@ -4,7 +4,7 @@
 
 namespace mgi {
 
-void Backend::run_shaped(const std::vector<Shape>&, const std::vector<const float*>&, const std::vector<float*>&) {
+void Backend::run_shaped(const std::vector<Shape>&, const std::vector<const void*>&, const std::vector<void*>&) {
   throw RuntimeError(describe() + ": ragged inputs are CPU-only in this version (set runtime.device: cpu)");
 }
 

@@ -66,18 +66,19 @@ class Backend {
   // Converts/uploads weights and allocates work buffers for batches of up to
   // max_batch rows whose per-row input shapes are `input_rows` (one per graph input).
   virtual void prepare(const Graph& graph, const std::vector<Shape>& input_rows, int64_t max_batch) = 0;
-  // Runs 1 <= rows <= max_batch rows. inputs[k]: rows x prod(input_rows[k]) floats, row-major.
-  // outputs[k]: receives rows x (per-row size of graph output k) floats.
+  // Runs 1 <= rows <= max_batch rows. inputs[k]: rows x prod(input_rows[k]) elements of
+  // graph.input_type(k), row-major. outputs[k]: receives rows x (per-row size of graph
+  // output k) elements of graph.output_type(k).
   // A row's result must not depend on the other rows in the batch or on `rows`
   // (CPU backend: bitwise).
-  virtual void run(int64_t rows, const std::vector<const float*>& inputs,
-                   const std::vector<float*>& outputs) = 0;
+  virtual void run(int64_t rows, const std::vector<const void*>& inputs,
+                   const std::vector<void*>& outputs) = 0;
   // Like run(), for inputs whose dynamic (non-batch) dims change per batch
   // (padded ragged rows): input_shapes[k] is the full shape of inputs[k], batch
   // first; every dim at most the one prepared. Outputs are packed for these
-  // shapes. The default throws: only the CPU backend implements it so far.
-  virtual void run_shaped(const std::vector<Shape>& input_shapes, const std::vector<const float*>& inputs,
-                          const std::vector<float*>& outputs);
+  // shapes. The default throws (a backend that cannot run changing shapes).
+  virtual void run_shaped(const std::vector<Shape>& input_shapes, const std::vector<const void*>& inputs,
+                          const std::vector<void*>& outputs);
 
   // Pipelined batches. submit() queues a batch with run()'s arguments and
   // returns; the batch is complete, its outputs written, once collect() has
@@ -88,7 +89,7 @@ class Backend {
   // submit() (the CPU backend); CUDA overlaps copies and compute of
   // consecutive batches. run() must not be mixed with outstanding batches.
   virtual int pipeline_depth() const { return 1; }
-  virtual void submit(int64_t rows, const std::vector<const float*>& inputs, const std::vector<float*>& outputs);
+  virtual void submit(int64_t rows, const std::vector<const void*>& inputs, const std::vector<void*>& outputs);
   virtual void collect();
   // Waits for every outstanding batch and forgets it, errors included. For the
   // error and interrupt paths, before buffers the batches use are freed.
@@ -113,8 +114,8 @@ class Backend {
   struct StageTimes {
     double h2d_s = 0, compute_s = 0, d2h_s = 0;
   };
-  virtual StageTimes time_stages(int64_t rows, const std::vector<const float*>& inputs,
-                                 const std::vector<float*>& outputs, int repeats);
+  virtual StageTimes time_stages(int64_t rows, const std::vector<const void*>& inputs,
+                                 const std::vector<void*>& outputs, int repeats);
 
  private:
   int64_t outstanding_ = 0;  // default submit()/collect(): batches run but not collected yet

@@ -45,7 +45,7 @@ int64_t mem_available() {
 
 }  // namespace
 
-void Backend::submit(int64_t rows, const std::vector<const float*>& inputs, const std::vector<float*>& outputs) {
+void Backend::submit(int64_t rows, const std::vector<const void*>& inputs, const std::vector<void*>& outputs) {
   MGI_ASSERT(outstanding_ < pipeline_depth(), "submit() with " + std::to_string(outstanding_) +
                                                   " batch(es) outstanding; pipeline depth " +
                                                   std::to_string(pipeline_depth()));
@@ -122,8 +122,8 @@ int64_t prepare_batch(Backend& backend, const Graph& graph, const std::vector<Sh
   }
 }
 
-Backend::StageTimes Backend::time_stages(int64_t rows, const std::vector<const float*>& inputs,
-                                         const std::vector<float*>& outputs, int repeats) {
+Backend::StageTimes Backend::time_stages(int64_t rows, const std::vector<const void*>& inputs,
+                                         const std::vector<void*>& outputs, int repeats) {
   StageTimes best;
   best.compute_s = std::numeric_limits<double>::infinity();
   for (int r = 0; r < std::max(repeats, 1); ++r) {

@@ -6,14 +6,6 @@
 
 namespace mgi {
 
-const char* dtype_name(DType t) {
-  switch (t) {
-    case DType::f32: return "float32";
-    case DType::i64: return "int64";
-  }
-  return "?";
-}
-
 int64_t shape_numel(const Shape& s) {
   int64_t n = 1;
   for (int64_t d : s) {
@@ -41,5 +33,29 @@ std::string batch_shape_str(const Shape& s) {
 }
 
 Shape row_shape(const Shape& s) { return s.empty() ? Shape{} : Shape(s.begin() + 1, s.end()); }
+
+Tensor::Tensor(DType t, Shape s) : dtype(t), shape(std::move(s)) {
+  const int64_t n = shape_numel(shape);
+  bytes_ = static_cast<size_t>(n) * dtype_size(t);
+  words_.assign((bytes_ + 7) / 8, 0);
+}
+
+std::vector<int64_t> Tensor::ints() const {
+  const int64_t n = numel();
+  std::vector<int64_t> r(static_cast<size_t>(n));
+  for (int64_t k = 0; k < n; ++k) r[static_cast<size_t>(k)] = int_at(k);
+  return r;
+}
+
+Tensor Tensor::cast(DType to) const {
+  Tensor r(to, shape);
+  convert_elements(dtype, raw(), to, r.raw(), numel());
+  return r;
+}
+
+void Tensor::release() {
+  std::vector<uint64_t>().swap(words_);
+  bytes_ = 0;
+}
 
 }  // namespace mgi

@@ -7,8 +7,8 @@
 #include <cstring>
 #include <map>
 
-#include "cpu_gemm_kernel.hpp"
 #include "error.hpp"
+#include "gemm.hpp"
 #include "graph_fuse.hpp"
 
 namespace mgi {
@@ -24,23 +24,23 @@ std::string CpuBackend::describe() const {
   return std::string("cpu (GEMM kernel ") + cpu::gemm_kernel_name() + ", " + std::to_string(threads_) + (threads_ == 1 ? " thread, " : " threads, ") + prec + ")";
 }
 
-std::vector<Shape> CpuBackend::shapes_for(int64_t rows) const {
+ShapePlan CpuBackend::plan_for(int64_t rows) const {
   std::vector<Shape> in;
   for (const Shape& r : input_rows_) {
     Shape s = r;
     s.insert(s.begin(), rows);
     in.push_back(std::move(s));
   }
-  return graph_.infer_shapes(in);
+  return graph_.plan(in);
 }
 
-const std::vector<Shape>& CpuBackend::shapes_at(int64_t rows) {
-  if (rows == max_batch_) return shapes_max_;
+const ShapePlan& CpuBackend::plan_at(int64_t rows) {
+  if (rows == max_batch_) return plan_max_;
   if (rows != cached_rows_) {
-    shapes_cached_ = shapes_for(rows);
+    plan_cached_ = plan_for(rows);
     cached_rows_ = rows;
   }
-  return shapes_cached_;
+  return plan_cached_;
 }
 
 void CpuBackend::prepare(const Graph& graph, const std::vector<Shape>& input_rows, int64_t max_batch) {
@@ -54,8 +54,9 @@ void CpuBackend::prepare(const Graph& graph, const std::vector<Shape>& input_row
   max_batch_ = max_batch;
   cached_rows_ = -1;
   shaped_.clear();
-  shapes_max_ = shapes_for(max_batch);
-  const std::vector<Shape> s1 = shapes_for(1), s2 = shapes_for(2);
+  plan_max_ = plan_for(max_batch);
+  const std::vector<Shape>& shapes_max_ = plan_max_.shapes;
+  const std::vector<Shape> s1 = plan_for(1).shapes, s2 = plan_for(2).shapes;
   for (size_t k = 0; k < graph_.outputs.size(); ++k) {
     const size_t v = static_cast<size_t>(graph_.outputs[k]);
     const Shape &a = s1[v], &b = s2[v], &m = shapes_max_[v];
@@ -71,20 +72,22 @@ void CpuBackend::prepare(const Graph& graph, const std::vector<Shape>& input_row
   packed_.clear();
   std::map<std::pair<int, bool>, const cpu::PackedB*> packed_of;  // (value, transposed) -> packing
   std::vector<int> plain_reads(graph_.values.size(), 0);
+  host_node_.assign(graph_.nodes.size(), 0);
   for (size_t i = 0; i < graph_.nodes.size(); ++i) {
     const Node& n = graph_.nodes[i];
     opts_[i].threads = threads_;
-    const bool gemm = n.op == OpKind::Gemm || n.op == OpKind::MatMul;
+    host_node_[i] = !n.outputs.empty() && n.outputs[0] >= 0 && graph_.values[static_cast<size_t>(n.outputs[0])].host;
+    const bool gemm = n.is("Gemm") || n.is("MatMul");
     const int w = gemm ? n.inputs[1] : -1;
     const Value* wv = w >= 0 ? &graph_.values[static_cast<size_t>(w)] : nullptr;
-    if (wv && wv->is_constant && wv->data.shape.size() == 2 &&
-        static_cast<int64_t>(wv->data.f.size()) == shape_numel(wv->data.shape)) {
-      const bool tb = n.op == OpKind::Gemm && n.trans_b;
+    if (wv && wv->is_constant && wv->data.dtype == DType::f32 && wv->data.shape.size() == 2 &&
+        wv->data.bytes() == static_cast<size_t>(shape_numel(wv->data.shape)) * sizeof(float)) {
+      const bool tb = n.is("Gemm") && n.trans_b;
       const cpu::PackedB*& p = packed_of[{w, tb}];
       if (!p) {
         const Shape& ws = wv->data.shape;
         packed_.push_back(std::make_unique<cpu::PackedB>());
-        cpu::pack_b(wv->data.f.data(), tb, tb ? ws[1] : ws[0], tb ? ws[0] : ws[1], *packed_.back());
+        cpu::pack_b(wv->data.data<float>(), tb, tb ? ws[1] : ws[0], tb ? ws[0] : ws[1], *packed_.back());
         p = packed_.back().get();
       }
       opts_[i].packed_b = p;
@@ -94,7 +97,7 @@ void CpuBackend::prepare(const Graph& graph, const std::vector<Shape>& input_row
   }
   for (const auto& [key, p] : packed_of) {
     Value& v = graph_.values[static_cast<size_t>(key.first)];
-    if (plain_reads[static_cast<size_t>(key.first)] == 0) std::vector<float>().swap(v.data.f);
+    if (plain_reads[static_cast<size_t>(key.first)] == 0) v.data.release();
   }
 
   // Buffers: a value's slot is released after its last reader, then reused.
@@ -107,10 +110,15 @@ void CpuBackend::prepare(const Graph& graph, const std::vector<Shape>& input_row
   slot_.assign(nv, -1);
   std::vector<int64_t> capacity;
   std::vector<int> free_slots;
+  // Slots are planned in bytes: one output per node here (multi-output nodes
+  // get a slot per output below, never shared with each other).
   for (size_t i = 0; i < graph_.nodes.size(); ++i) {
     const Node& n = graph_.nodes[i];
-    const size_t out = static_cast<size_t>(n.outputs[0]);
-    const int64_t need = shape_numel(shapes_max_[out]);
+    if (host_node_[i]) continue;
+    for (size_t o = 0; o < n.outputs.size(); ++o) {
+    if (n.outputs[o] < 0) continue;
+    const size_t out = static_cast<size_t>(n.outputs[o]);
+    const int64_t need = shape_numel(shapes_max_[out]) * static_cast<int64_t>(dtype_size(graph_.values[out].dtype));
     int best = -1;
     for (size_t f = 0; f < free_slots.size(); ++f) {  // smallest that fits, else the largest
       const int s = free_slots[f];
@@ -135,6 +143,7 @@ void CpuBackend::prepare(const Graph& graph, const std::vector<Shape>& input_row
       capacity.push_back(need);
     }
     slot_[out] = slot;
+    }
     for (int id : n.inputs) {
       if (id < 0) continue;
       const size_t v = static_cast<size_t>(id);
@@ -148,23 +157,23 @@ void CpuBackend::prepare(const Graph& graph, const std::vector<Shape>& input_row
   try {
     slots_.assign(capacity.size(), {});
     for (size_t s = 0; s < capacity.size(); ++s)
-      slots_[s].assign(static_cast<size_t>(std::max<int64_t>(capacity[s], 1)), 0.0f);
+      slots_[s].assign(static_cast<size_t>(std::max<int64_t>((capacity[s] + 7) / 8, 1)), 0);
   } catch (const std::exception&) {  // bad_alloc / length_error: sizes come from the model
     slots_.clear();
-    throw OutOfMemory("cpu backend: cannot allocate " + std::to_string(static_cast<int64_t>(total * 4 / (1 << 20))) +
+    throw OutOfMemory("cpu backend: cannot allocate " + std::to_string(static_cast<int64_t>(total / (1 << 20))) +
                        " MiB of activation buffers for batches of " + std::to_string(max_batch) +
                        " rows (lower runtime.batch_size)");
   }
   ptr_.assign(nv, nullptr);
   for (size_t v = 0; v < nv; ++v) {
-    if (graph_.values[v].is_constant) ptr_[v] = graph_.values[v].data.f.data();
+    if (graph_.values[v].is_constant) ptr_[v] = graph_.values[v].data.raw();
     else if (slot_[v] >= 0) ptr_[v] = slots_[static_cast<size_t>(slot_[v])].data();
   }
 }
 
 int64_t CpuBackend::buffer_bytes() const {
   int64_t b = 0;
-  for (const auto& s : slots_) b += static_cast<int64_t>(s.size() * sizeof(float));
+  for (const auto& s : slots_) b += static_cast<int64_t>(s.size() * sizeof(uint64_t));
   return b;
 }
 
@@ -176,16 +185,16 @@ void CpuBackend::check_io(size_t inputs, size_t outputs) const {
                        std::to_string(graph_.inputs.size()) + " and " + std::to_string(graph_.outputs.size()));
 }
 
-void CpuBackend::run(int64_t rows, const std::vector<const float*>& inputs, const std::vector<float*>& outputs) {
+void CpuBackend::run(int64_t rows, const std::vector<const void*>& inputs, const std::vector<void*>& outputs) {
   check_io(inputs.size(), outputs.size());
   if (rows < 1 || rows > max_batch_)
     throw RuntimeError("cpu backend: run() with " + std::to_string(rows) + " rows; prepared for 1.." +
                        std::to_string(max_batch_));
-  execute(shapes_at(rows), inputs, outputs);
+  execute(plan_at(rows), inputs, outputs);
 }
 
-void CpuBackend::run_shaped(const std::vector<Shape>& input_shapes, const std::vector<const float*>& inputs,
-                            const std::vector<float*>& outputs) {
+void CpuBackend::run_shaped(const std::vector<Shape>& input_shapes, const std::vector<const void*>& inputs,
+                            const std::vector<void*>& outputs) {
   check_io(inputs.size(), outputs.size());
   if (input_shapes.size() != inputs.size())
     throw RuntimeError("cpu backend: run_shaped() got " + std::to_string(input_shapes.size()) +
@@ -196,44 +205,56 @@ void CpuBackend::run_shaped(const std::vector<Shape>& input_shapes, const std::v
     for (size_t d = 1; ok && d < s.size(); ++d) ok = s[d] >= 0 && s[d] <= input_rows_[k][d - 1];
     if (!ok)
       throw RuntimeError("cpu backend: input '" + graph_.input_name(k) + "' has shape " + shape_str(s) +
-                         "; prepared for at most " + shape_str(shapes_max_[static_cast<size_t>(graph_.inputs[k])]));
+                         "; prepared for at most " + shape_str(plan_max_.shapes[static_cast<size_t>(graph_.inputs[k])]));
   }
   auto it = shaped_.find(input_shapes);
   if (it == shaped_.end()) {
-    std::vector<Shape> shapes = graph_.infer_shapes(input_shapes);
+    ShapePlan p = graph_.plan(input_shapes);
     // Buffers were sized for the prepared shapes; a model whose values grow
     // when the sequence shrinks would overrun them.
-    for (size_t v = 0; v < shapes.size(); ++v)
-      if (slot_[v] >= 0 && shape_numel(shapes[v]) > static_cast<int64_t>(slots_[static_cast<size_t>(slot_[v])].size()))
+    for (size_t v = 0; v < p.shapes.size(); ++v)
+      if (slot_[v] >= 0 && static_cast<size_t>(shape_numel(p.shapes[v])) * dtype_size(graph_.values[v].dtype) >
+                               slots_[static_cast<size_t>(slot_[v])].size() * sizeof(uint64_t))
         throw RuntimeError("cpu backend: value '" + graph_.values[v].name + "' needs more room for inputs " +
                            shape_str(input_shapes[0]) + " than for the prepared shapes");
     if (shaped_.size() >= kShapedCacheEntries) shaped_.clear();
-    it = shaped_.emplace(input_shapes, std::move(shapes)).first;
+    it = shaped_.emplace(input_shapes, std::move(p)).first;
   }
   execute(it->second, inputs, outputs);
 }
 
-void CpuBackend::execute(const std::vector<Shape>& shapes, const std::vector<const float*>& inputs,
-                         const std::vector<float*>& outputs) {
+void CpuBackend::execute(const ShapePlan& plan, const std::vector<const void*>& inputs,
+                         const std::vector<void*>& outputs) {
   for (size_t k = 0; k < inputs.size(); ++k) ptr_[static_cast<size_t>(graph_.inputs[k])] = inputs[k];
+  for (size_t v = 0; v < plan.host.size(); ++v)
+    if (graph_.values[v].host) ptr_[v] = plan.host[v].raw();
   for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+    if (host_node_[i]) continue;  // computed by the plan
     const Node& n = graph_.nodes[i];
-    in_shapes_.resize(n.inputs.size());
-    in_ptrs_.resize(n.inputs.size());
-    for (size_t k = 0; k < n.inputs.size(); ++k) {
-      const int id = n.inputs[k];
-      in_ptrs_[k] = id >= 0 ? ptr_[static_cast<size_t>(id)] : nullptr;
-      if (id >= 0) in_shapes_[k] = shapes[static_cast<size_t>(id)];
-      else in_shapes_[k].clear();
+    KernelArgs args{n, {}, {}, opts_[i]};
+    args.in.reserve(n.inputs.size());
+    for (int id : n.inputs) {
+      if (id < 0) {
+        args.in.push_back(In{});
+        continue;
+      }
+      const size_t v = static_cast<size_t>(id);
+      args.in.push_back(In{graph_.values[v].dtype, &plan.shapes[v], ptr_[v]});
     }
-    const size_t out = static_cast<size_t>(n.outputs[0]);
-    cpu::exec_node(n, in_shapes_, in_ptrs_, shapes[out], const_cast<float*>(ptr_[out]), opts_[i]);
+    for (int id : n.outputs) {
+      if (id < 0) {
+        args.out.push_back(Out{});
+        continue;
+      }
+      const size_t v = static_cast<size_t>(id);
+      args.out.push_back(Out{graph_.values[v].dtype, &plan.shapes[v], const_cast<void*>(ptr_[v])});
+    }
+    n.def->cpu(args);
   }
   for (size_t k = 0; k < outputs.size(); ++k) {
     const size_t v = static_cast<size_t>(graph_.outputs[k]);
-    const int64_t count = shape_numel(shapes[v]);
-    if (count > 0 && outputs[k] != ptr_[v])
-      std::memcpy(outputs[k], ptr_[v], static_cast<size_t>(count) * sizeof(float));
+    const size_t bytes = static_cast<size_t>(shape_numel(plan.shapes[v])) * dtype_size(graph_.values[v].dtype);
+    if (bytes > 0 && outputs[k] != ptr_[v]) std::memcpy(outputs[k], ptr_[v], bytes);
   }
 }
 

@@ -72,8 +72,22 @@ DatasetReader::DatasetReader(const std::string& file, const std::string& dataset
   }
 }
 
-void DatasetReader::read_rows(int64_t first, int64_t count, float* dst) const {
-  if (count <= 0) return;
+namespace {
+// HDF5's memory type for the types it converts to directly; -1 for those
+// staged through another type (HDF5 has no bfloat16 or "!= 0" bool).
+hid_t native_type(DType t) {
+  switch (t) {
+    case DType::f32: return H5T_NATIVE_FLOAT;
+    case DType::i64: return H5T_NATIVE_INT64;
+    case DType::i32: return H5T_NATIVE_INT32;
+    case DType::i8: return H5T_NATIVE_INT8;
+    case DType::u8: return H5T_NATIVE_UINT8;
+    default: return -1;
+  }
+}
+}  // namespace
+
+void DatasetReader::read_native(int64_t first, int64_t count, hid_t mem_type, void* dst) const {
   MGI_ASSERT(first >= 0 && first + count <= rows(), "row range outside the dataset");
   std::lock_guard<std::recursive_mutex> lock(h5_mutex());
   std::vector<hsize_t> start(shape_.size(), 0), cnt(shape_.begin(), shape_.end());
@@ -82,7 +96,24 @@ void DatasetReader::read_rows(int64_t first, int64_t count, float* dst) const {
   H5Handle file_space = MGI_H5_OWN(H5Scopy(space_.get()), H5Sclose);
   MGI_HDF5(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, cnt.data(), nullptr));
   H5Handle mem_space = MGI_H5_OWN(H5Screate_simple(static_cast<int>(cnt.size()), cnt.data(), nullptr), H5Sclose);
-  MGI_HDF5(H5Dread(did_.get(), H5T_NATIVE_FLOAT, mem_space.get(), file_space.get(), H5P_DEFAULT, dst));
+  MGI_HDF5(H5Dread(did_.get(), mem_type, mem_space.get(), file_space.get(), H5P_DEFAULT, dst));
+}
+
+void DatasetReader::read_rows(int64_t first, int64_t count, DType to, void* dst) const {
+  if (count <= 0) return;
+  const hid_t native = native_type(to);
+  if (native >= 0) return read_native(first, count, native, dst);
+  const int64_t n = count * row_elements_;
+  if (to == DType::b8) {  // through double: any nonzero value, integer or float, stays nonzero
+    std::vector<double> staged(static_cast<size_t>(n));
+    read_native(first, count, H5T_NATIVE_DOUBLE, staged.data());
+    auto* out = static_cast<uint8_t*>(dst);
+    for (int64_t k = 0; k < n; ++k) out[k] = staged[static_cast<size_t>(k)] != 0;
+    return;
+  }
+  std::vector<float> staged(static_cast<size_t>(n));  // float16 / bfloat16: through float32
+  read_native(first, count, H5T_NATIVE_FLOAT, staged.data());
+  convert_elements(DType::f32, staged.data(), to, dst, n);
 }
 
 }  // namespace mgi

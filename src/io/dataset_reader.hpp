@@ -1,6 +1,6 @@
-// Reads rows of an input HDF5 dataset [N, ...] as float32 (HDF5 converts any
-// integer or float type). Each rank opens the file itself and reads only the
-// hyperslabs of its rows.
+// Reads rows of an input HDF5 dataset [N, ...] converted to a model input's
+// element type (HDF5 converts any integer or float type). Each rank opens the
+// file itself and reads only the hyperslabs of its rows.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -24,13 +24,16 @@ class DatasetReader {
   const std::string& file() const { return file_; }
   const std::string& dataset() const { return dataset_; }
 
-  // Reads rows [first, first+count) into dst (count * row_elements floats).
-  void read_rows(int64_t first, int64_t count, float* dst) const;
+  // Reads rows [first, first+count) into dst: count * row_elements elements of
+  // `to` (HDF5's conversion; float -> integer truncates, out of range saturates).
+  void read_rows(int64_t first, int64_t count, DType to, void* dst) const;
+  void read_rows(int64_t first, int64_t count, float* dst) const { read_rows(first, count, DType::f32, dst); }
 
  private:
   std::string file_, dataset_, dtype_;
   Shape shape_;
   int64_t row_elements_ = 0;
+  void read_native(int64_t first, int64_t count, hid_t mem_type, void* dst) const;
   H5Handle fid_, did_, space_;
 };
 

@@ -45,9 +45,9 @@ uint32_t header_crc(const RecordHeader& h) {
   return crc(&h.begin, sizeof(RecordHeader) - offsetof(RecordHeader, begin));
 }
 
-int64_t row_floats(const std::vector<int64_t>& floats) {
+int64_t sum(const std::vector<int64_t>& row_bytes) {
   int64_t s = 0;
-  for (int64_t f : floats) s += f;
+  for (int64_t b : row_bytes) s += b;
   return s;
 }
 
@@ -74,9 +74,23 @@ bool read_header(std::FILE* f, JournalScan& scan) {
   return true;
 }
 
+// Reads a record's payload, one buffer per output (so each starts aligned
+// whatever the outputs before it hold), with the CRC of all of it.
+bool read_payload(std::FILE* file, int64_t rows, const std::vector<int64_t>& row_bytes,
+                  std::vector<std::vector<char>>& parts, uint32_t& c) {
+  c = 0;
+  parts.resize(row_bytes.size());
+  for (size_t d = 0; d < row_bytes.size(); ++d) {
+    const size_t n = static_cast<size_t>(rows * row_bytes[d]);
+    parts[d].resize(n);
+    if (std::fread(parts[d].data(), 1, n, file) != n) return false;
+    c = crc(parts[d].data(), n, c);
+  }
+  return true;
+}
+
 // Walks intact records; calls f for each with its payload when f is set.
-void walk(const std::string& path, const std::vector<int64_t>& floats, JournalScan& scan,
-          const std::function<void(const RowRange&, const std::vector<const float*>&)>* f) {
+void walk(const std::string& path, const std::vector<int64_t>& row_bytes, JournalScan& scan, const RecordFn* f) {
   File file(std::fopen(path.c_str(), "rb"));
   if (!file) {
     if (errno == ENOENT) return;
@@ -87,8 +101,8 @@ void walk(const std::string& path, const std::vector<int64_t>& floats, JournalSc
   std::fseek(file.get(), 0, SEEK_END);
   const int64_t size = std::ftell(file.get());
   std::fseek(file.get(), scan.valid_bytes, SEEK_SET);
-  const int64_t per_row = row_floats(floats) * static_cast<int64_t>(sizeof(float));
-  std::vector<float> payload;
+  const int64_t per_row = sum(row_bytes);
+  std::vector<std::vector<char>> parts;
   std::vector<RowRange> done;
   for (;;) {
     RecordHeader h{};
@@ -98,20 +112,15 @@ void walk(const std::string& path, const std::vector<int64_t>& floats, JournalSc
     if (h.begin < 0 || h.end <= h.begin || per_row <= 0 || h.end - h.begin > INT64_MAX / per_row) break;
     if (static_cast<int64_t>(h.payload_bytes) != (h.end - h.begin) * per_row) break;
     if (scan.valid_bytes + static_cast<int64_t>(sizeof h) + static_cast<int64_t>(h.payload_bytes) > size) break;
-    payload.resize(h.payload_bytes / sizeof(float));
-    if (std::fread(payload.data(), 1, h.payload_bytes, file.get()) != h.payload_bytes) break;
-    if (crc(payload.data(), h.payload_bytes) != h.payload_crc) break;
+    uint32_t c = 0;
+    if (!read_payload(file.get(), h.end - h.begin, row_bytes, parts, c) || c != h.payload_crc) break;
     scan.valid_bytes += static_cast<int64_t>(sizeof h + h.payload_bytes);
     scan.records += 1;
     done.push_back({h.begin, h.end});
     scan.index.push_back({{h.begin, h.end}, scan.valid_bytes - static_cast<int64_t>(h.payload_bytes)});
     if (f) {
-      std::vector<const float*> ptrs;
-      const float* at = payload.data();
-      for (int64_t fl : floats) {
-        ptrs.push_back(at);
-        at += (h.end - h.begin) * fl;
-      }
+      std::vector<const void*> ptrs;
+      for (const auto& p : parts) ptrs.push_back(p.data());
       (*f)({h.begin, h.end}, ptrs);
     }
   }
@@ -145,34 +154,33 @@ std::vector<RowRange> missing_ranges(const std::vector<RowRange>& done, int64_t 
   return out;
 }
 
-JournalScan scan_journal(const std::string& path, const std::vector<int64_t>& floats_per_row) {
+JournalScan scan_journal(const std::string& path, const std::vector<int64_t>& row_bytes) {
   JournalScan scan;
-  walk(path, floats_per_row, scan, nullptr);
+  walk(path, row_bytes, scan, nullptr);
   return scan;
 }
 
-void replay_journal(const std::string& path, const std::vector<int64_t>& floats_per_row,
-                    const std::function<void(const RowRange&, const std::vector<const float*>&)>& f) {
+void replay_journal(const std::string& path, const std::vector<int64_t>& row_bytes, const RecordFn& f) {
   JournalScan scan;
-  walk(path, floats_per_row, scan, &f);
+  walk(path, row_bytes, scan, &f);
 }
 
-void replay_journal_by_rows(const std::string& path, const std::vector<int64_t>& floats, int64_t block_bytes,
-                            const std::function<void(const RowRange&, const std::vector<const float*>&)>& f) {
+void replay_journal_by_rows(const std::string& path, const std::vector<int64_t>& row_bytes, int64_t block_bytes,
+                            const RecordFn& f) {
   JournalScan scan;
-  walk(path, floats, scan, nullptr);
+  walk(path, row_bytes, scan, nullptr);
   std::vector<JournalScan::Record> recs = scan.index;
   std::sort(recs.begin(), recs.end(), [](const auto& a, const auto& b) { return a.rows.begin < b.rows.begin; });
   File file(std::fopen(path.c_str(), "rb"));
   if (!file) io_fail("cannot open", path);
-  const int64_t per_row_floats = row_floats(floats);
-  const int64_t block_rows = std::max<int64_t>(1, block_bytes / (per_row_floats * static_cast<int64_t>(sizeof(float))));
-  std::vector<std::vector<float>> block(floats.size());
-  std::vector<float> payload;
+  const int64_t per_row = sum(row_bytes);
+  const int64_t block_rows = std::max<int64_t>(1, block_bytes / std::max<int64_t>(1, per_row));
+  std::vector<std::vector<char>> block(row_bytes.size());  // operator new: aligned for any element type
+  std::vector<char> payload;
   RowRange cur{0, 0};
   auto flush = [&] {
     if (cur.rows() <= 0) return;
-    std::vector<const float*> ptrs;
+    std::vector<const void*> ptrs;
     for (const auto& b : block) ptrs.push_back(b.data());
     f(cur, ptrs);
     for (auto& b : block) b.clear();
@@ -185,15 +193,15 @@ void replay_journal_by_rows(const std::string& path, const std::vector<int64_t>&
     if (cur.rows() > 0 && (begin != cur.end || cur.rows() >= block_rows)) flush();
     if (cur.rows() == 0) cur = {begin, begin};
     const int64_t n = r.rows.rows();
-    payload.resize(static_cast<size_t>(n * per_row_floats));
+    payload.resize(static_cast<size_t>(n * per_row));
     if (std::fseek(file.get(), r.payload_offset, SEEK_SET) != 0 ||
-        std::fread(payload.data(), sizeof(float), payload.size(), file.get()) != payload.size())
+        std::fread(payload.data(), 1, payload.size(), file.get()) != payload.size())
       io_fail("cannot read a record back", path);
-    const float* at = payload.data();
-    for (size_t d = 0; d < floats.size(); ++d) {
-      const float* src = at + (begin - r.rows.begin) * floats[d];
-      block[d].insert(block[d].end(), src, at + n * floats[d]);
-      at += n * floats[d];
+    const char* at = payload.data();
+    for (size_t d = 0; d < row_bytes.size(); ++d) {
+      const char* src = at + (begin - r.rows.begin) * row_bytes[d];
+      block[d].insert(block[d].end(), src, at + n * row_bytes[d]);
+      at += n * row_bytes[d];
     }
     cur.end = r.rows.end;
     covered = r.rows.end;
@@ -202,8 +210,8 @@ void replay_journal_by_rows(const std::string& path, const std::vector<int64_t>&
 }
 
 JournalWriter::JournalWriter(const std::string& path, const std::string& fingerprint,
-                             const std::vector<int64_t>& floats_per_row, int64_t valid_bytes)
-    : path_(path), floats_(floats_per_row) {
+                             const std::vector<int64_t>& row_bytes, int64_t valid_bytes)
+    : path_(path), row_bytes_(row_bytes) {
   if (valid_bytes > 0) {
     if (truncate(path.c_str(), valid_bytes) != 0) io_fail("cannot cut back the torn tail", path);
     f_ = std::fopen(path.c_str(), "ab");
@@ -225,22 +233,22 @@ JournalWriter::~JournalWriter() {
   if (f_) std::fclose(f_);
 }
 
-void JournalWriter::append(const RowRange& rows, const std::vector<const float*>& outputs) {
-  MGI_ASSERT(outputs.size() == floats_.size() && rows.rows() > 0, "journal record does not fit the outputs");
+void JournalWriter::append(const RowRange& rows, const std::vector<const void*>& outputs) {
+  MGI_ASSERT(outputs.size() == row_bytes_.size() && rows.rows() > 0, "journal record does not fit the outputs");
   RecordHeader h{};
   h.magic = kRecordMagic;
   h.begin = rows.begin;
   h.end = rows.end;
-  h.payload_bytes = static_cast<uint64_t>(rows.rows() * row_floats(floats_)) * sizeof(float);
+  h.payload_bytes = static_cast<uint64_t>(rows.rows() * sum(row_bytes_));
   uint32_t pc = 0;
   for (size_t d = 0; d < outputs.size(); ++d)
-    pc = crc(outputs[d], static_cast<size_t>(rows.rows() * floats_[d]) * sizeof(float), pc);
+    pc = crc(outputs[d], static_cast<size_t>(rows.rows() * row_bytes_[d]), pc);
   h.payload_crc = pc;
   h.header_crc = header_crc(h);
   if (std::fwrite(&h, sizeof h, 1, f_) != 1) io_fail("cannot append", path_);
   for (size_t d = 0; d < outputs.size(); ++d) {
-    const size_t n = static_cast<size_t>(rows.rows() * floats_[d]);
-    if (std::fwrite(outputs[d], sizeof(float), n, f_) != n) io_fail("cannot append", path_);
+    const size_t n = static_cast<size_t>(rows.rows() * row_bytes_[d]);
+    if (std::fwrite(outputs[d], 1, n, f_) != n) io_fail("cannot append", path_);
   }
   // Handed to the OS per record: a killed process loses nothing appended;
   // sync() bounds what a node crash can lose.

@@ -8,7 +8,10 @@
 // Layout: "MGIJRNL1" | u32 fingerprint length | fingerprint bytes | u32 crc
 //         then records: u32 magic | u32 header crc | i64 begin | i64 end |
 //                       u64 payload bytes | u32 payload crc | u32 zero | payload
-// The payload is, for each output in order, (end - begin) rows of float32.
+// The payload is, for each output in order, (end - begin) rows of that
+// output's row bytes (its elements in the model output's type, native byte
+// order). The journal holds bytes only; the outputs' types come with the run.
+// Float32 outputs give the same bytes as before outputs were typed.
 #pragma once
 #include <cstdint>
 #include <cstdio>
@@ -45,31 +48,34 @@ struct JournalScan {
   int64_t dropped_bytes = 0;   // torn or corrupt tail, ignored
 };
 
-// Reads the journal at `path` (absent: exists = false). floats_per_row: one per output.
-JournalScan scan_journal(const std::string& path, const std::vector<int64_t>& floats_per_row);
+// f(rows, per-output bytes): each pointer holds rows.rows() rows of that
+// output, aligned for any element type.
+using RecordFn = std::function<void(const RowRange&, const std::vector<const void*>&)>;
+
+// Reads the journal at `path` (absent: exists = false). row_bytes: one per output.
+JournalScan scan_journal(const std::string& path, const std::vector<int64_t>& row_bytes);
 
 // Calls f(range, per-output data) for every intact record, in file order.
-void replay_journal(const std::string& path, const std::vector<int64_t>& floats_per_row,
-                    const std::function<void(const RowRange&, const std::vector<const float*>&)>& f);
+void replay_journal(const std::string& path, const std::vector<int64_t>& row_bytes, const RecordFn& f);
 
 // Same data in row order, with adjacent records joined into blocks of up to
 // `block_bytes`, so the final HDF5 file is written in few large writes.
 // Rows recorded twice (a block journaled again after a resume) go out once.
-void replay_journal_by_rows(const std::string& path, const std::vector<int64_t>& floats_per_row,
-                            int64_t block_bytes,
-                            const std::function<void(const RowRange&, const std::vector<const float*>&)>& f);
+void replay_journal_by_rows(const std::string& path, const std::vector<int64_t>& row_bytes, int64_t block_bytes,
+                            const RecordFn& f);
 
 class JournalWriter {
  public:
   // New journal (truncates) with `fingerprint`; or, with valid_bytes > 0, an
   // existing one cut back to its intact prefix and opened for appending.
-  JournalWriter(const std::string& path, const std::string& fingerprint, const std::vector<int64_t>& floats_per_row,
+  JournalWriter(const std::string& path, const std::string& fingerprint, const std::vector<int64_t>& row_bytes,
                 int64_t valid_bytes = 0);
   ~JournalWriter();
   JournalWriter(const JournalWriter&) = delete;
   JournalWriter& operator=(const JournalWriter&) = delete;
 
-  void append(const RowRange& rows, const std::vector<const float*>& outputs);
+  // outputs[d]: rows.rows() rows of row_bytes[d] bytes.
+  void append(const RowRange& rows, const std::vector<const void*>& outputs);
   // Makes everything appended so far durable (fflush + fsync).
   void sync();
   const std::string& path() const { return path_; }
@@ -78,7 +84,7 @@ class JournalWriter {
 
  private:
   std::string path_;
-  std::vector<int64_t> floats_;
+  std::vector<int64_t> row_bytes_;
   std::FILE* f_ = nullptr;
 };
 

@@ -34,10 +34,18 @@ void check_output_path(const std::string& output, const std::string& input, bool
     throw DataError("output.file '" + output + "' is the input file; choose another output path");
   const std::string dir = parent_dir(output);
   struct stat st {};
-  if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-    throw DataError("output.file '" + output + "': directory '" + dir + "' does not exist");
-  if (access(dir.c_str(), W_OK) != 0)
+  if (stat(dir.c_str(), &st) != 0) {
+    // A missing directory is made before the run writes (create_output_dir); here: that it can be.
+    std::string up = dir;
+    while (stat(up.c_str(), &st) != 0 && parent_dir(up) != up) up = parent_dir(up);
+    const std::string cannot = "output.file '" + output + "': cannot create directory '" + dir + "': ";
+    if (!S_ISDIR(st.st_mode)) throw DataError(cannot + "'" + up + "' is not a directory");
+    if (access(up.c_str(), W_OK) != 0) throw DataError(cannot + "directory '" + up + "' is not writable");
+  } else if (!S_ISDIR(st.st_mode)) {
+    throw DataError("output.file '" + output + "': '" + dir + "' is not a directory");
+  } else if (access(dir.c_str(), W_OK) != 0) {
     throw DataError("output.file '" + output + "': directory '" + dir + "' is not writable");
+  }
   struct stat out {};
   if (stat(output.c_str(), &out) == 0 && S_ISDIR(out.st_mode))
     throw DataError("output.file '" + output + "' is a directory; name a file inside it, e.g. '" + output +
@@ -45,6 +53,46 @@ void check_output_path(const std::string& output, const std::string& input, bool
   if (access(output.c_str(), F_OK) == 0 && !overwrite)
     throw DataError("output.file '" + output + "' already exists (pass --overwrite to replace it)");
 }
+
+std::string create_output_dir(const std::string& output) {
+  const std::string dir = parent_dir(output);
+  std::vector<std::string> missing;  // deepest first
+  struct stat st {};
+  for (std::string d = dir; stat(d.c_str(), &st) != 0 && parent_dir(d) != d; d = parent_dir(d)) missing.push_back(d);
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it)
+    if (mkdir(it->c_str(), 0777) != 0 && errno != EEXIST)
+      throw DataError("output.file '" + output + "': cannot create directory '" + *it + "': " + std::strerror(errno));
+  return missing.empty() ? std::string() : dir;
+}
+
+DType stored_type(DType output) {
+  if (output == DType::b8) return DType::u8;
+  if (output == DType::f16 || output == DType::bf16) return DType::f32;
+  return output;
+}
+
+namespace {
+// HDF5 file (little-endian, as the float32 datasets always were) and memory
+// types of a stored type.
+hid_t file_type(DType stored) {
+  switch (stored) {
+    case DType::i64: return H5T_STD_I64LE;
+    case DType::i32: return H5T_STD_I32LE;
+    case DType::i8: return H5T_STD_I8LE;
+    case DType::u8: return H5T_STD_U8LE;
+    default: return H5T_IEEE_F32LE;
+  }
+}
+hid_t memory_type(DType stored) {
+  switch (stored) {
+    case DType::i64: return H5T_NATIVE_INT64;
+    case DType::i32: return H5T_NATIVE_INT32;
+    case DType::i8: return H5T_NATIVE_INT8;
+    case DType::u8: return H5T_NATIVE_UINT8;
+    default: return H5T_NATIVE_FLOAT;
+  }
+}
+}  // namespace
 
 int64_t auto_chunk_rows(int64_t rows, int64_t row_bytes) {
   const int64_t target = 1 << 20;
@@ -67,7 +115,8 @@ OutputWriter::OutputWriter(const std::string& output, const std::vector<OutputDa
     std::vector<hsize_t> dims(rank), maxdims(rank), chunk(rank);
     dims[0] = static_cast<hsize_t>(rows);
     maxdims[0] = H5S_UNLIMITED;  // extendible: lets a later run append without rewriting
-    const int64_t row_bytes = shape_numel(spec.row_shape) * static_cast<int64_t>(sizeof(float));
+    const DType stored = stored_type(spec.dtype);
+    const int64_t row_bytes = shape_numel(spec.row_shape) * static_cast<int64_t>(dtype_size(stored));
     chunk[0] = static_cast<hsize_t>(options.chunk_rows > 0 ? options.chunk_rows
                                                            : auto_chunk_rows(rows, row_bytes));
     for (int k = 1; k < rank; ++k) dims[k] = maxdims[k] = chunk[k] = spec.row_shape[k - 1];
@@ -78,7 +127,7 @@ OutputWriter::OutputWriter(const std::string& output, const std::vector<OutputDa
       MGI_HDF5(H5Pset_shuffle(dcpl.get()));
       MGI_HDF5(H5Pset_deflate(dcpl.get(), static_cast<unsigned>(options.compression_level)));
     }
-    hid_t d = H5Dcreate2(file_.get(), spec.path.c_str(), H5T_IEEE_F32LE, space.get(), lcpl.get(),
+    hid_t d = H5Dcreate2(file_.get(), spec.path.c_str(), file_type(stored), space.get(), lcpl.get(),
                          dcpl.get(), H5P_DEFAULT);
     if (d < 0)
       throw DataError("output dataset '" + spec.path + "' in '" + partial_ + "': cannot create: " +
@@ -93,9 +142,17 @@ OutputWriter::~OutputWriter() {
   file_.reset();
 }
 
-void OutputWriter::write_rows(size_t k, int64_t first, int64_t count, const float* data) {
+void OutputWriter::write_rows(size_t k, int64_t first, int64_t count, const void* data) {
   if (count <= 0) return;
   MGI_ASSERT(k < datasets_.size(), "output index out of range");
+  const DType from = specs_[k].dtype, stored = stored_type(from);
+  std::vector<char> converted;  // float16/bfloat16 rows as float32
+  if (stored != from && from != DType::b8) {  // bool bytes are already uint8 0/1
+    const int64_t n = count * shape_numel(specs_[k].row_shape);
+    converted.resize(static_cast<size_t>(n) * dtype_size(stored));
+    convert_elements(from, data, stored, converted.data(), n);
+    data = converted.data();
+  }
   std::lock_guard<std::recursive_mutex> lock(h5_mutex());
   const hid_t d = datasets_[k].get();
   H5Handle file_space = MGI_H5_OWN(H5Dget_space(d), H5Sclose);
@@ -106,7 +163,7 @@ void OutputWriter::write_rows(size_t k, int64_t first, int64_t count, const floa
   cnt[0] = static_cast<hsize_t>(count);
   MGI_HDF5(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, cnt.data(), nullptr));
   H5Handle mem = MGI_H5_OWN(H5Screate_simple(rank, cnt.data(), nullptr), H5Sclose);
-  MGI_HDF5(H5Dwrite(d, H5T_NATIVE_FLOAT, mem.get(), file_space.get(), H5P_DEFAULT, data));
+  MGI_HDF5(H5Dwrite(d, memory_type(stored), mem.get(), file_space.get(), H5P_DEFAULT, data));
 }
 
 void OutputWriter::add_row_flags(const std::string& path) {

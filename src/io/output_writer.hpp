@@ -1,4 +1,5 @@
-// Writes the prediction datasets (float32 [N, ...]) of one run. The file is
+// Writes the prediction datasets ([N, ...], each in its model output's type:
+// see OutputDatasetSpec) of one run. The file is
 // created as "<output>.partial" and only renamed to its final name by finish(),
 // after the completion attribute, so a killed run never leaves a file that
 // looks complete.
@@ -13,9 +14,17 @@
 namespace mgi {
 
 struct OutputDatasetSpec {
-  std::string path;  // "/y"
-  Shape row_shape;   // per-row shape (no batch dim)
+  std::string path;         // "/y"
+  Shape row_shape;          // per-row shape (no batch dim)
+  DType dtype = DType::f32; // the model output's type: what write_rows() takes
+  int64_t row_bytes() const { return shape_numel(row_shape) * static_cast<int64_t>(dtype_size(dtype)); }
 };
+
+// The element type a dataset is stored with: the output's own, except bool
+// (stored as uint8 0/1: HDF5 has no bool, and h5py/numpy read uint8 as is) and
+// float16/bfloat16 (stored as float32, converted on write: bfloat16 has no
+// HDF5 type readers agree on, and float32 holds both exactly).
+DType stored_type(DType output);
 
 struct OutputOptions {
   std::string compression = "none";  // none | gzip
@@ -27,9 +36,14 @@ struct OutputOptions {
 std::string partial_path(const std::string& output);
 
 // Checks before any work: output != input, parent directory exists and is
-// writable, and an existing output is only replaced with `overwrite`.
-// Throws DataError naming the file.
+// writable (or is missing and can be made: its nearest existing ancestor is a
+// writable directory), and an existing output is only replaced with
+// `overwrite`. Throws DataError naming the file. Creates nothing.
 void check_output_path(const std::string& output, const std::string& input, bool overwrite);
+// Makes the output's missing parent directories (mkdir -p) once every check
+// passed and the run is about to write; returns the directory when it made
+// any, "" when it was there. Throws DataError naming the one it cannot make.
+std::string create_output_dir(const std::string& output);
 
 class OutputWriter {
  public:
@@ -39,8 +53,8 @@ class OutputWriter {
   OutputWriter(const OutputWriter&) = delete;
   OutputWriter& operator=(const OutputWriter&) = delete;
 
-  // Writes rows [first, first+count) of dataset k from contiguous floats.
-  void write_rows(size_t k, int64_t first, int64_t count, const float* data);
+  // Writes rows [first, first+count) of dataset k from contiguous elements of its spec's dtype.
+  void write_rows(size_t k, int64_t first, int64_t count, const void* data);
   // A uint8 [rows] dataset beside the predictions (per-row status flags).
   void add_row_flags(const std::string& path);
   void write_row_flags(int64_t first, int64_t count, const uint8_t* flags);

@@ -1,6 +1,7 @@
 #include "ragged.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include "error.hpp"
 #include "h5.hpp"
@@ -96,16 +97,26 @@ std::vector<int64_t> length_order(const RaggedIndex& index, int64_t begin, int64
   return order;
 }
 
-int64_t pad_ragged_batch(const RaggedIndex& index, const float* values, int64_t v0,
-                         const std::vector<int64_t>& order, size_t first, int64_t n, int64_t tok, float* input,
-                         float* mask) {
+int64_t pad_ragged_batch(const RaggedIndex& index, const void* values, int64_t v0,
+                         const std::vector<int64_t>& order, size_t first, int64_t n, int64_t tok_bytes, void* input,
+                         DType mask_type, void* mask) {
   const int64_t seq = std::max<int64_t>(1, index.length(order[first]));
-  std::fill(input, input + n * seq * tok, 0.0f);
-  if (mask) std::fill(mask, mask + n * seq, 0.0f);
+  const auto* src = static_cast<const char*>(values);
+  auto* dst = static_cast<char*>(input);
+  std::memset(dst, 0, static_cast<size_t>(n * seq * tok_bytes));
+  const size_t mask_size = dtype_size(mask_type);
+  char one[8];
+  const float one_f = 1.0f;
+  convert_elements(DType::f32, &one_f, mask_type, one, 1);
+  if (mask) std::memset(mask, 0, static_cast<size_t>(n * seq) * mask_size);
   for (int64_t j = 0; j < n; ++j) {
     const int64_t row = order[first + static_cast<size_t>(j)], len = index.length(row);
-    std::copy_n(values + (index.offsets[row] - v0) * tok, len * tok, input + j * seq * tok);
-    if (mask) std::fill_n(mask + j * seq, len, 1.0f);
+    if (len > 0)
+      std::memcpy(dst + j * seq * tok_bytes, src + (index.offsets[row] - v0) * tok_bytes,
+                  static_cast<size_t>(len * tok_bytes));
+    if (!mask) continue;
+    auto* m = static_cast<char*>(mask) + static_cast<size_t>(j * seq) * mask_size;
+    for (int64_t t = 0; t < len; ++t) std::memcpy(m + static_cast<size_t>(t) * mask_size, one, mask_size);
   }
   return seq;
 }

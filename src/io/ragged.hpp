@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "dtype.hpp"
+
 namespace mgi {
 
 struct RaggedIndex {
@@ -37,12 +39,14 @@ RaggedIndex read_ragged_index(const std::string& file, const std::string& datase
 // the order (and every batch cut from it) is deterministic.
 std::vector<int64_t> length_order(const RaggedIndex& index, int64_t begin, int64_t end);
 
-// Pads rows order[first, first + n) of a group whose values (tok floats per
-// token) start at token v0 into input [n, seq, tok] and, unless mask is null,
-// mask [n, seq] (1 on real tokens, 0 on padding); seq is the first row's
-// length (the longest, in length order), at least 1. Returns seq.
-int64_t pad_ragged_batch(const RaggedIndex& index, const float* values, int64_t v0,
-                         const std::vector<int64_t>& order, size_t first, int64_t n, int64_t tok, float* input,
-                         float* mask);
+// Pads rows order[first, first + n) of a group whose values (tok_bytes per
+// token, in the data input's type) start at token v0 into input [n, seq, tok]
+// (zero bytes: 0 in every type) and, unless mask is null, mask [n, seq] of
+// `mask_type` (1 on real tokens, 0 on padding: float32 for most exports, int64
+// for Hugging Face ones); seq is the first row's length (the longest, in length
+// order), at least 1. Returns seq.
+int64_t pad_ragged_batch(const RaggedIndex& index, const void* values, int64_t v0,
+                         const std::vector<int64_t>& order, size_t first, int64_t n, int64_t tok_bytes, void* input,
+                         DType mask_type, void* mask);
 
 }  // namespace mgi

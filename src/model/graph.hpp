@@ -1,10 +1,9 @@
 // Small graph IR: an ONNX model after loading, constant folding and attribute
-// parsing. Backends execute `nodes` in order; every node reads and writes
-// float32 values. Shapes are not stored per value: the batch dimension is
-// dynamic, so infer_shapes() computes them for concrete input shapes.
+// parsing. Backends execute `nodes` in order. Values are typed (value.dtype);
+// their shapes are not stored: the batch and other dynamic dims change per
+// batch, so plan() computes them for concrete input shapes.
 #pragma once
 #include <cstdint>
-#include <limits>
 #include <string>
 #include <vector>
 
@@ -12,55 +11,48 @@
 
 namespace mgi {
 
-enum class OpKind {
-  Gemm, MatMul,
-  Add, Sub, Mul, Div,                       // numpy broadcasting
-  Relu, LeakyRelu, Sigmoid, Tanh, Erf, Gelu,
-  Exp, Log, Sqrt, Neg, Abs, Pow,            // helpers that exported layer norms / activations use
-  Softmax, LogSoftmax,
-  Flatten, Reshape, Identity, Transpose,    // layout (Identity = copy; Dropout, float Cast map here)
-  BatchNormalization, LayerNormalization,
-  TestWork,  // "mgi.test" domain "Work": benchmarks/tests only (sleeps in proportion to x[:, 0]); CPU only
-};
+struct OpDef;  // op_registry.hpp: the op's definition (attributes, inference, CPU kernel)
 
-const char* op_name(OpKind k);
+// The elementwise functions of the unary ops (unary.cpp), the unit of fused
+// chains and GEMM epilogues. Listed once here because fusion and both
+// backends name them.
+enum class UnaryFn : uint8_t { relu, leaky_relu, sigmoid, tanh, erf, gelu, exp, log, sqrt, neg, abs };
 
-// Marks "the runtime batch size" inside Node::target_shape: a Reshape whose
-// shape came from Shape(x)[0] of a runtime value (x.view(x.size(0), -1)).
-// Resolved by infer_shapes to the batch of the concrete inputs.
-constexpr int64_t kBatchDim = std::numeric_limits<int64_t>::min() + 7;
-
-// One unary elementwise op of a fused chain or GEMM epilogue (graph_fuse.hpp).
+// One unary elementwise function of a fused chain or GEMM epilogue (graph_fuse.hpp).
 struct UnaryStep {
-  OpKind op = OpKind::Relu;  // Relu, LeakyRelu, Sigmoid, Tanh, Erf, Gelu, Exp, Log, Sqrt, Neg, Abs
+  UnaryFn fn = UnaryFn::relu;
   float alpha = 0.01f;       // LeakyRelu slope
   bool gelu_tanh = false;    // Gelu approximate="tanh"
 };
 
-// Unary elementwise ops (one input, output shape = input shape, y[i] = f(x[i])).
-bool is_unary_op(OpKind k);
-
 struct Node {
-  OpKind op = OpKind::Identity;
+  const OpDef* def = nullptr;  // never null after loading
   std::string name;     // ONNX node name (or "<op_type>_<index>" when unnamed)
   std::string op_type;  // ONNX op_type as written in the model
   std::vector<int> inputs;   // value ids; -1 = optional input left out
-  std::vector<int> outputs;  // value ids
+  std::vector<int> outputs;  // value ids; -1 = optional output not used
 
-  // Attributes, parsed and validated at load time; each op reads the ones it uses.
-  float alpha = 1.0f;       // Gemm alpha; LeakyRelu alpha (loader sets ONNX default 0.01)
+  // The op's name in the registry ("Gemm"; Dropout and float Cast are registered on their own).
+  bool is(const char* op) const;
+
+  // Attributes, parsed and validated at load time by the op's definition; each op reads the ones it uses.
+  float alpha = 1.0f;       // Gemm alpha; LeakyRelu alpha (ONNX default 0.01)
   float beta = 1.0f;        // Gemm beta
   bool trans_a = false;     // Gemm
   bool trans_b = false;     // Gemm
-  int64_t axis = 1;         // Softmax/LogSoftmax/Flatten/LayerNormalization, as written (may be negative)
+  int64_t axis = 1;         // Softmax/LogSoftmax/Flatten/LayerNormalization/Gather/Concat..., as written
   bool softmax_2d = false;  // Softmax/LogSoftmax from opset < 13: flatten to 2-D at axis, normalize rows
   float epsilon = 1e-5f;    // BatchNormalization/LayerNormalization
   bool gelu_tanh = false;   // Gelu approximate="tanh"
-  Shape target_shape;       // Reshape: folded shape input (0 = copy dim unless allowzero, -1 = infer,
-                            // kBatchDim = batch size)
+  UnaryFn unary = UnaryFn::relu;  // unary ops: their function
   bool allowzero = false;   // Reshape
   std::vector<int64_t> perm;  // Transpose (empty = reverse)
-  int64_t ns_per_unit = 1000; // TestWork: sleep per unit of row length, in nanoseconds
+  std::vector<int64_t> ints;  // an op's int list attribute (Squeeze/Unsqueeze axes before opset 13, ...)
+  DType to = DType::f32;      // Cast: target type
+  double value = 0;           // a scalar attribute (ConstantOfShape's value is a tensor: `tensor`)
+  Tensor tensor;              // a tensor attribute (ConstantOfShape value)
+  int64_t ns_per_unit = 1000; // mgi.test.Work: sleep per unit of row length, in nanoseconds
+  int64_t opset = 0;          // the model's opset, for ops whose semantics changed
 
   // Set by fuse_graph() only (graph_fuse.hpp); the loader leaves them empty.
   // MatMul: an optional inputs[2] is a bias of shape [n] or [1, n] added to
@@ -70,20 +62,33 @@ struct Node {
   std::vector<UnaryStep> epilogue;
 };
 
-// The node's own op as a step (n.op must be unary).
+// The node's own function as a step (n must be a unary op).
 UnaryStep unary_step(const Node& n);
 
 struct Value {
   std::string name;
+  DType dtype = DType::f32;
   bool is_constant = false;  // initializer, Constant node or folded result
   Tensor data;               // when is_constant
+  // Computed on the host from shapes and constants alone (Shape -> Gather ->
+  // Concat -> Reshape): plan() evaluates it per set of input shapes, and no
+  // backend ever computes it on a device.
+  bool host = false;
+};
+
+// Concrete shapes of every value for one set of input shapes, and the values
+// of the host values (indexed by value id; empty tensors elsewhere).
+struct ShapePlan {
+  std::vector<Shape> shapes;
+  std::vector<Tensor> host;
 };
 
 struct Graph {
   std::vector<Value> values;
   std::vector<Node> nodes;          // topological order; constants already folded away
-  std::vector<int> inputs;          // runtime inputs (value ids), in ONNX order, float32
+  std::vector<int> inputs;          // runtime inputs (value ids), in ONNX order
   std::vector<Shape> input_shapes;  // declared shapes; dims < 0 are dynamic, dim 0 is the batch
+  std::vector<std::vector<std::string>> input_dim_names;  // declared symbolic dims ("batch", "sequence"), "" if none
   std::vector<int> outputs;         // graph outputs (value ids), in ONNX order
   int64_t opset = 0;
   std::string producer;             // producer_name + version, for reports
@@ -92,22 +97,31 @@ struct Graph {
 
   const std::string& input_name(size_t k) const { return values[inputs[k]].name; }
   const std::string& output_name(size_t k) const { return values[outputs[k]].name; }
+  DType input_type(size_t k) const { return values[inputs[k]].dtype; }
+  DType output_type(size_t k) const { return values[outputs[k]].dtype; }
 
-  // Shapes of every value (indexed by value id) for concrete input shapes
-  // (one per graph input, batch dim first). Throws ModelError naming the node
-  // and the shapes on any mismatch.
-  std::vector<Shape> infer_shapes(const std::vector<Shape>& concrete_inputs) const;
+  // Shapes of every value and the host values, for concrete input shapes (one
+  // per graph input, batch dim first). Throws ModelError naming the node and
+  // the shapes on any mismatch.
+  ShapePlan plan(const std::vector<Shape>& concrete_inputs) const;
+  std::vector<Shape> infer_shapes(const std::vector<Shape>& concrete_inputs) const {
+    return plan(concrete_inputs).shapes;
+  }
 };
 
-// Output shape of one node for concrete input shapes (constants: their own
-// shape); `batch` resolves kBatchDim. Throws ModelError "model <source>: node
-// 'n' (Op): ..." naming the shapes and what was expected.
-Shape infer_node_shape(const Node& node, const std::vector<Shape>& inputs, const std::string& source,
-                       int64_t batch);
-
 // Parses serialized ONNX bytes. `source` names the file in error messages.
-// Throws ModelError (exit 4) for malformed protobuf, unsupported ops (naming the
-// op and the node), bad attributes, or tensors whose sizes do not add up.
+// Throws ModelError (exit 4) for malformed protobuf, unsupported ops (naming
+// every unsupported op of the model at once), bad attributes, or tensors whose
+// sizes do not add up.
 Graph load_onnx(const std::string& bytes, const std::string& source);
+
+// Every op of a model with whether the registry supports it, without loading
+// it fully (for `mgi-mpi inspect`): op_type (domain-qualified outside ai.onnx), count, supported.
+struct OpUse {
+  std::string op;
+  int count = 0;
+  bool supported = false;
+};
+std::vector<OpUse> model_ops(const std::string& bytes, const std::string& source);
 
 }  // namespace mgi

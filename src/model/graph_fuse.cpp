@@ -1,6 +1,8 @@
 #include "graph_fuse.hpp"
 
 #include "error.hpp"
+#include "op_registry.hpp"
+#include "unary.hpp"
 
 namespace mgi {
 
@@ -30,14 +32,14 @@ struct Fuser {
   // `add` = Add(y, bias) or Add(bias, y) with bias a float constant [n] / [1, n].
   // Returns the bias value id, or -1.
   int row_bias(const Node& add, int y, int64_t n) const {
-    if (add.op != OpKind::Add || add.inputs.size() != 2) return -1;
+    if (!add.is("Add") || add.inputs.size() != 2) return -1;
     const int other = add.inputs[0] == y ? add.inputs[1] : add.inputs[1] == y ? add.inputs[0] : -1;
     if (other < 0 || other == y) return -1;
     const Value& b = g.values[static_cast<size_t>(other)];
     if (!b.is_constant || b.data.dtype != DType::f32) return -1;
     const Shape& s = b.data.shape;
     const bool row = (s.size() == 1 && s[0] == n) || (s.size() == 2 && s[0] == 1 && s[1] == n);
-    if (!row || static_cast<int64_t>(b.data.f.size()) != n) return -1;
+    if (!row || b.data.numel() != n) return -1;
     // The Add must not broadcast y to a larger shape (e.g. a [n]-shaped y and a [1, n] bias).
     if (!same_shape(add.outputs[0], y)) return -1;
     return other;
@@ -49,7 +51,7 @@ struct Fuser {
       const int r = sole_reader(y);
       if (r < 0) break;
       const Node& u = g.nodes[static_cast<size_t>(r)];
-      if (!is_unary_op(u.op) || u.inputs.size() != 1 || u.outputs.size() != 1) break;
+      if (!is_unary_node(u) || u.inputs.size() != 1 || u.outputs.size() != 1) break;
       into.epilogue.push_back(unary_step(u));
       into.name += "+" + u.name;
       consumed[static_cast<size_t>(r)] = 1;
@@ -63,7 +65,7 @@ struct Fuser {
     const int y0 = n.outputs[0];
     const size_t a = static_cast<size_t>(n.inputs[0]), b = static_cast<size_t>(n.inputs[1]);
     int64_t cols = 0;
-    if (n.op == OpKind::Gemm) {
+    if (n.is("Gemm")) {
       if (s1[b].size() != 2) return;
       cols = n.trans_b ? s1[b][0] : s1[b][1];
     } else {
@@ -72,7 +74,7 @@ struct Fuser {
       cols = s1[b][1];
     }
     int y = y0;
-    const bool has_c = n.op == OpKind::Gemm && n.inputs.size() > 2 && n.inputs[2] >= 0 && n.beta != 0.0f;
+    const bool has_c = n.is("Gemm") && n.inputs.size() > 2 && n.inputs[2] >= 0 && n.beta != 0.0f;
     if (!has_c) {
       const int r = sole_reader(y);
       const int bias = r >= 0 ? row_bias(g.nodes[static_cast<size_t>(r)], y, cols) : -1;
@@ -80,7 +82,7 @@ struct Fuser {
         const Node& add = g.nodes[static_cast<size_t>(r)];
         n.inputs.resize(2);
         n.inputs.push_back(bias);
-        if (n.op == OpKind::Gemm) n.beta = 1.0f;  // y + bias, as the Add computed it
+        if (n.is("Gemm")) n.beta = 1.0f;  // y + bias, as the Add computed it
         n.name += "+" + add.name;
         consumed[static_cast<size_t>(r)] = 1;
         ++st.gemm_bias;
@@ -135,9 +137,11 @@ Graph fuse_graph(Graph g, const std::vector<Shape>& input_rows, FuseStats* stats
     if (f.consumed[i]) continue;
     Node n = g.nodes[i];
     f.consumed[i] = 1;  // never its own reader
-    if (n.outputs.size() == 1 && (n.op == OpKind::Gemm || n.op == OpKind::MatMul)) {
+    const bool f32 = n.outputs.size() == 1 && g.values[static_cast<size_t>(n.outputs[0])].dtype == DType::f32 &&
+                     !g.values[static_cast<size_t>(n.outputs[0])].host;
+    if (f32 && (n.is("Gemm") || n.is("MatMul"))) {
       f.fuse_gemm(n);
-    } else if (n.outputs.size() == 1 && n.inputs.size() == 1 && is_unary_op(n.op)) {
+    } else if (f32 && n.inputs.size() == 1 && is_unary_node(n)) {
       n.outputs[0] = f.take_unary_chain(n, n.outputs[0], &f.st.chain_unary);
     }
     out.push_back(std::move(n));

@@ -87,34 +87,6 @@ std::string onnx_type_name(int32_t t) {
 
 namespace {
 
-float half_to_float(uint16_t h) {
-  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
-  uint32_t exp = (h >> 10) & 0x1fu, man = h & 0x3ffu, bits;
-  if (exp == 0x1f) {
-    bits = sign | 0x7f800000u | (man << 13);
-  } else if (exp != 0) {
-    bits = sign | ((exp + 112) << 23) | (man << 13);
-  } else if (man == 0) {
-    bits = sign;
-  } else {  // subnormal half -> normal float
-    exp = 113;
-    while ((man & 0x400u) == 0) {
-      man <<= 1;
-      --exp;
-    }
-    bits = sign | (exp << 23) | ((man & 0x3ffu) << 13);
-  }
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-float bf16_to_float(uint16_t h) {
-  const uint32_t bits = static_cast<uint32_t>(h) << 16;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
 // Bytes per element in raw_data, 0 when the type is not supported.
 size_t raw_size(int32_t t) {
   switch (t) {
@@ -193,7 +165,18 @@ Tensor tensor_from_onnx(const TensorProto& t, const std::string& what) {
   if (esize == 0)
     fail("has data type " + onnx_type_name(type) + "; supported: float32/64, float16, bfloat16, integer and bool");
   const bool as_float = is_float_type(type);
-  out.dtype = as_float ? DType::f32 : DType::i64;
+  // Float types compute as float32; integer types keep their width where the
+  // tool has it (int64, int32, int8, uint8, bool) and widen to int64 otherwise.
+  DType dtype = DType::f32;
+  if (!as_float) {
+    switch (type) {
+      case TensorProto::INT32: dtype = DType::i32; break;
+      case TensorProto::INT8: dtype = DType::i8; break;
+      case TensorProto::UINT8: dtype = DType::u8; break;
+      case TensorProto::BOOL: dtype = DType::b8; break;
+      default: dtype = DType::i64; break;
+    }
+  }
   const size_t count = static_cast<size_t>(n);
 
   // Exactly one storage field must hold exactly n elements.
@@ -217,33 +200,41 @@ Tensor tensor_from_onnx(const TensorProto& t, const std::string& what) {
          std::to_string(n));
   }
 
-  if (as_float) out.f.resize(count);
-  else out.i.resize(count);
+  Shape shape = out.shape;
+  out = Tensor(dtype, std::move(shape));
+  // Integers go through int64 and are narrowed to their own type (values fit by construction).
+  std::vector<int64_t> ints(as_float ? 0 : count);
+  float* f = as_float ? out.data<float>() : nullptr;
+  auto narrow = [&] {
+    if (!as_float) convert_elements(DType::i64, ints.data(), dtype, out.raw(), n);
+  };
   if (use_raw) {
     const char* p = raw.data();
     if (type == TensorProto::FLOAT) {
-      if (count) std::memcpy(out.f.data(), p, count * 4);
+      if (count) std::memcpy(f, p, count * 4);
     } else if (as_float) {
-      for (size_t k = 0; k < count; ++k) out.f[k] = static_cast<float>(raw_element(type, p + k * esize));
+      for (size_t k = 0; k < count; ++k) f[k] = static_cast<float>(raw_element(type, p + k * esize));
     } else {
-      for (size_t k = 0; k < count; ++k) out.i[k] = raw_int(type, p + k * esize);
+      for (size_t k = 0; k < count; ++k) ints[k] = raw_int(type, p + k * esize);
     }
+    narrow();
     return out;
   }
   for (size_t k = 0; k < count; ++k) {
     const int kk = static_cast<int>(k);
     switch (type) {
-      case TensorProto::FLOAT: out.f[k] = t.float_data(kk); break;
-      case TensorProto::DOUBLE: out.f[k] = static_cast<float>(t.double_data(kk)); break;
-      case TensorProto::FLOAT16: out.f[k] = half_to_float(static_cast<uint16_t>(t.int32_data(kk))); break;
-      case TensorProto::BFLOAT16: out.f[k] = bf16_to_float(static_cast<uint16_t>(t.int32_data(kk))); break;
-      case TensorProto::INT64: out.i[k] = t.int64_data(kk); break;
+      case TensorProto::FLOAT: f[k] = t.float_data(kk); break;
+      case TensorProto::DOUBLE: f[k] = static_cast<float>(t.double_data(kk)); break;
+      case TensorProto::FLOAT16: f[k] = half_to_float(static_cast<uint16_t>(t.int32_data(kk))); break;
+      case TensorProto::BFLOAT16: f[k] = bf16_to_float(static_cast<uint16_t>(t.int32_data(kk))); break;
+      case TensorProto::INT64: ints[k] = t.int64_data(kk); break;
       case TensorProto::UINT32:
-      case TensorProto::UINT64: out.i[k] = static_cast<int64_t>(t.uint64_data(kk)); break;
-      case TensorProto::BOOL: out.i[k] = t.int32_data(kk) != 0; break;
-      default: out.i[k] = t.int32_data(kk); break;
+      case TensorProto::UINT64: ints[k] = static_cast<int64_t>(t.uint64_data(kk)); break;
+      case TensorProto::BOOL: ints[k] = t.int32_data(kk) != 0; break;
+      default: ints[k] = t.int32_data(kk); break;
     }
   }
+  narrow();
   return out;
 }
 

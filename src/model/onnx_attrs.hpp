@@ -47,8 +47,9 @@ class OnnxNode {
   const std::string& source_;
 };
 
-// Converts an ONNX tensor to a float32 or int64 Tensor: float/double/float16/
-// bfloat16 -> f32, integer and bool types -> i64. Checks dims, element count
+// Converts an ONNX tensor to a Tensor: float/double/float16/bfloat16 -> f32;
+// int64, int32, int8, uint8 and bool keep their type; other integer types ->
+// int64. Checks dims, element count
 // and byte count before copying. `what` prefixes errors, e.g.
 // "model m.onnx: initializer 'fc1.weight'".
 Tensor tensor_from_onnx(const onnx::TensorProto& t, const std::string& what);

@@ -1,15 +1,18 @@
 // ONNX ModelProto -> Graph. Untrusted bytes: every size is checked before it
-// drives an allocation, every reference before it is followed. Nodes whose
-// inputs are all constants are evaluated here (CPU kernels for float ops,
-// constant_fold.cpp for shape arithmetic), so the graph the backends see holds
-// only float32 runtime ops.
+// drives an allocation, every reference before it is followed. Every op comes
+// from the registry (op_registry.hpp); nodes whose inputs are all constants are
+// evaluated here by their CPU kernels, so the graph the backends see holds
+// runtime ops and host ops (shape arithmetic) only.
 //
 // This file: the graph as a whole (header, initializers, inputs, which nodes
-// the outputs need, outputs, pruning). Each node: onnx_loader_nodes.cpp;
-// a node's inputs and attributes per op: onnx_loader_ops.cpp.
+// the outputs need, outputs, pruning, the load-time shape check). Each node:
+// onnx_loader_nodes.cpp.
 #include <algorithm>
+#include <set>
 
+#include "cast.hpp"
 #include "onnx_loader_internal.hpp"
+#include "op_registry.hpp"
 
 namespace mgi {
 
@@ -20,26 +23,23 @@ Graph Loader::load() {
   load_initializers();
   load_inputs();
   mark_needed();
+  check_supported();
   const auto& nodes = m_.graph().node();
   for (int i = 0; i < nodes.size(); ++i)
     if (needed_[static_cast<size_t>(i)]) process(nodes.Get(i), i);
   bind_outputs();
   prune();
+  check_shapes();
   return std::move(g_);
 }
 
-int Loader::add_value(const std::string& name, bool constant, Tensor data) {
+int Loader::add_value(const std::string& name, DType dtype, bool constant, Tensor data) {
   Value v;
   v.name = name;
+  v.dtype = constant ? data.dtype : dtype;
   v.is_constant = constant;
-  const bool known = constant;
-  Shape s = data.shape;
   v.data = std::move(data);
   g_.values.push_back(std::move(v));
-  s1_.push_back(s);
-  s2_.push_back(s);
-  known1_.push_back(known);
-  known2_.push_back(known);
   const int id = static_cast<int>(g_.values.size() - 1);
   if (!name.empty()) ids_[name] = id;
   return id;
@@ -65,7 +65,7 @@ void Loader::load_initializers() {
     if (ids_.count(t.name())) fail("initializer '" + t.name() + "' is defined twice");
     Tensor data = tensor_from_onnx(t, where() + "initializer '" + t.name() + "'");
     g_.parameter_count += data.numel();
-    add_value(t.name(), true, std::move(data));
+    add_value(t.name(), data.dtype, true, std::move(data));
   }
 }
 
@@ -82,27 +82,23 @@ void Loader::load_inputs() {
     const auto& type = vi.type();
     if (!type.has_tensor_type()) fail("input '" + name + "' is not a tensor");
     const auto& tt = type.tensor_type();
-    if (tt.elem_type() != TensorProto::FLOAT)
+    DType dtype;
+    if (!dtype_from_onnx(tt.elem_type(), dtype) || tt.elem_type() == TensorProto::DOUBLE)
       fail("input '" + name + "' has element type " + onnx_type_name(tt.elem_type()) +
-           "; runtime inputs must be float32");
+           "; runtime inputs must be float32, float16, bfloat16, int64, int32, int8, uint8 or bool");
     if (!tt.has_shape()) fail("input '" + name + "' has no declared shape (rank unknown)");
     if (tt.shape().dim_size() == 0)
       fail("input '" + name + "' is a scalar (rank 0); inputs need the batch as their first dimension");
     Shape s;
-    for (const auto& d : tt.shape().dim()) s.push_back(d.has_dim_value() && d.dim_value() >= 0 ? d.dim_value() : -1);
-    const int id = add_value(name, false);
+    std::vector<std::string> names;
+    for (const auto& d : tt.shape().dim()) {
+      s.push_back(d.has_dim_value() && d.dim_value() >= 0 ? d.dim_value() : -1);
+      names.push_back(d.has_dim_param() ? d.dim_param() : std::string());
+    }
+    const int id = add_value(name, dtype, false);
     g_.inputs.push_back(id);
     g_.input_shapes.push_back(s);
-    // Shapes at batch 1 and 2 when all other dims are static (for Shape folding and early checks).
-    bool fixed = true;
-    for (size_t k = 1; k < s.size(); ++k) fixed = fixed && s[k] >= 0;
-    if (fixed) {
-      s1_[static_cast<size_t>(id)] = s;
-      s1_[static_cast<size_t>(id)][0] = 1;
-      s2_[static_cast<size_t>(id)] = s;
-      s2_[static_cast<size_t>(id)][0] = 2;
-      known1_[static_cast<size_t>(id)] = known2_[static_cast<size_t>(id)] = 1;
-    }
+    g_.input_dim_names.push_back(std::move(names));
   }
   if (g_.inputs.empty()) fail("has no runtime inputs (every graph input is an initializer)");
 }
@@ -142,11 +138,9 @@ void Loader::bind_outputs() {
     if (it == ids_.end()) fail("graph output '" + name + "' is not produced by any node");
     if (is_const(it->second))
       fail("graph output '" + name + "' is a constant (it does not depend on the inputs); not supported");
-    if (vi.type().has_tensor_type()) {
-      const int32_t t = vi.type().tensor_type().elem_type();
-      if (t != TensorProto::UNDEFINED && t != TensorProto::FLOAT)
-        fail("graph output '" + name + "' has element type " + onnx_type_name(t) + "; outputs must be float32");
-    }
+    if (is_host(it->second))
+      fail("graph output '" + name + "' is computed from shapes alone (it does not depend on the input data); "
+           "not supported");
     g_.outputs.push_back(it->second);
   }
 }
@@ -159,7 +153,9 @@ void Loader::prune() {
   std::vector<Node> kept;
   for (size_t k = g_.nodes.size(); k-- > 0;) {
     Node& n = g_.nodes[k];
-    if (!live[static_cast<size_t>(n.outputs[0])]) continue;
+    bool any = false;
+    for (int id : n.outputs) any = any || (id >= 0 && live[static_cast<size_t>(id)]);
+    if (!any) continue;
     for (int id : n.inputs)
       if (id >= 0) live[static_cast<size_t>(id)] = 1;
     kept.push_back(std::move(n));
@@ -185,6 +181,49 @@ void Loader::prune() {
   map(g_.outputs);
   g_.values = std::move(values);
   g_.nodes = std::move(kept);
+}
+
+// Every needed node's op must be in the registry; all the ones that are not are
+// named at once, so one dry run lists everything a model lacks.
+void Loader::check_supported() const {
+  const auto& nodes = m_.graph().node();
+  std::string first, more;
+  int count = 0;
+  std::set<std::string> named;  // one mention per op type
+  for (int i = 0; i < nodes.size(); ++i) {
+    if (!needed_[static_cast<size_t>(i)]) continue;
+    const NodeProto& np = nodes.Get(i);
+    if (OpRegistry::get().find(np.domain(), np.op_type(), g_.opset)) continue;
+    const std::string dom = default_domain(np.domain()) ? std::string("ai.onnx") : np.domain();
+    if (!named.insert(dom + "." + np.op_type()).second) continue;
+    const std::string node = np.name().empty() ? np.op_type() + "_" + std::to_string(i) : np.name();
+    const std::string what = "'" + np.op_type() + "' (node '" + node + "', domain " + dom + ")";
+    if (count++ == 0) first = what;
+    else more += (more.empty() ? "" : ", ") + what;
+  }
+  if (count == 0) return;
+  std::string msg = "unsupported ONNX op " + first;
+  if (!more.empty()) msg += "; also unsupported: " + more;
+  fail(msg);
+}
+
+// With every non-batch input dim declared, the whole graph is checked now at
+// batches 1 and 2, so a shape mismatch names its node before any data is
+// read. Dynamic dims (a sequence length) are checked by the dry run against
+// the dataset. A model that only fits batch 1 (a fixed-batch export) passes here
+// and is run with that batch.
+void Loader::check_shapes() const {
+  std::vector<Shape> at1, at2;
+  for (const Shape& s : g_.input_shapes) {
+    for (size_t k = 1; k < s.size(); ++k)
+      if (s[k] < 0) return;
+    Shape a = s, b = s;
+    a[0] = 1;
+    b[0] = 2;
+    at1.push_back(a);
+    at2.push_back(b);
+  }
+  (void)g_.plan(at1);
 }
 
 }  // namespace onnx_load

@@ -57,9 +57,9 @@ void bind_outputs(ModelIo& io, const Graph& graph, const std::string& model_file
                        shape_str(row_shape(a)) + " vs " + shape_str(row_shape((*sv)[graph.outputs[k]])) +
                        ") that depends on the sequence length; with ragged inputs every written output "
                        "must be fixed-shape per row (pool over the sequence)");
-    io.outputs.push_back({path, row_shape(a)});
+    io.outputs.push_back({path, row_shape(a), graph.output_type(static_cast<size_t>(k))});
     io.graph_output.push_back(k);
-    io.output_row_bytes += shape_numel(row_shape(a)) * static_cast<int64_t>(sizeof(float));
+    io.output_row_bytes += io.outputs.back().row_bytes();
   }
 }
 }  // namespace
@@ -76,8 +76,9 @@ ActivationSize activation_size(const Graph& graph, const std::vector<Shape>& inp
     if (graph.values[v].is_constant) continue;
     const int64_t n1 = shape_numel(s1[v]), n2 = shape_numel(s2[v]);
     const int64_t row = std::max<int64_t>(0, n2 - n1);
-    a.per_row += row * static_cast<int64_t>(sizeof(float));
-    a.fixed += std::max<int64_t>(0, n1 - row) * static_cast<int64_t>(sizeof(float));
+    const auto size = static_cast<int64_t>(dtype_size(graph.values[v].dtype));
+    a.per_row += row * size;
+    a.fixed += std::max<int64_t>(0, n1 - row) * size;
   }
   return a;
 }
@@ -100,6 +101,7 @@ ModelIo match_model(const Graph& graph, const std::string& model_file, const Inp
                     "' input '" + graph.input_name(0) + "' expects " + batch_shape_str(want));
   io.input_rows = {got_row};
   io.input_row_elements = shape_numel(got_row);
+  io.input_row_bytes = io.input_row_elements * static_cast<int64_t>(dtype_size(graph.input_type(0)));
 
   // Shape inference at two batch sizes proves the batch is the outputs' first dim.
   auto at = [&](int64_t b) {
@@ -160,6 +162,8 @@ ModelIo match_model_ragged(const Graph& graph, const std::string& model_file, co
   io.input_rows.resize(n_in);
   for (size_t k = 0; k < n_in; ++k) io.input_rows[k] = row_shape(at(1, len)[k]);
   io.input_row_elements = shape_numel(io.input_rows[static_cast<size_t>(io.data_input)]);
+  io.input_row_bytes = io.input_row_elements *
+                       static_cast<int64_t>(dtype_size(graph.input_type(static_cast<size_t>(io.data_input))));
   bind_outputs(io, graph, model_file, bindings, s1, s2, &sv);
   io.ragged = std::move(ragged);
   return io;

@@ -62,14 +62,16 @@ std::string format_summary(const std::vector<RankInfo>& ranks, const std::vector
   }
   std::string s = fmt("summary: %lld rows in %.3f s (%.0f rows/s) -> %s\n", static_cast<long long>(total),
                       wall_s, wall_s > 0 ? total / wall_s : 0.0, output.c_str());
-  s += fmt("  %4s  %-16s %-36s %10s %8s %6s %9s %9s %9s %9s %9s %11s\n", "rank", "host", "device",
-           "rows", "batches", "tasks", "read s", "compute s", "send s", "wait s", "write s", "rows/s");
+  // The device comes last, in full (it can be long: backend, kernel, threads, precision).
+  s += fmt("  %4s  %-16s %10s %8s %6s %9s %9s %9s %9s %9s %11s  %s\n", "rank", "host", "rows", "batches", "tasks",
+           "read s", "compute s", "send s", "wait s", "write s", "rows/s", "device");
   for (size_t r = 0; r < stats.size() && r < ranks.size(); ++r) {
     const auto& st = stats[r];
-    s += fmt("  %4d  %-16s %-36.36s %10lld %8lld %6lld %9.3f %9.3f %9.3f %9.3f %9.3f %11.0f\n",
-             ranks[r].rank, ranks[r].host.c_str(), ranks[r].device.c_str(), static_cast<long long>(st.rows),
-             static_cast<long long>(st.batches), static_cast<long long>(st.tasks), st.read_s, st.compute_s,
-             st.gather_s, st.idle_s, st.write_s, st.total_s > 0 ? st.rows / st.total_s : 0.0);
+    s += fmt("  %4d  %-16s %10lld %8lld %6lld %9.3f %9.3f %9.3f %9.3f %9.3f %11.0f  ", ranks[r].rank,
+             ranks[r].host.c_str(), static_cast<long long>(st.rows), static_cast<long long>(st.batches),
+             static_cast<long long>(st.tasks), st.read_s, st.compute_s, st.gather_s, st.idle_s, st.write_s,
+             st.total_s > 0 ? st.rows / st.total_s : 0.0);
+    s += ranks[r].device + "\n";  // not through fmt's buffer: never cut
   }
   const double mean = stats.empty() ? 0 : sum_busy / stats.size();
   s += fmt("  compute imbalance (max/mean): %.2f\n", mean > 0 ? busiest / mean : 1.0);

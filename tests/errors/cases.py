@@ -133,12 +133,12 @@ def _custom_domain_model(c):
     return m
 
 
-def _int_input_model(c):
+def _string_input_model(c):
     from onnx import TensorProto, helper
     import fixtures
     node = helper.make_node("Identity", ["x"], ["probs"], name="id0")
-    return fixtures.onnx_model([node], [("x", TensorProto.INT64, ["batch", 8])],
-                               [("probs", TensorProto.FLOAT, ["batch", 8])], [])
+    return fixtures.onnx_model([node], [("x", TensorProto.STRING, ["batch", 8])],
+                               [("probs", TensorProto.STRING, ["batch", 8])], [])
 
 
 def _transposed_output_model(c):
@@ -669,15 +669,18 @@ CASES = [
          args=["config.yaml"], ranks=2, exit=3,
          message=E("output.file 'out/pred.h5' already exists (pass --overwrite to replace it)"),
          fix="Pass `--overwrite`, or choose another `output.file` (e.g. with `${SLURM_JOB_ID}`)."),
-    dict(id="output_dir_missing", section="Output", title="Output directory does not exist",
-         did="Set `output.file: results/pred.h5` without creating `results/`.",
-         setup=None, args=cfg("output.file=results/pred.h5"), exit=3,
-         message=E("output.file 'results/pred.h5': directory 'results' does not exist"),
-         fix="Create the directory first (`mkdir -p results`)."),
+    dict(id="output_dir_uncreatable", section="Output", title="Output directory cannot be created",
+         did="Set `output.file: in.h5/results/pred.h5`: `results/` is missing, and its parent is a file.",
+         setup=None, args=cfg("output.file=in.h5/results/pred.h5"), exit=3,
+         message=E("output.file 'in.h5/results/pred.h5': cannot create directory 'in.h5/results': "
+                   "'in.h5' is not a directory"),
+         fix="Point `output.file` under a directory you can write to. A missing directory is not an "
+             "error: when its nearest existing parent is a writable directory, rank 0 creates it "
+             "(`mkdir -p`) after every check passed, and the plan says `created results/`."),
     dict(id="output_parent_is_file", section="Output", title="Output's parent is a file",
          did="Set `output.file: in.h5/pred.h5`.",
          setup=None, args=cfg("output.file=in.h5/pred.h5"), exit=3,
-         message=E("output.file 'in.h5/pred.h5': directory 'in.h5' does not exist"),
+         message=E("output.file 'in.h5/pred.h5': 'in.h5' is not a directory"),
          fix="Point `output.file` into a directory."),
     dict(id="output_dir_not_writable", section="Output", title="Output directory not writable",
          did="Wrote into a read-only directory (a shared project space).",
@@ -776,11 +779,13 @@ CASES = [
          setup=_model(_custom_domain_model), args=["config.yaml"], exit=4,
          message=E("model model.onnx: unsupported ONNX op 'FastGelu' (node 'act0', domain com.example)"),
          fix="Export with standard ONNX ops only."),
-    dict(id="model_input_not_float", section="Model", title="Model input is not float32",
-         did="Ran a model whose input is int64 (token ids).",
-         setup=_model(_int_input_model), args=cfg("output.dataset=/probs"), exit=4,
-         message=E("model model.onnx: input 'x' has element type int64; runtime inputs must be float32"),
-         fix="The runtime input must be float32; embed lookups are not supported."),
+    dict(id="model_input_not_numeric", section="Model", title="Model input is not a numeric tensor",
+         did="Ran a model whose input is a string tensor (raw text).",
+         setup=_model(_string_input_model), args=cfg("output.dataset=/probs"), exit=4,
+         message=E("model model.onnx: input 'x' has element type string; runtime inputs must be float32, "
+                   "float16, bfloat16, int64, int32, int8, uint8 or bool"),
+         fix="Export the model after its tokenizer: it takes token ids (int64), which the input dataset "
+             "holds as any integer type."),
     dict(id="model_two_inputs", section="Model", title="Model with two runtime inputs",
          did="Ran a model that takes two inputs (`x` and `bias`) on one dataset, in static mode.",
          setup=_model(_two_input_model), args=cfg("output.dataset=/probs"), exit=4,

@@ -21,7 +21,9 @@
 
 #include "backend.hpp"
 #include "cuda_backend.hpp"
+#include "error.hpp"
 #include "graph.hpp"
+#include "op_registry.hpp"
 #include "tensor.hpp"
 
 #define MGI_REQUIRE_CUDA_DEVICE() \
@@ -67,8 +69,8 @@ class GraphBuilder {
     g_.producer = "gpu tests";
   }
   // Runtime input with per-row shape `row` (dim 0, the batch, is dynamic).
-  int input(const Shape& row) {
-    const int v = value("in" + std::to_string(g_.inputs.size()));
+  int input(const Shape& row, DType type = DType::f32) {
+    const int v = value("in" + std::to_string(g_.inputs.size()), type);
     Shape declared{-1};
     declared.insert(declared.end(), row.begin(), row.end());
     g_.inputs.push_back(v);
@@ -80,10 +82,19 @@ class GraphBuilder {
     const int v = value("c" + std::to_string(g_.values.size()));
     Value& val = g_.values[static_cast<size_t>(v)];
     val.is_constant = true;
-    val.data.dtype = DType::f32;
-    val.data.shape = shape;
-    val.data.f = std::move(data);
+    val.data = Tensor::f32(shape, data);
     g_.parameter_count += shape_numel(shape);
+    return v;
+  }
+  // An int64 constant (a Reshape target, Unsqueeze axes, Gather indices...).
+  int constant_i64(const Shape& shape, const std::vector<int64_t>& data) { return constant(Tensor::i64(shape, data)); }
+  // A constant of any type.
+  int constant(Tensor t) {
+    const int v = value("c" + std::to_string(g_.values.size()), t.dtype);
+    Value& val = g_.values[static_cast<size_t>(v)];
+    val.is_constant = true;
+    g_.parameter_count += t.numel();
+    val.data = std::move(t);
     return v;
   }
   int random_constant(Rng& rng, const Shape& shape, float lo = -1.0f, float hi = 1.0f) {
@@ -100,24 +111,54 @@ class GraphBuilder {
   int linear_relu(int x, Rng& rng, const std::vector<int64_t>& widths) {
     for (size_t l = 0; l + 1 < widths.size(); ++l) {
       const int64_t in = widths[l], out = widths[l + 1];
-      x = node(OpKind::Gemm, {x, weight(rng, {out, in}, in), weight(rng, {out}, in)},
-               [](Node& n) { n.trans_b = true; });
-      if (l + 2 < widths.size()) x = node(OpKind::Relu, {x});
+      x = node("Gemm", {x, weight(rng, {out, in}, in), weight(rng, {out}, in)}, [](Node& n) { n.trans_b = true; });
+      if (l + 2 < widths.size()) x = node("Relu", {x});
     }
     return x;
   }
-  // Appends a node; `set` fills attributes. Returns its (first) output.
-  int node(OpKind op, std::vector<int> inputs, const std::function<void(Node&)>& set = {}) {
+  // Appends a node of registry op `op` with the ONNX defaults of its
+  // attributes (make_node); `set` changes attributes. An op not in ai.onnx at
+  // the graph's opset comes from com.microsoft (Gelu before opset 20).
+  // Returns its (first) output; a node whose inputs are all constants or host
+  // values (or a Shape/Size) makes a host value, as the loader does.
+  // Ops with a required attribute (Cast's `to`, Concat's `axis`), which
+  // make_node's parse refuses, get the plain node: `set` must fill it.
+  int node(const std::string& op, std::vector<int> inputs, const std::function<void(Node&)>& set = {}) {
+    const bool onnx = OpRegistry::get().find("", op, g_.opset) != nullptr;
+    const std::string domain = onnx ? "" : "com.microsoft";
     Node n;
-    n.op = op;
-    n.op_type = op_name(op);
-    n.name = std::string(op_name(op)) + "_" + std::to_string(g_.nodes.size());
-    n.inputs = std::move(inputs);
-    if (op == OpKind::LeakyRelu) n.alpha = 0.01f;
+    try {
+      n = make_node(op, inputs, {}, g_.opset, domain);
+    } catch (const ModelError&) {
+      n.def = OpRegistry::get().find(domain, op, g_.opset);
+      if (!n.def) throw;
+      n.op_type = op;
+      n.inputs = std::move(inputs);
+      n.opset = g_.opset;
+    }
+    n.name = op + "_" + std::to_string(g_.nodes.size());
     if (set) set(n);
-    n.outputs.push_back(value(n.name + "_out"));
+    std::vector<DType> types;
+    bool known = true;
+    for (int v : n.inputs) {
+      if (v < 0) continue;
+      const Value& in = g_.values[static_cast<size_t>(v)];
+      types.push_back(in.dtype);
+      known = known && (in.is_constant || in.host);
+    }
+    const int out = value(n.name + "_out", output_type(n, types));
+    g_.values[static_cast<size_t>(out)].host = n.def->shape_only || known;
+    n.outputs.push_back(out);
     g_.nodes.push_back(n);
-    return n.outputs[0];
+    return out;
+  }
+  // The type of a node's output 0 (the tests' ops: comparisons give bool, Shape/Size int64, Cast its `to`).
+  static DType output_type(const Node& n, const std::vector<DType>& in) {
+    if (n.is("Equal") || n.is("Less") || n.is("Greater") || n.is("Not") || n.is("And") || n.is("Or")) return DType::b8;
+    if (n.is("Shape") || n.is("Size")) return DType::i64;
+    if (n.is("Cast")) return n.to;
+    if (n.is("Where")) return in.at(1);
+    return in.empty() ? DType::f32 : in[0];
   }
   void output(int v) { g_.outputs.push_back(v); }
 
@@ -126,9 +167,10 @@ class GraphBuilder {
   const std::vector<Shape>& input_rows() const { return rows_; }
 
  private:
-  int value(const std::string& name) {
+  int value(const std::string& name, DType type = DType::f32) {
     Value v;
     v.name = name;
+    v.dtype = type;
     g_.values.push_back(v);
     return static_cast<int>(g_.values.size()) - 1;
   }
@@ -156,11 +198,11 @@ inline Batch run_rows(Backend& be, const Graph& g, const std::vector<Shape>& inp
     concrete.push_back(s);
   }
   const std::vector<Shape> shapes = g.infer_shapes(concrete);
-  std::vector<const float*> ip;
+  std::vector<const void*> ip;
   for (size_t k = 0; k < in.size(); ++k) ip.push_back(in[k].data() + first * shape_numel(input_rows[k]));
   Batch out;
   for (int v : g.outputs) out.emplace_back(static_cast<size_t>(shape_numel(shapes[static_cast<size_t>(v)])), NAN);
-  std::vector<float*> op;
+  std::vector<void*> op;
   for (auto& o : out) op.push_back(o.data());
   be.run(rows, ip, op);
   return out;

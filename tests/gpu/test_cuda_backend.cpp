@@ -14,11 +14,11 @@ namespace {
 GraphBuilder small_mlp(Rng& w) {
   GraphBuilder b;
   int x = b.input({20});
-  x = b.node(OpKind::Gemm, {x, b.random_constant(w, {16, 20}), b.random_constant(w, {16})},
+  x = b.node("Gemm", {x, b.random_constant(w, {16, 20}), b.random_constant(w, {16})},
              [](Node& n) { n.trans_b = true; });
-  x = b.node(OpKind::Tanh, {x});
-  x = b.node(OpKind::MatMul, {x, b.random_constant(w, {16, 4})});
-  b.output(b.node(OpKind::Softmax, {x}, [](Node& n) { n.axis = -1; }));
+  x = b.node("Tanh", {x});
+  x = b.node("MatMul", {x, b.random_constant(w, {16, 4})});
+  b.output(b.node("Softmax", {x}, [](Node& n) { n.axis = -1; }));
   return b;
 }
 
@@ -74,7 +74,7 @@ TEST(CudaBackend, PrepareAgainWithAnotherGraph) {
   for (int round = 0; round < 2; ++round) {
     const GraphBuilder b = round == 0 ? small_mlp(w) : [&] {
       GraphBuilder g;
-      g.output(g.node(OpKind::Exp, {g.input({3, 3})}));
+      g.output(g.node("Exp", {g.input({3, 3})}));
       return g;
     }();
     const Batch in = random_inputs(w, b.input_rows(), 9);
@@ -104,7 +104,7 @@ TEST(CudaBackend, UsedSecondOutputIsAModelError) {
   Rng w(test_seed());
   GraphBuilder b;
   const int x = b.input({8});
-  b.node(OpKind::LayerNormalization, {x, b.random_constant(w, {8})});
+  b.node("LayerNormalization", {x, b.random_constant(w, {8})});
   Graph& g = b.graph();
   Value mean;
   mean.name = "mean";
@@ -135,8 +135,8 @@ TEST(CudaBackend, LargeBatchUsesGridStrideLoops) {
   Rng w(test_seed());
   GraphBuilder b;  // 2^20 rows x 24 values: more elements than one grid covers
   const int x = b.input({24});
-  const int y = b.node(OpKind::Mul, {b.node(OpKind::Sigmoid, {x}), b.random_constant(w, {24})});
-  b.output(b.node(OpKind::Softmax, {y}, [](Node& n) { n.axis = -1; }));
+  const int y = b.node("Mul", {b.node("Sigmoid", {x}), b.random_constant(w, {24})});
+  b.output(b.node("Softmax", {y}, [](Node& n) { n.axis = -1; }));
   CompareOptions opt{2e-6};
   opt.max_batch = int64_t(1) << 20;
   compare_backends(b, opt, "2^20 rows");

@@ -37,19 +37,18 @@ void expect_cublaslt_ran(const GemmCounts& n, const std::string& what) {
 
 struct Act {
   const char* name;
-  OpKind op;
+  std::string op;  // registry op; "" = no activation
   bool gelu_tanh;
 };
-const Act kActs[] = {{"none", OpKind::Identity, false},   {"Relu", OpKind::Relu, false},
-                     {"LeakyRelu", OpKind::LeakyRelu, false}, {"Gelu", OpKind::Gelu, false},
-                     {"GeluTanh", OpKind::Gelu, true},    {"Tanh", OpKind::Tanh, false},
-                     {"Sigmoid", OpKind::Sigmoid, false}};
+const Act kActs[] = {{"none", "", false},          {"Relu", "Relu", false},     {"LeakyRelu", "LeakyRelu", false},
+                     {"Gelu", "Gelu", false},      {"GeluTanh", "Gelu", true},  {"Tanh", "Tanh", false},
+                     {"Sigmoid", "Sigmoid", false}};
 
 int activation(GraphBuilder& b, int x, const Act& a) {
-  if (a.op == OpKind::Identity) return x;
+  if (a.op.empty()) return x;
   return b.node(a.op, {x}, [&](Node& n) {
     n.gelu_tanh = a.gelu_tanh;
-    if (a.op == OpKind::LeakyRelu) n.alpha = 0.1f;
+    if (a.op == "LeakyRelu") n.alpha = 0.1f;
   });
 }
 
@@ -59,11 +58,11 @@ GraphBuilder layer(Rng& w, int form, const Act& act, int64_t in, int64_t out) {
   int x = b.input({in});
   const int bias = b.weight(w, {out}, in);
   if (form == 0) {
-    x = b.node(OpKind::Gemm, {x, b.weight(w, {out, in}, in), bias}, [](Node& n) { n.trans_b = true; });
+    x = b.node("Gemm", {x, b.weight(w, {out, in}, in), bias}, [](Node& n) { n.trans_b = true; });
   } else if (form == 1) {
-    x = b.node(OpKind::Add, {bias, b.node(OpKind::Gemm, {x, b.weight(w, {in, out}, in)})});
+    x = b.node("Add", {bias, b.node("Gemm", {x, b.weight(w, {in, out}, in)})});
   } else {
-    x = b.node(OpKind::Add, {b.node(OpKind::MatMul, {x, b.weight(w, {in, out}, in)}), bias});
+    x = b.node("Add", {b.node("MatMul", {x, b.weight(w, {in, out}, in)}), bias});
   }
   b.output(activation(b, x, act));
   return b;
@@ -80,7 +79,7 @@ TEST(FusedGemm, EveryEpilogueMatchesCpu) {
       const std::string what = std::string("form ") + std::to_string(form) + " " + act.name;
       CompareOptions opt;
       opt.max_batch = 203;
-      if (act.op == OpKind::Gelu && act.gelu_tanh) opt.tol = kGeluEpilogueTol;  // fused: cuBLASLt's GELU
+      if (act.op == "Gelu" && act.gelu_tanh) opt.tol = kGeluEpilogueTol;  // fused: cuBLASLt's GELU
       expect_cublaslt_ran(compare_backends(b, opt, what + " fused"), what + " fused");
       opt.tol = CompareOptions{}.tol;  // unfused: the elementwise kernel's tanhf
       opt.cuda.fuse = false;
@@ -93,17 +92,17 @@ TEST(FusedGemm, StepsAfterTheLtEpilogueAndUnaryChains) {
   Rng w(test_seed());
   GraphBuilder b;
   int x = b.input({64});
-  x = b.node(OpKind::Gemm, {x, b.weight(w, {48, 64}, 64), b.weight(w, {1, 48}, 64)},
+  x = b.node("Gemm", {x, b.weight(w, {48, 64}, 64), b.weight(w, {1, 48}, 64)},
              [](Node& n) { n.trans_b = true; });
-  x = b.node(OpKind::Relu, {x});     // cuBLASLt RELU_BIAS
-  x = b.node(OpKind::Sigmoid, {x});  // then one chain kernel: Sigmoid, Neg, Exp
-  x = b.node(OpKind::Neg, {x});
-  x = b.node(OpKind::Exp, {x});
+  x = b.node("Relu", {x});     // cuBLASLt RELU_BIAS
+  x = b.node("Sigmoid", {x});  // then one chain kernel: Sigmoid, Neg, Exp
+  x = b.node("Neg", {x});
+  x = b.node("Exp", {x});
   const int skip = x;
-  x = b.node(OpKind::Abs, {b.node(OpKind::Mul, {x, b.weight(w, {48}, 1)})});
-  x = b.node(OpKind::Sqrt, {x});     // a unary chain not after a GEMM: Abs, Sqrt, Tanh
-  x = b.node(OpKind::Tanh, {x});
-  b.output(b.node(OpKind::Add, {x, skip}));
+  x = b.node("Abs", {b.node("Mul", {x, b.weight(w, {48}, 1)})});
+  x = b.node("Sqrt", {x});     // a unary chain not after a GEMM: Abs, Sqrt, Tanh
+  x = b.node("Tanh", {x});
+  b.output(b.node("Add", {x, skip}));
   const Graph f = fuse_graph(b.graph(), b.input_rows());
   ASSERT_EQ(f.nodes.size(), 4u);
   const std::string what = "Gemm+bias+Relu+Sigmoid+Neg+Exp, Mul, Abs+Sqrt+Tanh, Add";
@@ -115,8 +114,8 @@ TEST(FusedGemm, SequenceMatMulBiasGelu) {
   Rng w(test_seed());
   GraphBuilder b;
   const int x = b.input({6, 32});  // [N, 6, 32] x [32, 48]: rows = 6 N
-  const int h = b.node(OpKind::Add, {b.node(OpKind::MatMul, {x, b.weight(w, {32, 48}, 32)}), b.weight(w, {48}, 32)});
-  b.output(b.node(OpKind::Flatten, {b.node(OpKind::Gelu, {h}, [](Node& n) { n.gelu_tanh = true; })}));
+  const int h = b.node("Add", {b.node("MatMul", {x, b.weight(w, {32, 48}, 32)}), b.weight(w, {48}, 32)});
+  b.output(b.node("Flatten", {b.node("Gelu", {h}, [](Node& n) { n.gelu_tanh = true; })}));
   CompareOptions opt;
   opt.max_batch = 77;
   opt.tol = kGeluEpilogueTol;
@@ -130,11 +129,11 @@ TEST(FusedGemm, GemmWithScaledOrFullCFallsBack) {
     GraphBuilder b;
     int x = b.input({40});
     const Shape c = variant == 0 ? Shape{24} : Shape{1};  // beta != 1; a scalar C
-    x = b.node(OpKind::Gemm, {x, b.weight(w, {40, 24}, 40), b.weight(w, c, 40)}, [&](Node& n) {
+    x = b.node("Gemm", {x, b.weight(w, {40, 24}, 40), b.weight(w, c, 40)}, [&](Node& n) {
       n.alpha = 0.75f;
       n.beta = variant == 0 ? -0.5f : 1.0f;
     });
-    b.output(b.node(OpKind::LeakyRelu, {x}, [](Node& n) { n.alpha = 0.3f; }));
+    b.output(b.node("LeakyRelu", {x}, [](Node& n) { n.alpha = 0.3f; }));
     const GemmCounts n = compare_backends(b, CompareOptions{}, "Gemm alpha/beta variant " + std::to_string(variant));
     // Routed to cublasGemmEx by design (route_gemm), not rejected by cuBLASLt.
     EXPECT_EQ(n.lt, 0) << variant;
@@ -184,11 +183,11 @@ TEST(Precision, GeluTanhMlpWithinTolerance) {
   Rng w(test_seed());
   GraphBuilder b;
   int x = b.input({256});
-  x = b.node(OpKind::Add, {b.node(OpKind::MatMul, {x, b.weight(w, {256, 512}, 256)}), b.weight(w, {512}, 256)});
-  x = b.node(OpKind::Gelu, {x}, [](Node& n) { n.gelu_tanh = true; });
-  x = b.node(OpKind::Add, {b.node(OpKind::MatMul, {x, b.weight(w, {512, 256}, 512)}), b.weight(w, {256}, 512)});
-  x = b.node(OpKind::Tanh, {x});
-  b.output(b.node(OpKind::Add, {b.node(OpKind::MatMul, {x, b.weight(w, {256, 10}, 256)}), b.weight(w, {10}, 256)}));
+  x = b.node("Add", {b.node("MatMul", {x, b.weight(w, {256, 512}, 256)}), b.weight(w, {512}, 256)});
+  x = b.node("Gelu", {x}, [](Node& n) { n.gelu_tanh = true; });
+  x = b.node("Add", {b.node("MatMul", {x, b.weight(w, {512, 256}, 512)}), b.weight(w, {256}, 512)});
+  x = b.node("Tanh", {x});
+  b.output(b.node("Add", {b.node("MatMul", {x, b.weight(w, {256, 10}, 256)}), b.weight(w, {10}, 256)}));
   for (Precision p : kPrecisions) {
     // The GELU epilogue's error (kGeluEpilogueTol) passes through two more
     // fan-in-scaled layers and a Tanh; with errors of mixed sign they keep its
@@ -207,10 +206,10 @@ TEST(Precision, BatchedMatMulOfTwoActivations) {
   // Attention-like scores: both operands of the second product are converted per batch.
   GraphBuilder b;
   const int x = b.input({8, 32});
-  const int q = b.node(OpKind::MatMul, {x, b.weight(w, {32, 32}, 32)});
-  const int xt = b.node(OpKind::Transpose, {x}, [](Node& n) { n.perm = {0, 2, 1}; });
-  const int s = b.node(OpKind::Mul, {b.node(OpKind::MatMul, {q, xt}), b.constant({1}, {1.0f / std::sqrt(32.0f)})});
-  b.output(b.node(OpKind::Flatten, {b.node(OpKind::Softmax, {s}, [](Node& n) { n.axis = -1; })}));
+  const int q = b.node("MatMul", {x, b.weight(w, {32, 32}, 32)});
+  const int xt = b.node("Transpose", {x}, [](Node& n) { n.perm = {0, 2, 1}; });
+  const int s = b.node("Mul", {b.node("MatMul", {q, xt}), b.constant({1}, {1.0f / std::sqrt(32.0f)})});
+  b.output(b.node("Flatten", {b.node("Softmax", {s}, [](Node& n) { n.axis = -1; })}));
   for (Precision p : kPrecisions) {
     CompareOptions opt = at(p, 129);
     opt.lo = -1.0f;

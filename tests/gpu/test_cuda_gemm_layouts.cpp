@@ -37,9 +37,9 @@ TEST(GemmLayouts, BatchInNGemmTransB) {
   Rng w(test_seed());
   GraphBuilder b;
   const int x = b.input({24});
-  int y = b.node(OpKind::Gemm, {b.weight(w, {16, 24}, 24), x}, [](Node& n) { n.trans_b = true; });
-  y = b.node(OpKind::Relu, {y});
-  b.output(b.node(OpKind::Transpose, {y}));
+  int y = b.node("Gemm", {b.weight(w, {16, 24}, 24), x}, [](Node& n) { n.trans_b = true; });
+  y = b.node("Relu", {y});
+  b.output(b.node("Transpose", {y}));
   compare_layouts(b, "Gemm(W, X, transB=1) + Relu, Transpose");
 }
 
@@ -49,8 +49,8 @@ TEST(GemmLayouts, BatchInNMatMulOfTranspose) {
   Rng w(test_seed());
   GraphBuilder b;
   const int x = b.input({24});
-  const int y = b.node(OpKind::MatMul, {b.weight(w, {16, 24}, 24), b.node(OpKind::Transpose, {x})});
-  b.output(b.node(OpKind::Transpose, {y}));
+  const int y = b.node("MatMul", {b.weight(w, {16, 24}, 24), b.node("Transpose", {x})});
+  b.output(b.node("Transpose", {y}));
   compare_layouts(b, "MatMul(W, Transpose(X)), Transpose");
 }
 
@@ -61,8 +61,8 @@ TEST(GemmLayouts, BatchInK) {
   MGI_REQUIRE_CUDA_DEVICE();
   GraphBuilder b;
   const int x = b.input({24});
-  const int gram = b.node(OpKind::MatMul, {b.node(OpKind::Transpose, {x}), x});
-  b.output(b.node(OpKind::MatMul, {x, gram}));
+  const int gram = b.node("MatMul", {b.node("Transpose", {x}), x});
+  b.output(b.node("MatMul", {x, gram}));
   compare_layouts(b, "MatMul(X, MatMul(Transpose(X), X))");
 }
 
@@ -76,7 +76,7 @@ TEST(GemmLayouts, BiasFromAGraphInputFollowsTheLane) {
   GraphBuilder b;
   const int x = b.input({24});
   const int c = b.input({16});
-  b.output(b.node(OpKind::Gemm, {x, b.weight(w, {16, 24}, 24), c}, [](Node& n) { n.trans_b = true; }));
+  b.output(b.node("Gemm", {x, b.weight(w, {16, 24}, 24), c}, [](Node& n) { n.trans_b = true; }));
   for (int64_t max_batch : {1, 4}) {
     for (bool graphs : {false, true}) {
       const std::string what = "Gemm(X, W, C input), max batch " + std::to_string(max_batch) +

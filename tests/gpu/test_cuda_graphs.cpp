@@ -22,13 +22,13 @@ namespace {
 GraphBuilder mlp(Rng& w) {
   GraphBuilder b;
   int x = b.input({24});
-  x = b.node(OpKind::Gemm, {x, b.weight(w, {64, 24}, 24), b.weight(w, {64}, 24)},
+  x = b.node("Gemm", {x, b.weight(w, {64, 24}, 24), b.weight(w, {64}, 24)},
              [](Node& n) { n.trans_b = true; });
-  x = b.node(OpKind::Relu, {x});
-  x = b.node(OpKind::Add, {b.node(OpKind::MatMul, {x, b.weight(w, {64, 48}, 64)}), b.weight(w, {48}, 64)});
-  x = b.node(OpKind::Tanh, {x});
-  const int logits = b.node(OpKind::Gemm, {x, b.weight(w, {48, 10}, 48), b.weight(w, {10}, 48)});
-  b.output(b.node(OpKind::Softmax, {logits}, [](Node& n) { n.axis = -1; }));
+  x = b.node("Relu", {x});
+  x = b.node("Add", {b.node("MatMul", {x, b.weight(w, {64, 48}, 64)}), b.weight(w, {48}, 64)});
+  x = b.node("Tanh", {x});
+  const int logits = b.node("Gemm", {x, b.weight(w, {48, 10}, 48), b.weight(w, {10}, 48)});
+  b.output(b.node("Softmax", {logits}, [](Node& n) { n.axis = -1; }));
   b.output(logits);
   return b;
 }
@@ -41,25 +41,28 @@ GraphBuilder several_ops(Rng& w) {
   GraphBuilder b;
   const int x = b.input({4, 8});
   const int y = b.input({16});
-  int t = b.node(OpKind::Transpose, {x}, [](Node& n) { n.perm = {0, 2, 1}; });  // [r, 8, 4]
-  t = b.node(OpKind::Add, {b.node(OpKind::MatMul, {t, b.weight(w, {4, 6}, 4)}), b.weight(w, {6}, 4)});
-  t = b.node(OpKind::BatchNormalization,
+  int t = b.node("Transpose", {x}, [](Node& n) { n.perm = {0, 2, 1}; });  // [r, 8, 4]
+  t = b.node("Add", {b.node("MatMul", {t, b.weight(w, {4, 6}, 4)}), b.weight(w, {6}, 4)});
+  t = b.node("BatchNormalization",
              {t, b.random_constant(w, {8}, 0.5f, 1.5f), b.random_constant(w, {8}, -0.2f, 0.2f),
               b.random_constant(w, {8}, -0.2f, 0.2f), b.random_constant(w, {8}, 0.5f, 2.0f)});
-  t = b.node(OpKind::Gelu, {t});
-  t = b.node(OpKind::LayerNormalization,
+  t = b.node("Gelu", {t});
+  t = b.node("LayerNormalization",
              {t, b.random_constant(w, {6}, 0.8f, 1.2f), b.random_constant(w, {6}, -0.1f, 0.1f)},
              [](Node& n) { n.axis = -1; });
-  const int f = b.node(OpKind::Flatten, {t}, [](Node& n) { n.axis = 1; });  // [r, 48]
-  const int h = b.node(OpKind::Gemm, {f, b.weight(w, {16, 48}, 48), b.weight(w, {16}, 48)},
+  const int f = b.node("Flatten", {t}, [](Node& n) { n.axis = 1; });  // [r, 48]
+  const int h = b.node("Gemm", {f, b.weight(w, {16, 48}, 48), b.weight(w, {16}, 48)},
                        [](Node& n) { n.trans_b = true; });
-  const int swish = b.node(OpKind::Mul, {h, b.node(OpKind::Sigmoid, {h})});
-  const int d = b.node(OpKind::Sub, {swish, y});
-  const int sq = b.node(OpKind::Pow, {d, b.constant({1}, {2.0f})});
-  const int r = b.node(OpKind::Reshape, {sq}, [](Node& n) { n.target_shape = {kBatchDim, 4, 4}; });
-  b.output(b.node(OpKind::Softmax, {r}, [](Node& n) { n.axis = -1; }));
-  b.output(b.node(OpKind::LogSoftmax, {h}, [](Node& n) { n.axis = -1; }));
-  b.output(b.node(OpKind::Identity, {y}));
+  const int swish = b.node("Mul", {h, b.node("Sigmoid", {h})});
+  const int d = b.node("Sub", {swish, y});
+  const int sq = b.node("Pow", {d, b.constant({1}, {2.0f})});
+  // [r, 4, 4], the target computed on the host per batch: Concat(Shape(sq)[0:1], [4, 4]).
+  const int batch = b.node("Gather", {b.node("Shape", {sq}), b.constant_i64({1}, {0})}, [](Node& n) { n.axis = 0; });
+  const int target = b.node("Concat", {batch, b.constant_i64({2}, {4, 4})}, [](Node& n) { n.axis = 0; });
+  const int r = b.node("Reshape", {sq, target});
+  b.output(b.node("Softmax", {r}, [](Node& n) { n.axis = -1; }));
+  b.output(b.node("LogSoftmax", {h}, [](Node& n) { n.axis = -1; }));
+  b.output(b.node("Identity", {y}));
   return b;
 }
 
@@ -125,8 +128,8 @@ Batch run_sequence(Backend& be, const GraphBuilder& b, const Batch& in, const st
     s.first = at;
     s.rows = sizes[i];
     s.pinned = i % 2 == 0;
-    std::vector<const float*> ip;
-    std::vector<float*> op;
+    std::vector<const void*> ip;
+    std::vector<void*> op;
     for (size_t k = 0; k < n_in; ++k) {
       const int64_t per = shape_numel(b.input_rows()[k]);
       const float* src = in[k].data() + at * per;
@@ -152,8 +155,8 @@ Batch run_each(Backend& be, const GraphBuilder& b, const Batch& in, const std::v
   for (int64_t r : out_row) out.emplace_back(static_cast<size_t>(total(sizes) * r), NAN);
   int64_t at = 0;
   for (int64_t n : sizes) {
-    std::vector<const float*> ip;
-    std::vector<float*> op;
+    std::vector<const void*> ip;
+    std::vector<void*> op;
     for (size_t k = 0; k < in.size(); ++k) ip.push_back(in[k].data() + at * shape_numel(b.input_rows()[k]));
     for (size_t k = 0; k < out.size(); ++k) op.push_back(out[k].data() + at * out_row[k]);
     be.run(n, ip, op);
@@ -321,8 +324,8 @@ TEST(CudaGraphs, TimeStagesPositiveAndOutputsCorrect) {
         const Batch in = random_inputs(w, b.input_rows(), rows);
         const Batch want = run_rows(*be, b.graph(), b.input_rows(), in, 0, rows);
         std::vector<HostBuffer> hin, hout;
-        std::vector<const float*> ip;
-        std::vector<float*> op;
+        std::vector<const void*> ip;
+        std::vector<void*> op;
         Batch pageable_out;
         for (size_t k = 0; k < in.size(); ++k) {
           if (!pinned) {

@@ -21,7 +21,7 @@ TEST(Mlp, GemmTransBReluSoftmax) {
   GraphBuilder b;
   int x = b.input({widths[0]});
   x = b.linear_relu(x, w, widths);
-  b.output(b.node(OpKind::Softmax, {x}, [](Node& n) { n.axis = -1; }));
+  b.output(b.node("Softmax", {x}, [](Node& n) { n.axis = -1; }));
   CompareOptions opt{kMlpTol};
   opt.max_batch = 257;
   compare_backends(b, opt, "MLP 64-128-64-10 Gemm/Relu/Softmax");
@@ -33,15 +33,15 @@ TEST(Mlp, MatMulAddGeluLayerNormTanh) {
   // 256 -> 512 -> 384 -> 10 as MatMul + Add, transformer-style block in the middle.
   GraphBuilder b;
   int x = b.input({256});
-  x = b.node(OpKind::Add, {b.node(OpKind::MatMul, {x, b.weight(w, {256, 512}, 256)}), b.weight(w, {512}, 256)});
-  x = b.node(OpKind::Gelu, {x});
-  x = b.node(OpKind::LayerNormalization,
+  x = b.node("Add", {b.node("MatMul", {x, b.weight(w, {256, 512}, 256)}), b.weight(w, {512}, 256)});
+  x = b.node("Gelu", {x});
+  x = b.node("LayerNormalization",
              {x, b.random_constant(w, {512}, 0.8f, 1.2f), b.random_constant(w, {512}, -0.1f, 0.1f)},
              [](Node& n) { n.axis = -1; });
-  x = b.node(OpKind::Add, {b.node(OpKind::MatMul, {x, b.weight(w, {512, 384}, 512)}), b.weight(w, {384}, 512)});
-  x = b.node(OpKind::Tanh, {x});
-  x = b.node(OpKind::Add, {b.node(OpKind::MatMul, {x, b.weight(w, {384, 10}, 384)}), b.weight(w, {10}, 384)});
-  b.output(b.node(OpKind::LogSoftmax, {x}, [](Node& n) { n.axis = 1; }));
+  x = b.node("Add", {b.node("MatMul", {x, b.weight(w, {512, 384}, 512)}), b.weight(w, {384}, 512)});
+  x = b.node("Tanh", {x});
+  x = b.node("Add", {b.node("MatMul", {x, b.weight(w, {384, 10}, 384)}), b.weight(w, {10}, 384)});
+  b.output(b.node("LogSoftmax", {x}, [](Node& n) { n.axis = 1; }));
   CompareOptions opt{kMlpTol};
   opt.max_batch = 100;
   compare_backends(b, opt, "MLP 256-512-384-10 MatMul/Add/Gelu/LayerNorm/Tanh/LogSoftmax");
@@ -55,16 +55,16 @@ TEST(Mlp, WideBatchNormLeakyReluTwoOutputs) {
   GraphBuilder b;
   int x = b.input({1024});
   for (int l = 0; l < 2; ++l) {
-    x = b.node(OpKind::Gemm, {x, b.weight(w, {1024, 1024}, 1024), b.weight(w, {1024}, 1024)});
-    x = b.node(OpKind::BatchNormalization,
+    x = b.node("Gemm", {x, b.weight(w, {1024, 1024}, 1024), b.weight(w, {1024}, 1024)});
+    x = b.node("BatchNormalization",
                {x, b.random_constant(w, {1024}, 0.5f, 1.5f), b.random_constant(w, {1024}, -0.2f, 0.2f),
                 b.random_constant(w, {1024}, -0.2f, 0.2f), b.random_constant(w, {1024}, 0.5f, 2.0f)});
-    x = b.node(OpKind::LeakyRelu, {x}, [](Node& n) { n.alpha = 0.1f; });
+    x = b.node("LeakyRelu", {x}, [](Node& n) { n.alpha = 0.1f; });
   }
-  const int logits = b.node(OpKind::Gemm, {x, b.weight(w, {3, 1024}, 1024), b.weight(w, {1, 3}, 1024)},
+  const int logits = b.node("Gemm", {x, b.weight(w, {3, 1024}, 1024), b.weight(w, {1, 3}, 1024)},
                             [](Node& n) { n.trans_b = true; });
   b.output(logits);
-  b.output(b.node(OpKind::Sigmoid, {logits}));
+  b.output(b.node("Sigmoid", {logits}));
   CompareOptions opt{kMlpTol};
   opt.max_batch = 1000;
   compare_backends(b, opt, "MLP 1024-1024-1024-3 Gemm/BatchNorm/LeakyRelu");

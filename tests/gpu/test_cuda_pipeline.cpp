@@ -21,11 +21,11 @@ namespace {
 GraphBuilder pipeline_mlp(Rng& w, int64_t in = 20, int64_t hidden = 16) {
   GraphBuilder b;
   int x = b.input({in});
-  x = b.node(OpKind::Gemm, {x, b.random_constant(w, {hidden, in}), b.random_constant(w, {hidden})},
+  x = b.node("Gemm", {x, b.random_constant(w, {hidden, in}), b.random_constant(w, {hidden})},
              [](Node& n) { n.trans_b = true; });
-  x = b.node(OpKind::Tanh, {x});
-  const int logits = b.node(OpKind::MatMul, {x, b.random_constant(w, {hidden, 4})});
-  b.output(b.node(OpKind::Softmax, {logits}, [](Node& n) { n.axis = -1; }));
+  x = b.node("Tanh", {x});
+  const int logits = b.node("MatMul", {x, b.random_constant(w, {hidden, 4})});
+  b.output(b.node("Softmax", {logits}, [](Node& n) { n.axis = -1; }));
   b.output(logits);  // a second output, also an input of another node
   return b;
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "gemm_plan_key.hpp"
+#include "op_registry.hpp"
 
 namespace mgi::cuda {
 namespace {
@@ -89,8 +90,7 @@ TEST(GemmPlanKey, BiasPointersShareAPlanByAlignment) {
   EXPECT_EQ(bias_alignment(buf + 1), 4);
   EXPECT_EQ(bias_alignment(reinterpret_cast<const char*>(buf) + 2), 2);
 
-  Node n;
-  n.op = OpKind::Gemm;
+  Node n = make_node("Gemm", {}, {});
   n.trans_b = true;
   n.inputs = {0, 1, 2};
   n.outputs = {3};
@@ -102,8 +102,7 @@ TEST(GemmPlanKey, BiasPointersShareAPlanByAlignment) {
 }
 
 Node gemm_w_x_trans_b() {  // Gemm(W, X, transB=1): W [16, 24], X [batch, 24], y [16, batch]
-  Node n;
-  n.op = OpKind::Gemm;
+  Node n = make_node("Gemm", {}, {});
   n.trans_b = true;
   n.inputs = {0, 1};
   n.outputs = {2};
@@ -133,8 +132,7 @@ TEST(GemmPlanKey, BatchInNGivesOneKeyPerBatchSize) {
 
 // MatMul(Transpose(X), Y) with X, Y [batch, d]: the batch is the inner dimension k.
 TEST(GemmPlanKey, BatchInKGivesOneKeyPerBatchSize) {
-  Node n;
-  n.op = OpKind::MatMul;
+  Node n = make_node("MatMul", {}, {});
   n.inputs = {0, 1};
   n.outputs = {2};
   std::set<LtPlanKey> keys;
@@ -155,7 +153,7 @@ TEST(GemmPlanKey, TransposesOnlyFromGemm) {
   EXPECT_TRUE(kg.trans_a);
   EXPECT_TRUE(kg.trans_b);
   Node m = g;
-  m.op = OpKind::MatMul;
+  m.def = make_node("MatMul", {}, {}).def;
   const LtPlanKey km = lt_plan_key(m, route_gemm(m, {{16, 24}, {24, 8}}), nullptr, 0, 68);
   EXPECT_FALSE(km.trans_a);
   EXPECT_FALSE(km.trans_b);

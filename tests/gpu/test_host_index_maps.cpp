@@ -4,15 +4,33 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <numeric>
 #include <random>
 
-#include "cpu_ops.hpp"
 #include "gemm_plan.hpp"
+#include "op_registry.hpp"
 #include "strided.hpp"
 
 namespace mgi::cuda {
 namespace {
+
+// The CPU kernel of registry op `op` (ai.onnx, opset 17) on float32 tensors; `set` changes attributes.
+std::vector<float> cpu_op(const std::string& op, const std::vector<std::pair<Shape, const std::vector<float>*>>& in,
+                          const std::function<void(Node&)>& set = {}) {
+  std::vector<Tensor> t;
+  std::vector<int> ids;
+  for (const auto& [shape, v] : in) {
+    t.push_back(Tensor::f32(shape, *v));
+    ids.push_back(static_cast<int>(ids.size()));
+  }
+  Node n = make_node(op, ids, {static_cast<int>(ids.size())});
+  if (set) set(n);
+  std::vector<const Tensor*> ptr;
+  for (const Tensor& x : t) ptr.push_back(&x);
+  const Tensor y = run_cpu_node(n, ptr, "test").at(0);
+  return std::vector<float>(y.data<float>(), y.data<float>() + y.numel());
+}
 
 std::vector<float> iota_values(int64_t n) {
   std::vector<float> v(static_cast<size_t>(n));
@@ -66,8 +84,7 @@ TEST(IndexMaps, BinaryBroadcastMatchesCpu) {
     const auto [as, bs] = random_broadcast_pair(g);
     const Shape os = broadcast_shapes(as, bs).out;
     const auto a = iota_values(shape_numel(as)), b = iota_values(shape_numel(bs));
-    std::vector<float> want(static_cast<size_t>(shape_numel(os)));
-    cpu::binary(OpKind::Add, as, a.data(), bs, b.data(), os, want.data(), cpu::ExecOptions{});
+    const std::vector<float> want = cpu_op("Add", {{as, &a}, {bs, &b}});
     const Strided st = binary_strides(as, bs);
     EXPECT_EQ(st.numel(), shape_numel(os));
     EXPECT_EQ(gather_any_rank(st, a, b, true), want) << shape_str(as) << " + " << shape_str(bs);
@@ -95,8 +112,7 @@ TEST(IndexMaps, ExpandMatchesBroadcast) {
     if (g() % 2) ys.insert(ys.begin(), 2);
     const auto x = iota_values(shape_numel(xs));
     const std::vector<float> zeros(static_cast<size_t>(shape_numel(ys)), 0.0f);
-    std::vector<float> want(zeros.size());
-    cpu::binary(OpKind::Add, xs, x.data(), ys, zeros.data(), ys, want.data(), cpu::ExecOptions{});
+    const std::vector<float> want = cpu_op("Add", {{xs, &x}, {ys, &zeros}});
     EXPECT_EQ(gather_any_rank(expand_strides(xs, ys), x, x, false), want) << shape_str(xs) << " -> " << shape_str(ys);
   }
   EXPECT_THROW(expand_strides({3}, {4}), Error);
@@ -112,8 +128,7 @@ TEST(IndexMaps, TransposeMatchesCpu) {
     std::iota(perm.begin(), perm.end(), 0);
     std::shuffle(perm.begin(), perm.end(), g);
     const auto x = iota_values(shape_numel(xs));
-    std::vector<float> want(x.size());
-    cpu::transpose(perm, xs, x.data(), want.data(), cpu::ExecOptions{});
+    const std::vector<float> want = cpu_op("Transpose", {{xs, &x}}, [&](Node& n) { n.perm = perm; });
     EXPECT_EQ(gather_any_rank(transpose_strides(xs, perm), x, x, false), want)
         << shape_str(xs) << " perm " << shape_str(perm);
   }
@@ -148,16 +163,8 @@ TEST(MatmulPlanTest, MatchesCpuMatMul) {
             EXPECT_TRUE(std::isnan(y)) << "element written twice";
             y = static_cast<float>(s);
           }
-    Node n;
-    n.op = OpKind::MatMul;
-    n.inputs = {0, 1};
-    const Shape os = [&] {
-      std::vector<Shape> in = {as, bs};
-      return infer_node_shape(n, in, "test", 1);
-    }();
-    ASSERT_EQ(shape_numel(os), p.y_numel) << shape_str(as) << " x " << shape_str(bs);
-    std::vector<float> want(static_cast<size_t>(p.y_numel));
-    cpu::matmul(n, {as, bs}, {a.data(), b.data()}, want.data(), cpu::ExecOptions{});
+    const std::vector<float> want = cpu_op("MatMul", {{as, &a}, {bs, &b}});
+    ASSERT_EQ(static_cast<int64_t>(want.size()), p.y_numel) << shape_str(as) << " x " << shape_str(bs);
     for (size_t i = 0; i < want.size(); ++i)
       ASSERT_NEAR(got[i], want[i], 1e-5) << shape_str(as) << " x " << shape_str(bs) << " element " << i;
   }

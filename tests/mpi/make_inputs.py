@@ -36,6 +36,50 @@ def mlp(rng, d_in=48, hidden=200, d_out=10):
     return model
 
 
+def embedding_model(rng, vocab=50, seq=8, dim=16, out=32):
+    """int64 token ids -> embedding table (Gather) -> padding positions (id 0)
+    zeroed (Equal, Unsqueeze, Where) -> Reshape to [batch, -1] through the
+    Shape -> Gather -> Unsqueeze -> Concat chain a PyTorch export writes ->
+    Gemm -> Relu. Exercises typed values and host-computed shapes."""
+    table = rng.standard_normal((vocab, dim)).astype(np.float32)
+    w = (rng.standard_normal((out, seq * dim)) / np.sqrt(seq * dim)).astype(np.float32)
+    b = (rng.standard_normal(out) * 0.1).astype(np.float32)
+    inits = [numpy_helper.from_array(a, n) for a, n in (
+        (table, "table"), (w, "w"), (b, "b"), (np.array(0, np.int64), "pad_id"),
+        (np.array([2], np.int64), "axis2"), (np.array(0.0, np.float32), "zero"),
+        (np.array(0, np.int64), "dim0"), (np.array([0], np.int64), "axis0"),
+        (np.array([-1], np.int64), "minus1"))]
+    nodes = [
+        helper.make_node("Gather", ["table", "ids"], ["emb"], name="embed", axis=0),
+        helper.make_node("Equal", ["ids", "pad_id"], ["is_pad"], name="is_pad"),
+        helper.make_node("Unsqueeze", ["is_pad", "axis2"], ["is_pad3"], name="unsq"),
+        helper.make_node("Where", ["is_pad3", "zero", "emb"], ["masked"], name="mask"),
+        helper.make_node("Shape", ["masked"], ["shape"], name="shape"),
+        helper.make_node("Gather", ["shape", "dim0"], ["n"], name="batch_dim", axis=0),
+        helper.make_node("Unsqueeze", ["n", "axis0"], ["n1"], name="unsq_n"),
+        helper.make_node("Concat", ["n1", "minus1"], ["flat_shape"], name="cat", axis=0),
+        helper.make_node("Reshape", ["masked", "flat_shape"], ["flat"], name="flatten"),
+        helper.make_node("Gemm", ["flat", "w", "b"], ["h"], name="fc", transB=1),
+        helper.make_node("Relu", ["h"], ["y"], name="relu"),
+    ]
+    graph = helper.make_graph(
+        nodes, "embedding",
+        [helper.make_tensor_value_info("ids", TensorProto.INT64, ["batch", seq])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", out])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
+def token_ids(rng, rows=700, vocab=50, seq=8):
+    """int32 ids in [1, vocab), each row padded with id 0 after a random length."""
+    ids = rng.integers(1, vocab, size=(rows, seq)).astype(np.int32)
+    lengths = rng.integers(1, seq + 1, size=rows)
+    ids[np.arange(seq)[None, :] >= lengths[:, None]] = 0
+    return ids
+
+
 def conv_model():
     w = numpy_helper.from_array(np.ones((1, 1, 3), np.float32), "w")
     graph = helper.make_graph(
@@ -76,6 +120,8 @@ def main():
     onnx.save(mlp(rng), os.path.join(args.out, "mlp.onnx"))
     onnx.save(mlp(rng), os.path.join(args.out, "mlp2.onnx"))  # same shapes, other weights
     onnx.save(conv_model(), os.path.join(args.out, "conv.onnx"))
+    onnx.save(embedding_model(rng), os.path.join(args.out, "embedding.onnx"))
+    write(os.path.join(args.out, "ids.h5"), token_ids(rng))
     onnx.save(sqrt_model(), os.path.join(args.out, "sqrt.onnx"))
     # Mostly positive; about 1 row in 10 has a negative entry (NaN after Sqrt).
     nan_x = np.abs(rng.standard_normal((500, 4))).astype(np.float32) + 0.1

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks output files of mgi-mpi.
 
-Against onnxruntime (CPU), on the whole input converted to float32:
+Against onnxruntime (CPU), on the whole input converted to each model input's type:
   check_outputs.py --model M.onnx --input data.h5:/x --output out.h5 \\
                    --map probs=/probs [--map logits=/logits ...] [--rtol 1e-5]
   One line per output; the error measure is max|out - ref| / max(max|ref|, 1e-6).
@@ -78,11 +78,17 @@ def run_reference(model, inputs, names):
     parts = {n: [] for n in names}
     for start in range(0, max(n_rows, 1), CHUNK_ROWS):
         stop = min(start + CHUNK_ROWS, n_rows)
-        feeds = {mi.name: np.asarray(d[start:stop], dtype=np.float32).reshape((stop - start,) + rs)
+        feeds = {mi.name: np.asarray(d[start:stop], dtype=ORT_TYPES.get(mi.type, np.float32)).reshape((stop - start,) + rs)
                  for mi, d, rs in zip(model_inputs, inputs, row_shapes)}
         for n, v in zip(names, sess.run(names, feeds)):
             parts[n].append(v)
     return {n: np.concatenate(v) if v else np.empty((0,)) for n, v in parts.items()}
+
+
+# onnxruntime's input type names -> numpy: rows are converted to the model input's type, as mgi-mpi does.
+ORT_TYPES = {"tensor(float)": np.float32, "tensor(int64)": np.int64, "tensor(int32)": np.int32,
+             "tensor(int8)": np.int8, "tensor(uint8)": np.uint8, "tensor(bool)": np.bool_,
+             "tensor(float16)": np.float16}
 
 
 def compare(name, dset, got, ref, rtol):

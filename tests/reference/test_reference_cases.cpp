@@ -143,11 +143,11 @@ std::string reproduce(const Case& c) {
 }
 
 std::vector<std::vector<float>> run_backend(mgi::Backend& be, const Case& c, int64_t first_row, int64_t rows) {
-  std::vector<const float*> in;
+  std::vector<const void*> in;
   for (size_t k = 0; k < c.inputs.size(); ++k)
     in.push_back(c.inputs[k].data.data() + first_row * mgi::shape_numel(c.input_rows[k]));
   std::vector<std::vector<float>> out(c.outputs.size());
-  std::vector<float*> outp;
+  std::vector<void*> outp;
   for (size_t k = 0; k < c.outputs.size(); ++k) {
     const int64_t row = mgi::shape_numel(mgi::row_shape(c.outputs[k].shape));
     // One extra row of NaN guards: a backend writing past `rows` rows shows up as a mismatch.

@@ -99,5 +99,29 @@ TEST(RaggedOrder, ScatterBackRestoresInputOrder) {
   for (int64_t r = begin; r < end; ++r) EXPECT_EQ(out[static_cast<size_t>(r - begin)], r * 10 + ix.length(r));
 }
 
+TEST(RaggedPad, PadsValuesOfAnyTypeAndWritesTheMaskInItsOwnType) {
+  // Token ids (int64, one per token) with an int64 mask, as Hugging Face exports take them.
+  RaggedIndex ix;
+  ix.offsets = {0, 2, 5, 5};  // lengths 2 3 0
+  const std::vector<int64_t> ids{11, 12, 21, 22, 23};
+  const std::vector<int64_t> order = length_order(ix, 0, 3);  // 1 0 2
+  std::vector<int64_t> input(3 * 3, -1), mask(3 * 3, -1);
+  const int64_t seq = pad_ragged_batch(ix, ids.data(), 0, order, 0, 3, 8, input.data(), DType::i64, mask.data());
+  EXPECT_EQ(seq, 3);
+  EXPECT_EQ(input, (std::vector<int64_t>{21, 22, 23, 11, 12, 0, 0, 0, 0}));
+  EXPECT_EQ(mask, (std::vector<int64_t>{1, 1, 1, 1, 1, 0, 0, 0, 0}));
+  // Float32 values ([tok] = 2) and a float32 mask; a group starting at token v0 = 2.
+  const std::vector<float> vals{3, 4, 5, 6, 7, 8};  // rows 1 (tokens 2..4) of the same index
+  std::vector<float> in(1 * 3 * 2, -1), m(3, -1);
+  EXPECT_EQ(pad_ragged_batch(ix, vals.data(), 2, {1}, 0, 1, 2 * 4, in.data(), DType::f32, m.data()), 3);
+  EXPECT_EQ(in, vals);
+  EXPECT_EQ(m, (std::vector<float>{1, 1, 1}));
+  // No mask input: mask is null and only the values are padded.
+  std::vector<uint8_t> bytes(2 * 2, 9);
+  const std::vector<uint8_t> u8{5, 6, 7, 8, 9};
+  EXPECT_EQ(pad_ragged_batch(ix, u8.data(), 0, {0, 2}, 0, 2, 1, bytes.data(), DType::f32, nullptr), 2);
+  EXPECT_EQ(bytes, (std::vector<uint8_t>{5, 6, 0, 0}));
+}
+
 }  // namespace
 }  // namespace mgi

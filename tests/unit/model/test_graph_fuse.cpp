@@ -10,6 +10,7 @@
 #include "cpu_backend.hpp"
 #include "error.hpp"
 #include "graph_fuse.hpp"
+#include "unary.hpp"
 #include "onnx_test_model.hpp"
 #include "test_rng.hpp"
 
@@ -21,9 +22,9 @@ using test::Rng;
 std::vector<std::string> op_list(const Graph& g) {
   std::vector<std::string> ops;
   for (const Node& n : g.nodes) {
-    std::string s = op_name(n.op);
-    if (n.op == OpKind::MatMul && n.inputs.size() > 2) s += "+bias";
-    for (const UnaryStep& st : n.epilogue) s += std::string("+") + op_name(st.op);
+    std::string s = n.def->name;
+    if (n.is("MatMul") && n.inputs.size() > 2) s += "+bias";
+    for (const UnaryStep& st : n.epilogue) s += std::string("+") + unary_fn_name(st.fn);
     ops.push_back(s);
   }
   return ops;
@@ -274,13 +275,11 @@ TEST(GraphFuse, FusedBiasShapeIsChecked) {
   Value b;
   b.name = "b";
   b.is_constant = true;
-  b.data.shape = {4};
-  b.data.f = rng.uniform({4});
+  b.data = Tensor::f32({4}, rng.uniform({4}));
   g.values.push_back(b);
   g.nodes[0].inputs.push_back(static_cast<int>(g.values.size()) - 1);
   EXPECT_THROW(g.infer_shapes({{2, 5}}), ModelError);
-  g.values.back().data.shape = {3};
-  g.values.back().data.f.resize(3);
+  g.values.back().data = Tensor::f32({3}, rng.uniform({3}));
   EXPECT_EQ(g.infer_shapes({{2, 5}})[static_cast<size_t>(g.outputs[0])], (Shape{2, 3}));
 }
 

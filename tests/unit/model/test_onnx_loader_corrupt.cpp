@@ -75,10 +75,11 @@ TEST(OnnxLoader, FlippedBytesNeverCrash) {
           if (!small) continue;
           Shape in = row;
           in.insert(in.begin(), 2);
-          std::vector<float> x(static_cast<size_t>(shape_numel(in)), 0.25f);
+          // 8 bytes per element: room for any input or output type.
+          std::vector<uint64_t> x(static_cast<size_t>(shape_numel(in)), 0);
           const auto shapes = g.infer_shapes({in});
-          std::vector<std::vector<float>> ys;
-          std::vector<float*> outs;
+          std::vector<std::vector<uint64_t>> ys;
+          std::vector<void*> outs;
           for (int id : g.outputs) ys.emplace_back(static_cast<size_t>(shape_numel(shapes[static_cast<size_t>(id)])));
           for (auto& y : ys) outs.push_back(y.data());
           auto be = make_cpu_backend(1);

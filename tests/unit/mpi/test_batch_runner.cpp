@@ -39,11 +39,11 @@ class DeferredBackend : public Backend {
   void prepare(const Graph& g, const std::vector<Shape>& rows, int64_t max_batch) override {
     cpu_->prepare(g, rows, max_batch);
   }
-  void run(int64_t rows, const std::vector<const float*>& in, const std::vector<float*>& out) override {
+  void run(int64_t rows, const std::vector<const void*>& in, const std::vector<void*>& out) override {
     cpu_->run(rows, in, out);
   }
   int pipeline_depth() const override { return depth_; }
-  void submit(int64_t rows, const std::vector<const float*>& in, const std::vector<float*>& out) override {
+  void submit(int64_t rows, const std::vector<const void*>& in, const std::vector<void*>& out) override {
     if (static_cast<int>(queue_.size()) >= depth_) throw RuntimeError("more batches in flight than the depth");
     if (submitted++ == fail_at_) throw RuntimeError("device fault in batch " + std::to_string(fail_at_));
     queue_.push_back({rows, in, out});
@@ -65,8 +65,8 @@ class DeferredBackend : public Backend {
  private:
   struct Batch {
     int64_t rows;
-    std::vector<const float*> in;
-    std::vector<float*> out;
+    std::vector<const void*> in;
+    std::vector<void*> out;
   };
   std::unique_ptr<Backend> cpu_;
   int depth_, fail_at_;
@@ -229,6 +229,56 @@ TEST_F(BatchRunnerTest, InterruptWithBatchesInFlightStopsCleanly) {
         std::_Exit(code);
       },
       ::testing::ExitedWithCode(0), "");
+}
+
+TEST(BatchRunnerTyped, Int32RowsIntoAnInt64InputAndAnInt64OutputWrittenAsBytes) {
+  // Token ids stored as int32 feed an int64 model input; the written outputs
+  // are a float32 Cast of them and the ids themselves (int64), each in its own
+  // type and row size. A dropped output between them keeps its own type too.
+  const std::string path = "/tmp/mgi_test_runner_typed_" + std::to_string(getpid()) + ".h5";
+  constexpr int64_t rows = 37, width = 3;
+  std::vector<int32_t> ids(rows * width);
+  for (size_t k = 0; k < ids.size(); ++k) ids[k] = static_cast<int32_t>(k * 2654435761u % 50000) - 1000;
+  hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  hsize_t dims[2] = {rows, width};
+  hid_t s = H5Screate_simple(2, dims, nullptr);
+  hid_t ds = H5Dcreate2(f, "/ids", H5T_STD_I32LE, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  H5Dwrite(ds, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, ids.data());
+  H5Dclose(ds), H5Sclose(s), H5Fclose(f);
+
+  test::OnnxModel m;
+  m.input("ids", {-1, width}, onnx::TensorProto::INT64);
+  test::OnnxModel::attr_i(m.node("Cast", {"ids"}, {"y"}), "to", onnx::TensorProto::FLOAT);
+  test::OnnxModel::attr_i(m.node("Cast", {"ids"}, {"b"}), "to", onnx::TensorProto::BOOL);
+  m.node("Identity", {"ids"}, {"k"});
+  m.output("y");
+  m.output("b");
+  m.output("k");
+  m.g->mutable_output(1)->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::BOOL);
+  m.g->mutable_output(2)->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::INT64);
+  const Graph g = m.load();
+  ASSERT_EQ(g.input_type(0), DType::i64);
+  DatasetReader reader(path, "/ids");
+  const ModelIo io = match_model(g, "m.onnx", {path, "/ids", reader.dtype(), reader.shape()}, {{"y", "/y"}, {"k", "/k"}});
+  ASSERT_EQ(io.outputs[1].dtype, DType::i64);
+  EXPECT_EQ(io.input_row_bytes, width * 8);
+  EXPECT_EQ(io.output_row_bytes, width * 4 + width * 8);
+  for (int64_t batch : {1, 8, 64}) {
+    auto be = make_cpu_backend(1);
+    be->prepare(g, io.input_rows, batch);
+    BatchRunner runner(reader, *be, g, io, batch);
+    EXPECT_EQ(runner.row_bytes(0), width * 4);
+    EXPECT_EQ(runner.row_bytes(1), width * 8);
+    std::vector<float> y(rows * width, NAN);
+    std::vector<int64_t> k(rows * width, -7);
+    RankStats st;
+    runner.run({0, rows}, {y.data(), k.data()}, st);
+    for (size_t j = 0; j < ids.size(); ++j) {
+      ASSERT_EQ(y[j], static_cast<float>(ids[j])) << "batch " << batch << " element " << j;
+      ASSERT_EQ(k[j], ids[j]) << "batch " << batch << " element " << j;
+    }
+  }
+  unlink(path.c_str());
 }
 
 }  // namespace

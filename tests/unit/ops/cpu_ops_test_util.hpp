@@ -1,5 +1,6 @@
 // Helpers shared by the CPU kernel and CPU backend tests: a clock-seeded Rng,
-// numpy broadcasting index helpers, expect_close, and exec() of one node.
+// numpy broadcasting index helpers, expect_close, and exec() of one node
+// through its registry definition (inference, then the CPU kernel).
 #pragma once
 #include <gtest/gtest.h>
 
@@ -9,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "cpu_ops.hpp"
 #include "graph.hpp"
+#include "op_registry.hpp"
 #include "test_rng.hpp"
 
 namespace mgi {
@@ -59,19 +60,40 @@ inline void expect_close(const std::vector<float>& got, const std::vector<double
   }
 }
 
-inline Node make_node(OpKind op) {
-  Node n;
-  n.op = op;
-  n.name = std::string("t_") + op_name(op);
-  n.op_type = op_name(op);
+// A node of op `op` with every ONNX default, its inputs numbered 0..arity-1.
+inline Node op_node(const std::string& op, int arity = 1, int64_t opset = 17, const std::string& domain = "") {
+  std::vector<int> inputs;
+  for (int k = 0; k < arity; ++k) inputs.push_back(k);
+  Node n = make_node(op, inputs, {arity}, opset, domain);
+  n.name = "t_" + op;
   return n;
 }
 
+// Runs n on float32 inputs (in[k] has shape shapes[k]) with `opt`; the output's
+// shape comes from the op's inference (which also checks the shapes).
 inline std::vector<float> exec(const Node& n, const std::vector<Shape>& shapes, const std::vector<const float*>& in,
                                ExecOptions opt = {}) {
-  const Shape out = infer_node_shape(n, shapes, "t.onnx", -1);
+  const std::string source = "t.onnx";
+  // Every input is known to the inference, as constants are (BatchNormalization wants its parameters constant).
+  std::vector<Tensor> values;
+  for (size_t k = 0; k < shapes.size(); ++k) {
+    values.emplace_back(DType::f32, shapes[k]);
+    std::copy(in[k], in[k] + shape_numel(shapes[k]), values.back().data<float>());
+  }
+  InferArgs ia{n, source, {}, {}, {}};
+  for (size_t k = 0; k < shapes.size(); ++k) {
+    ia.types.push_back(DType::f32);
+    ia.shapes.push_back(&shapes[k]);
+    ia.values.push_back(&values[k]);
+  }
+  std::vector<OutInfo> info(1);
+  n.def->infer(ia, info);
+  const Shape out = info[0].shape;
   std::vector<float> y(static_cast<size_t>(shape_numel(out)), std::nanf(""));
-  cpu::exec_node(n, shapes, in, out, y.data(), opt);
+  KernelArgs args{n, {}, {}, opt};
+  for (size_t k = 0; k < shapes.size(); ++k) args.in.push_back(In{DType::f32, &shapes[k], in[k]});
+  args.out.push_back(Out{DType::f32, &out, y.data()});
+  n.def->cpu(args);
   return y;
 }
 

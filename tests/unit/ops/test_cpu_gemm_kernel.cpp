@@ -1,4 +1,4 @@
-// The CPU GEMM kernel's contract (cpu_gemm_kernel.hpp): every element is the
+// The CPU GEMM kernel's contract (gemm_kernel.hpp): every element is the
 // FMA chain over k in order, scaled by alpha at the end; so every kernel
 // (AVX-512, AVX2, portable), every split of rows or columns between threads,
 // and every sub-range of rows gives the same bits.
@@ -9,7 +9,7 @@
 #include <cstring>
 #include <random>
 
-#include "cpu_gemm_kernel.hpp"
+#include "gemm_kernel.hpp"
 
 namespace mgi::cpu {
 namespace {
@@ -107,7 +107,7 @@ TEST_F(CpuGemmKernel, EmptySumAndEpilogue) {
   PackedB b;
   pack_b(nullptr, false, 0, 5, b);
   const std::vector<float> bias = {1, -2, 3, -4, 5};
-  const std::vector<UnaryStep> relu = {UnaryStep{OpKind::Relu, 0.01f, false}};
+  const std::vector<UnaryStep> relu = {UnaryStep{UnaryFn::relu, 0.01f, false}};
   GemmEpilogue ep;
   ep.bias = bias.data();
   ep.sn = 1;

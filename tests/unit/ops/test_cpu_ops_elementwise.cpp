@@ -5,12 +5,16 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <limits>
 #include <functional>
 #include <utility>
 
-#include "cpu_ops.hpp"
 #include "cpu_ops_test_util.hpp"
+#include "error.hpp"
 #include "graph.hpp"
+#include "op_registry.hpp"
+#include "unary.hpp"
 
 namespace mgi {
 namespace {
@@ -21,17 +25,16 @@ TEST(CpuOps, BinaryBroadcasting) {
   const std::vector<std::pair<Shape, Shape>> cases = {{{4, 3, 5}, {5}},       {{4, 1, 5}, {3, 1}}, {{1}, {4, 3}},
                                                       {{4, 3}, {4, 3}},       {{2, 3, 1, 5}, {3, 4, 1}},
                                                       {{4, 3}, {}},           {{6, 1}, {1, 7}}};
-  const std::vector<std::pair<OpKind, std::function<double(double, double)>>> ops = {
-      {OpKind::Add, [](double x, double y) { return x + y; }},
-      {OpKind::Sub, [](double x, double y) { return x - y; }},
-      {OpKind::Mul, [](double x, double y) { return x * y; }},
-      {OpKind::Div, [](double x, double y) { return x / y; }},
-      {OpKind::Pow, [](double x, double y) { return std::pow(x, y); }}};
+  const std::vector<std::pair<std::string, std::function<double(double, double)>>> ops = {
+      {"Add", [](double x, double y) { return x + y; }},
+      {"Sub", [](double x, double y) { return x - y; }},
+      {"Mul", [](double x, double y) { return x * y; }},
+      {"Div", [](double x, double y) { return x / y; }},
+      {"Pow", [](double x, double y) { return std::pow(x, y); }}};
   for (const auto& [as, bs] : cases)
     for (const auto& [op, f] : ops) {
-      SCOPED_TRACE(std::string(op_name(op)) + " " + shape_str(as) + " with " + shape_str(bs));
-      Node n = make_node(op);
-      n.inputs = {0, 1};
+      SCOPED_TRACE(op + " " + shape_str(as) + " with " + shape_str(bs));
+      Node n = op_node(op, 2);
       const auto a = rng.uniform(as, 0.5f, 2.0f), b = rng.uniform(bs, 0.5f, 2.0f);
       const auto y = exec(n, {as, bs}, {a.data(), b.data()}, ExecOptions{2});
       const Shape os = bshape(as, bs);
@@ -47,25 +50,24 @@ TEST(CpuOps, BinaryBroadcasting) {
 TEST(CpuOps, UnaryOps) {
   Rng rng;
   SEED_TRACE(rng);
-  const std::vector<std::pair<OpKind, std::function<double(double)>>> ops = {
-      {OpKind::Relu, [](double x) { return x > 0 ? x : 0; }},
-      {OpKind::LeakyRelu, [](double x) { return x >= 0 ? x : 0.2 * x; }},
-      {OpKind::Sigmoid, [](double x) { return 1 / (1 + std::exp(-x)); }},
-      {OpKind::Tanh, [](double x) { return std::tanh(x); }},
-      {OpKind::Erf, [](double x) { return std::erf(x); }},
-      {OpKind::Gelu, [](double x) { return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))); }},
-      {OpKind::Exp, [](double x) { return std::exp(x); }},
-      {OpKind::Log, [](double x) { return std::log(x); }},
-      {OpKind::Sqrt, [](double x) { return std::sqrt(x); }},
-      {OpKind::Neg, [](double x) { return -x; }},
-      {OpKind::Abs, [](double x) { return std::fabs(x); }}};
+  const std::vector<std::pair<std::string, std::function<double(double)>>> ops = {
+      {"Relu", [](double x) { return x > 0 ? x : 0; }},
+      {"LeakyRelu", [](double x) { return x >= 0 ? x : 0.2 * x; }},
+      {"Sigmoid", [](double x) { return 1 / (1 + std::exp(-x)); }},
+      {"Tanh", [](double x) { return std::tanh(x); }},
+      {"Erf", [](double x) { return std::erf(x); }},
+      {"Gelu", [](double x) { return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))); }},
+      {"Exp", [](double x) { return std::exp(x); }},
+      {"Log", [](double x) { return std::log(x); }},
+      {"Sqrt", [](double x) { return std::sqrt(x); }},
+      {"Neg", [](double x) { return -x; }},
+      {"Abs", [](double x) { return std::fabs(x); }}};
   const Shape s = {3, 50};
   for (const auto& [op, f] : ops) {
-    SCOPED_TRACE(op_name(op));
-    Node n = make_node(op);
-    n.inputs = {0};
+    SCOPED_TRACE(op);
+    Node n = op_node(op, 1, 20);  // opset 20: ai.onnx Gelu
     n.alpha = 0.2f;
-    const bool positive = op == OpKind::Log || op == OpKind::Sqrt;
+    const bool positive = op == "Log" || op == "Sqrt";
     const auto x = rng.uniform(s, positive ? 0.01f : -4.0f, 4.0f);
     const auto y = exec(n, {s}, {x.data()});
     std::vector<double> want;
@@ -73,8 +75,7 @@ TEST(CpuOps, UnaryOps) {
     expect_close(y, want, 3e-6, 1e-6);
   }
   // Gelu, tanh approximation (ONNX formula)
-  Node n = make_node(OpKind::Gelu);
-  n.inputs = {0};
+  Node n = op_node("Gelu", 1, 20);
   n.gelu_tanh = true;
   const auto x = rng.uniform(s, -4.0f, 4.0f);
   const auto y = exec(n, {s}, {x.data()});
@@ -100,23 +101,22 @@ TEST(CpuOps, SoftmaxAndLogSoftmax) {
   Rng rng;
   SEED_TRACE(rng);
   const Shape s = {3, 4, 5};
-  for (OpKind op : {OpKind::Softmax, OpKind::LogSoftmax})
+  for (const std::string op : {"Softmax", "LogSoftmax"})
     for (int64_t axis : {-1, 0, 1, 2, -2}) {
-      SCOPED_TRACE(std::string(op_name(op)) + " axis " + std::to_string(axis));
-      Node n = make_node(op);
-      n.inputs = {0};
+      SCOPED_TRACE(op + " axis " + std::to_string(axis));
+      Node n = op_node(op);
       n.axis = axis;
       const auto x = rng.uniform(s, -5.0f, 5.0f);
       const int64_t a = axis < 0 ? axis + 3 : axis;
       int64_t outer = 1, inner = 1;
       for (int64_t k = 0; k < a; ++k) outer *= s[static_cast<size_t>(k)];
       for (int64_t k = a + 1; k < 3; ++k) inner *= s[static_cast<size_t>(k)];
-      expect_close(exec(n, {s}, {x.data()}, ExecOptions{2}), ref_softmax(x, outer, s[static_cast<size_t>(a)], inner, op == OpKind::LogSoftmax), 1e-5, 1e-6);
+      expect_close(exec(n, {s}, {x.data()}, ExecOptions{2}), ref_softmax(x, outer, s[static_cast<size_t>(a)], inner, op == "LogSoftmax"), 1e-5, 1e-6);
       // opset < 13: flatten to 2-D at axis and normalize whole rows.
       n.softmax_2d = true;
       int64_t len = 1;
       for (int64_t k = a; k < 3; ++k) len *= s[static_cast<size_t>(k)];
-      expect_close(exec(n, {s}, {x.data()}, ExecOptions{2}), ref_softmax(x, outer, len, 1, op == OpKind::LogSoftmax), 1e-5, 1e-6);
+      expect_close(exec(n, {s}, {x.data()}, ExecOptions{2}), ref_softmax(x, outer, len, 1, op == "LogSoftmax"), 1e-5, 1e-6);
     }
 }
 
@@ -127,8 +127,7 @@ TEST(CpuOps, BatchAndLayerNormalization) {
     const Shape xs = {2, 3, 4, 5};
     const auto x = rng.uniform(xs), sc = rng.uniform({3}), b = rng.uniform({3}), m = rng.uniform({3});
     const auto v = rng.uniform({3}, 0.1f, 2.0f);
-    Node n = make_node(OpKind::BatchNormalization);
-    n.inputs = {0, 1, 2, 3, 4};
+    Node n = op_node("BatchNormalization", 5);
     n.epsilon = 1e-3f;
     const auto y = exec(n, {xs, {3}, {3}, {3}, {3}}, {x.data(), sc.data(), b.data(), m.data(), v.data()});
     std::vector<double> want;
@@ -146,7 +145,7 @@ TEST(CpuOps, BatchAndLayerNormalization) {
       Shape ns(xs.begin() + a, xs.end());
       const int64_t d = shape_numel(ns), rows = shape_numel(xs) / d;
       const auto x = rng.uniform(xs, -3.0f, 3.0f), sc = rng.uniform(ns), b = rng.uniform(ns);
-      Node n = make_node(OpKind::LayerNormalization);
+      Node n = op_node("LayerNormalization", 3);
       n.axis = axis;
       n.epsilon = 1e-5f;
       std::vector<Shape> shapes = {xs, ns};
@@ -179,8 +178,7 @@ TEST(CpuOps, Transpose) {
   const Shape xs = {2, 3, 4};
   const auto x = rng.uniform(xs);
   for (const std::vector<int64_t>& perm : {std::vector<int64_t>{2, 0, 1}, std::vector<int64_t>{}, std::vector<int64_t>{0, 2, 1}}) {
-    Node n = make_node(OpKind::Transpose);
-    n.inputs = {0};
+    Node n = op_node("Transpose");
     n.perm = perm;
     const auto y = exec(n, {xs}, {x.data()});
     const std::vector<int64_t> p = perm.empty() ? std::vector<int64_t>{2, 1, 0} : perm;
@@ -204,8 +202,7 @@ TEST(CpuOps, TransposeWithUnitDims) {
   for (const auto& [xs, perm] : cases) {
     SCOPED_TRACE(shape_str(xs));
     const auto x = rng.uniform(xs);
-    Node n = make_node(OpKind::Transpose);
-    n.inputs = {0};
+    Node n = op_node("Transpose");
     n.perm = perm;
     const auto y = exec(n, {xs}, {x.data()});
     Shape os;
@@ -219,6 +216,87 @@ TEST(CpuOps, TransposeWithUnitDims) {
       ASSERT_EQ(y[static_cast<size_t>(e)], x[static_cast<size_t>(off)]) << "element " << e;
     }
   }
+}
+
+
+// Shape arithmetic runs through the binary kernels: int64 and int32 Add/Sub/
+// Mul/Div with broadcasting; Div truncates toward zero and x / 0 is 0.
+TEST(CpuOps, IntegerBinaryOps) {
+  const Tensor a = Tensor::i64({2, 3}, {7, -7, 9, 0, 100, std::numeric_limits<int64_t>::min()});
+  const Tensor b = Tensor::i64({3}, {2, 0, -1});
+  const std::vector<std::pair<std::string, std::vector<int64_t>>> cases = {
+      {"Add", {9, -7, 8, 2, 100, std::numeric_limits<int64_t>::max()}},
+      {"Sub", {5, -7, 10, -2, 100, std::numeric_limits<int64_t>::min() + 1}},
+      {"Mul", {14, 0, -9, 0, 0, std::numeric_limits<int64_t>::min()}},
+      {"Div", {3, 0, -9, 0, 0, std::numeric_limits<int64_t>::min()}}};
+  for (const auto& [op, want] : cases) {
+    SCOPED_TRACE(op);
+    const auto out = run_cpu_node(op_node(op, 2), {&a, &b}, "t.onnx");
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].dtype, DType::i64);
+    EXPECT_EQ(out[0].shape, (Shape{2, 3}));
+    EXPECT_EQ(out[0].ints(), want);
+  }
+  const Tensor c = Tensor::of<int32_t>(DType::i32, {4}, {-7, 7, 5, -5});
+  const Tensor d = Tensor::of<int32_t>(DType::i32, {}, {2});
+  const auto q = run_cpu_node(op_node("Div", 2), {&c, &d}, "t.onnx");
+  EXPECT_EQ(q[0].dtype, DType::i32);
+  EXPECT_EQ(q[0].ints(), (std::vector<int64_t>{-3, 3, 2, -2}));
+  const auto m = run_cpu_node(op_node("Mul", 2), {&d, &c}, "t.onnx");
+  EXPECT_EQ(m[0].ints(), (std::vector<int64_t>{-14, 14, 10, -10}));
+}
+
+TEST(CpuOps, BinaryTypeChecks) {
+  const Tensor i = Tensor::i64({2}, {1, 2});
+  const Tensor f = Tensor::f32({2}, {1, 2});
+  auto error = [](const std::string& op, const Tensor& x, const Tensor& y) {
+    try {
+      run_cpu_node(op_node(op, 2), {&x, &y}, "t.onnx");
+    } catch (const ModelError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(error("Add", i, f), "model t.onnx: node 't_Add' (Add): inputs have types int64 and float32");
+  EXPECT_NE(error("Pow", i, i).find("expected float32"), std::string::npos);
+  const Tensor bits = Tensor::of<uint8_t>(DType::b8, {2}, {1, 0});
+  EXPECT_NE(error("Mul", bits, bits).find("expected float32, int32 or int64"), std::string::npos);
+}
+
+TEST(CpuOps, UnaryTypes) {
+  const Tensor x = Tensor::i64({3}, {-4, 0, std::numeric_limits<int64_t>::min()});
+  EXPECT_EQ(run_cpu_node(op_node("Neg"), {&x}, "t.onnx")[0].ints(),
+            (std::vector<int64_t>{4, 0, std::numeric_limits<int64_t>::min()}));
+  EXPECT_EQ(run_cpu_node(op_node("Abs"), {&x}, "t.onnx")[0].ints(),
+            (std::vector<int64_t>{4, 0, std::numeric_limits<int64_t>::min()}));
+  try {
+    run_cpu_node(op_node("Relu"), {&x}, "t.onnx");
+    ADD_FAILURE() << "Relu accepted int64";
+  } catch (const ModelError& e) {
+    EXPECT_EQ(std::string(e.what()), "model t.onnx: node 't_Relu' (Relu): input 0 has type int64; expected float32");
+  }
+}
+
+// A unary node with an epilogue computes its chain in one pass, bitwise like separate nodes.
+TEST(CpuOps, UnaryEpilogueLikeSeparateNodes) {
+  Rng rng;
+  SEED_TRACE(rng);
+  const Shape s = {3, 7000};  // several blocks, threads split them
+  const auto x = rng.uniform(s, -3.0f, 3.0f);
+  Node chain = op_node("Tanh");
+  Node gelu = op_node("Gelu", 1, 20);
+  gelu.gelu_tanh = true;
+  Node leaky = op_node("LeakyRelu");
+  chain.epilogue = {unary_step(gelu), unary_step(leaky)};
+  const auto fused = exec(chain, {s}, {x.data()}, ExecOptions{2});
+  const auto t = exec(op_node("Tanh"), {s}, {x.data()});
+  const auto g = exec(gelu, {s}, {t.data()});
+  const auto want = exec(leaky, {s}, {g.data()});
+  ASSERT_EQ(0, std::memcmp(fused.data(), want.data(), want.size() * sizeof(float)));
+  EXPECT_TRUE(is_unary_node(chain));
+  EXPECT_FALSE(is_unary_node(op_node("Add", 2)));
+  EXPECT_STREQ(unary_fn_name(leaky.unary), "LeakyRelu");
+  EXPECT_FLOAT_EQ(leaky.alpha, 0.01f);
 }
 
 }  // namespace

@@ -6,8 +6,8 @@
 #include <cmath>
 #include <utility>
 
-#include "cpu_ops.hpp"
 #include "cpu_ops_test_util.hpp"
+#include "gemm.hpp"
 #include "graph.hpp"
 
 namespace mgi {
@@ -24,7 +24,7 @@ TEST(CpuOps, GemmAllVariants) {
         for (int variant = 0; variant < 2; ++variant) {
           SCOPED_TRACE("transA=" + std::to_string(ta) + " transB=" + std::to_string(tb) + " C#" +
                        std::to_string(ci) + " variant=" + std::to_string(variant));
-          Node n = make_node(OpKind::Gemm);
+          Node n = op_node("Gemm", 2);
           n.trans_a = ta, n.trans_b = tb;
           n.alpha = 0.75f, n.beta = ci % 2 ? 1.0f : -0.5f;
           const Shape as = ta ? Shape{K, M} : Shape{M, K}, bs = tb ? Shape{N, K} : Shape{K, N};
@@ -75,7 +75,7 @@ TEST(CpuOps, MatMulShapes) {
   for (const auto& [as, bs] : cases)
     for (int variant = 0; variant < 2; ++variant) {
       SCOPED_TRACE(shape_str(as) + " x " + shape_str(bs) + " variant=" + std::to_string(variant));
-      Node n = make_node(OpKind::MatMul);
+      Node n = op_node("MatMul", 2);
       n.inputs = {0, 1};
       const auto a = rng.uniform(as), b = rng.uniform(bs);
       ExecOptions opt;
@@ -120,7 +120,7 @@ TEST(CpuOps, BatchedMatMulFewRowsBitwiseLikePacked) {
         auto a = rng.uniform(as);
         const auto b = rng.uniform(bs);
         for (size_t q = 0; q < a.size(); q += 7) a[q] = 0.0f;  // zeros, as a padding mask has
-        Node n = make_node(OpKind::MatMul);
+        Node n = op_node("MatMul", 2);
         n.inputs = {0, 1};
         for (int threads : {1, 2}) {
           ExecOptions opt;
@@ -141,7 +141,7 @@ TEST(CpuOps, TiledGemmRowsIndependentOfM) {
   SEED_TRACE(rng);
   const int64_t K = 23, N = 17, rows = 100;
   const auto a = rng.uniform({rows, K}), w = rng.uniform({K, N});
-  Node n = make_node(OpKind::MatMul);
+  Node n = op_node("MatMul", 2);
   n.inputs = {0, 1};
   ExecOptions opt;
   opt.threads = 2;
@@ -154,6 +154,40 @@ TEST(CpuOps, TiledGemmRowsIndependentOfM) {
         ASSERT_EQ(part[static_cast<size_t>(e)], full[static_cast<size_t>(start * N + e)])
             << "start " << start << " m " << m << " element " << e;
     }
+}
+
+
+// A MatMul with a fused row bias and epilogue (fuse_graph()) gives the bits of
+// the separate MatMul, Add and unary nodes; gemm_dims folds A's leading dims.
+TEST(CpuOps, FusedMatMulLikeSeparateNodes) {
+  Rng rng;
+  SEED_TRACE(rng);
+  const Shape as = {2, 9, 13}, ws = {13, 21}, bs = {21};
+  const auto a = rng.uniform(as), w = rng.uniform(ws), bias = rng.uniform(bs);
+  Node fused = op_node("MatMul", 3);
+  Node relu = op_node("Relu");
+  Node sig = op_node("Sigmoid");
+  fused.epilogue = {unary_step(relu), unary_step(sig)};
+  for (int threads : {1, 2}) {
+    const auto y = exec(fused, {as, ws, bs}, {a.data(), w.data(), bias.data()}, ExecOptions{threads});
+    const auto p = exec(op_node("MatMul", 2), {as, ws}, {a.data(), w.data()});
+    const Shape ps = {2, 9, 21};
+    const auto s1 = exec(op_node("Add", 2), {ps, bs}, {p.data(), bias.data()});
+    const auto s2 = exec(relu, {ps}, {s1.data()});
+    const auto want = exec(sig, {ps}, {s2.data()});
+    ASSERT_EQ(0, std::memcmp(y.data(), want.data(), want.size() * sizeof(float))) << "threads " << threads;
+  }
+  const cpu::GemmDims d = cpu::gemm_dims(fused, {as, ws, bs});
+  EXPECT_EQ(d.batch, 1);
+  EXPECT_EQ(d.m, 18);
+  EXPECT_EQ(d.k, 13);
+  EXPECT_EQ(d.n, 21);
+  Node g = op_node("Gemm", 2);
+  g.trans_a = true;
+  const cpu::GemmDims e = cpu::gemm_dims(g, {{13, 5}, {13, 4}});
+  EXPECT_EQ(e.m, 5);
+  EXPECT_EQ(e.k, 13);
+  EXPECT_EQ(e.n, 4);
 }
 
 }  // namespace

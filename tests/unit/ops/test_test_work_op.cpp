@@ -9,10 +9,11 @@
 #include <vector>
 
 #include "backend.hpp"
-#include "cpu_ops.hpp"
 #include "error.hpp"
 #include "graph.hpp"
 #include "onnx_test_model.hpp"
+#include "op_registry.hpp"
+#include "test_ops.hpp"
 
 namespace mgi {
 namespace {
@@ -44,7 +45,8 @@ std::string model_error(const OnnxModel& m) {
 TEST(TestWorkOp, LoadsFromItsDomainOnly) {
   const Graph g = work_model(3, "mgi.test", 250).load();
   ASSERT_EQ(g.nodes.size(), 1u);
-  EXPECT_EQ(g.nodes[0].op, OpKind::TestWork);
+  EXPECT_TRUE(g.nodes[0].is("Work"));
+  EXPECT_EQ(g.nodes[0].def->domain, "mgi.test");
   EXPECT_EQ(g.nodes[0].ns_per_unit, 250);
   EXPECT_EQ(work_model(3).load().nodes[0].ns_per_unit, 1000);  // the default
   EXPECT_NE(model_error(work_model(3, "")).find("unsupported ONNX op 'Work'"), std::string::npos);
@@ -89,16 +91,19 @@ TEST(TestWorkOp, CopiesInputAndSleepsForTheBatchLength) {
 }
 
 TEST(TestWorkOp, KernelSleepsOncePerCall) {
-  Node n;
-  n.op = OpKind::TestWork;
+  Node n = make_node("Work", {0}, {1}, 17, "mgi.test");
+  EXPECT_TRUE(n.def->no_fold);
+  EXPECT_EQ(n.ns_per_unit, 1000);  // the default
   n.ns_per_unit = 1000000;  // 1 ms per unit
-  const std::vector<float> x = {3, 0, 4, 0};  // [2, 2]: 7 units = 7 ms
-  std::vector<float> y(4);
+  const Tensor x = Tensor::f32({2, 2}, {3, 0, 4, 0});  // 7 units = 7 ms
   const auto t0 = std::chrono::steady_clock::now();
-  cpu::exec_node(n, {{2, 2}}, {x.data()}, {2, 2}, y.data(), cpu::ExecOptions{});
+  const std::vector<Tensor> y = run_cpu_node(n, {&x}, "t.onnx");
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  EXPECT_EQ(y, x);
+  ASSERT_EQ(y.size(), 1u);
+  EXPECT_EQ(y[0].shape, x.shape);
+  EXPECT_EQ(std::vector<float>(y[0].data<float>(), y[0].data<float>() + 4), (std::vector<float>{3, 0, 4, 0}));
   EXPECT_GE(s, 7e-3);
+  static_assert(kMaxTestWorkNsPerUnit == 1000000000, "1 s per unit");
 }
 
 }  // namespace

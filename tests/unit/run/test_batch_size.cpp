@@ -134,7 +134,7 @@ class TightBackend : public Backend {
     if (bad_alloc_) throw std::bad_alloc();
     throw OutOfMemory("no room for " + std::to_string(max_batch));
   }
-  void run(int64_t, const std::vector<const float*>&, const std::vector<float*>&) override { ++runs; }
+  void run(int64_t, const std::vector<const void*>&, const std::vector<void*>&) override { ++runs; }
   std::vector<int64_t> tried;
   int runs = 0;
 

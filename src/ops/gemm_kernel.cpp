@@ -1,4 +1,4 @@
-#include "cpu_gemm_kernel.hpp"
+#include "gemm_kernel.hpp"
 
 #include <omp.h>
 
@@ -6,7 +6,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "cpu_ops.hpp"
+#include "unary.hpp"
 #include "error.hpp"
 
 namespace mgi::cpu {
