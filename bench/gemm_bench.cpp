@@ -36,6 +36,7 @@
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 
+#include "cuda_kernels.hpp"
 #include "gemm_engine.hpp"
 #endif
 
@@ -110,11 +111,13 @@ mgi::Graph linear_graph(const Args& a, bool bias_relu) {
   const int x = value("x");
   g.inputs = {x};
   g.input_shapes = {{-1, a.k}};
-  const int w = constant("W", {a.n, a.k}, 2);  // values[1]: the BLAS comparison reads it
+  // Value ids 0..4: x, W (the BLAS comparison reads values[1]), bias, y, relu output.
+  const int w = constant("W", {a.n, a.k}, 2);
+  const int b = bias_relu ? constant("b", {a.n}, 3) : -1;
   const int y = value("y");
   Node gemm = mgi::make_node("Gemm", {x, w}, {y});
   gemm.trans_b = true;
-  if (bias_relu) gemm.inputs.push_back(constant("b", {a.n}, 3));
+  if (bias_relu) gemm.inputs.push_back(b);
   g.nodes.push_back(gemm);
   if (bias_relu) {
     Node relu = mgi::make_node("Relu", {gemm.outputs[0]}, {value("r")});
@@ -261,7 +264,12 @@ int run_cuda(const Args& a) {
                      CUBLAS_GEMM_DEFAULT));
   });
   std::vector<Shape> run_shapes = shapes;
-  const double engine_s = time_events([&] { engine.run(handle, fused.nodes[0], run_shapes, ptr); });
+  cuda::CudaOpContext ctx{fused.nodes[0], stream, handle, {}, {}, run_shapes, engine, nullptr, 0};
+  for (int v : fused.nodes[0].inputs)
+    ctx.in.push_back({DType::f32, &run_shapes[static_cast<size_t>(v)], buf[static_cast<size_t>(v)]->p, nullptr});
+  for (int v : fused.nodes[0].outputs)
+    ctx.out.push_back({DType::f32, &run_shapes[static_cast<size_t>(v)], buf[static_cast<size_t>(v)]->p, nullptr});
+  const double engine_s = time_events([&] { engine.run(ctx); });
   std::printf(
       "{\"device\": \"cuda\", \"precision\": \"%s\", \"m\": %lld, \"k\": %lld, \"n\": %lld, \"repeat\": %d, "
       "\"cublas_tflops\": %.3f, \"backend_fused_tflops\": %.3f, \"cublas_s\": %.6g, \"backend_fused_s\": %.6g}\n",

@@ -1,11 +1,14 @@
-// Helpers of the layout, index and logic ops (layout.cpp) that other code
-// shares: the any-type transpose, broadcast iteration and the arity check.
+// Helpers of the layout, slice/concat, index and logic ops that other code
+// shares: the any-type transpose, broadcast iteration, the arity check, and
+// host-known integer lists (shapes, axes, starts).
 #pragma once
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
+#include "error.hpp"
 #include "op_registry.hpp"
 
 namespace mgi {
@@ -60,5 +63,36 @@ void for_each_broadcast(const Shape& out, const std::array<std::vector<int64_t>,
 // Fails unless the node's input count is within its OpDef's arity and the
 // required inputs are present: "expects 2 to 3 inputs, has 1".
 void check_inputs(const InferArgs& a);
+
+// Calls f(T{}) with an unsigned integer type of the element size (1, 2, 4 or 8 bytes).
+template <class F>
+void by_size(size_t size, F&& f) {
+  switch (size) {
+    case 1: return f(uint8_t{});
+    case 2: return f(uint16_t{});
+    case 4: return f(uint32_t{});
+    case 8: return f(uint64_t{});
+    default: MGI_ASSERT(false, "element size " + std::to_string(size));
+  }
+}
+
+// A 1-D integer shape/axes input known on the host, as int64.
+inline std::vector<int64_t> int_list(const InferArgs& a, size_t k, const char* what, bool int32_ok) {
+  const Tensor& t = a.value(k, what);
+  if (t.dtype != DType::i64 && !(int32_ok && t.dtype == DType::i32))
+    a.fail(std::string("input '") + what + "' has type " + dtype_name(t.dtype) + "; expected " +
+           (int32_ok ? "int32 or int64" : "int64"));
+  if (t.shape.size() > 1)
+    a.fail(std::string("input '") + what + "' has shape " + shape_str(t.shape) + "; expected a 1-D tensor");
+  return t.ints();
+}
+
+// The same, read by a kernel from its input (validated by inference).
+inline std::vector<int64_t> int_list(const In& in) {
+  std::vector<int64_t> v(static_cast<size_t>(in.numel()));
+  for (size_t j = 0; j < v.size(); ++j) v[j] = element_as_int(in.dtype, in.data, static_cast<int64_t>(j));
+  return v;
+}
+
 
 }  // namespace mgi

@@ -18,6 +18,7 @@ const OpRegistry& OpRegistry::get() {
     register_softmax_ops(reg);
     register_normalization_ops(reg);
     register_layout_ops(reg);
+    register_slice_concat_ops(reg);
     register_shape_ops(reg);
     register_index_ops(reg);
     register_logic_ops(reg);

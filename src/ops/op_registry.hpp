@@ -139,6 +139,7 @@ void register_binary_ops(OpRegistry& r);
 void register_softmax_ops(OpRegistry& r);
 void register_normalization_ops(OpRegistry& r);
 void register_layout_ops(OpRegistry& r);
+void register_slice_concat_ops(OpRegistry& r);
 void register_shape_ops(OpRegistry& r);
 void register_index_ops(OpRegistry& r);
 void register_logic_ops(OpRegistry& r);
