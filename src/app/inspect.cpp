@@ -59,8 +59,16 @@ int inspect_model(const std::string& path, const std::string& bytes) {
   }
   std::printf("  producer   %s\n  opset      %lld\n", g.producer.empty() ? "?" : g.producer.c_str(),
               static_cast<long long>(g.opset));
-  for (size_t k = 0; k < g.inputs.size(); ++k)
-    std::printf("  input      %-16s float32 %s\n", g.input_name(k).c_str(), batch_shape_str(g.input_shapes[k]).c_str());
+  for (size_t k = 0; k < g.inputs.size(); ++k) {
+    // Dynamic dims by their declared names ("[batch, sequence]"), "?" when unnamed.
+    std::string shape = "[batch";
+    const Shape& s = g.input_shapes[k];
+    for (size_t d = 1; d < s.size(); ++d) {
+      const std::string& name = k < g.input_dim_names.size() && d < g.input_dim_names[k].size() ? g.input_dim_names[k][d] : "";
+      shape += ", " + (s[d] >= 0 ? std::to_string(s[d]) : name.empty() ? std::string("?") : name);
+    }
+    std::printf("  input      %-16s %s %s]\n", g.input_name(k).c_str(), dtype_name(g.input_type(k)), shape.c_str());
+  }
   // Output shapes for one row, when every input's non-batch dims are known.
   std::vector<Shape> shapes;
   try {
@@ -76,14 +84,20 @@ int inspect_model(const std::string& path, const std::string& bytes) {
     shapes.clear();
   }
   for (size_t k = 0; k < g.outputs.size(); ++k)
-    std::printf("  output     %-16s float32 %s\n", g.output_name(k).c_str(),
+    std::printf("  output     %-16s %s %s\n", g.output_name(k).c_str(), dtype_name(g.output_type(k)),
                 shapes.empty() ? "(depends on dynamic input dims)" : batch_shape_str(shapes[g.outputs[k]]).c_str());
   const int unsupported = print_model_ops(uses);
   std::map<std::string, int> ops;
-  for (const Node& n : g.nodes) ops[n.op_type]++;
+  int host = 0;
+  for (const Node& n : g.nodes) {
+    ops[n.op_type]++;
+    host += !n.outputs.empty() && n.outputs[0] >= 0 && g.values[static_cast<size_t>(n.outputs[0])].host;
+  }
   std::string list;
   for (const auto& [op, count] : ops) list += (list.empty() ? "" : ", ") + op + " x" + std::to_string(count);
   std::printf("  ops        %zu nodes after constant folding: %s\n", g.nodes.size(), list.c_str());
+  if (host > 0)
+    std::printf("  host       %d of them compute shapes per batch on the host (Shape and what follows it)\n", host);
   std::printf("  parameters %lld (%s as float32)\n", static_cast<long long>(g.parameter_count),
               human_bytes(g.parameter_count * 4).c_str());
   print_support(uses, unsupported);  // an unsupported op the outputs never need: the model still loads
