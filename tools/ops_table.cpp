@@ -80,12 +80,13 @@ int main(int argc, char** argv) {
       "**Opsets**: the opsets of the model's `ai.onnx` import an entry covers (`13+`: 13 and later); ops of\n"
       "other domains match any opset. **Types**: the element types the op takes (`T: ...` names the ONNX\n"
       "type constraint). **CPU**: the CPU backend, the reference; every op has a CPU kernel, which also\n"
-      "folds constant sub-graphs at load time. **CUDA**: the CUDA backend has a kernel for the op (or\n"
-      "runs it without one: reshaping ops alias their input, shape-only ops run on the host); the CUDA\n"
-      "backend refuses a model with an op marked `no`, naming it. An op not listed here stops a run\n"
+      "folds constant sub-graphs at load time. **CUDA**: `yes`: the CUDA backend has a kernel for the op\n"
+      "(or needs none: reshaping ops alias their input, shape-only ops run on the host); `host`: it runs\n"
+      "the op's CPU kernel on the host between device copies (correct, slow, and named in the plan's\n"
+      "device line; CUDA graphs stay off for such a model). An op not listed here stops a run\n"
       "before any work, with exit 4, naming the op and its node; `mgi-mpi inspect model.onnx` marks the\n"
       "ops of a model that are missing.\n");
-  std::printf("\n%zu ops (%zu registry entries) in %zu domains: CPU %zu, CUDA %zu.\n", ops.size(), defs.size(),
+  std::printf("\n%zu ops (%zu registry entries) in %zu domains: CPU %zu, CUDA kernels %zu (the rest run on the host under the CUDA backend).\n", ops.size(), defs.size(),
               by_domain.size(), ops.size(), ops_cuda.size());
   std::printf("\n");
   for (const auto& [domain, list] : by_domain) {
@@ -102,7 +103,7 @@ int main(int argc, char** argv) {
     std::printf("|---|---|---|---|---|---|\n");
     for (const mgi::OpDef* d : list)
       std::printf("| %s | %s | %s | yes | %s | %s |\n", cell(d->name).c_str(), opsets(*d).c_str(),
-                  cell(d->types).c_str(), cuda.count({d->domain, d->name}) ? "yes" : "no", cell(d->notes).c_str());
+                  cell(d->types).c_str(), cuda.count({d->domain, d->name}) ? "yes" : "host", cell(d->notes).c_str());
   }
   return 0;
 }

@@ -61,7 +61,12 @@ void CudaBackend::sync_all() noexcept {
 // every rank running the model, unlike counts that grow with the batches.
 std::string CudaBackend::describe() const {
   std::string d = description_;
-  if (options_.cuda_graphs) d += graphs_off_.empty() ? " with CUDA graphs" : " without CUDA graphs (capture failed)";
+  if (options_.cuda_graphs)
+    d += graphs_off_.empty() ? " with CUDA graphs"
+         : host_nodes_ > 0  ? " without CUDA graphs (host steps)"
+                            : " without CUDA graphs (capture failed)";
+  if (host_nodes_ > 0)
+    d += "; " + std::to_string(host_nodes_) + " node(s) on the host, no CUDA kernel for " + host_ops_;
   if (prepared_ && warm_lt_ + warm_fallback_ > 0)
     d += "; cuBLASLt " + std::to_string(warm_lt_) + " GEMMs, " + std::to_string(warm_fallback_) + " fell back";
   return d;

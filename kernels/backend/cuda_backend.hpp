@@ -203,6 +203,9 @@ class CudaBackend final : public Backend {
   std::shared_ptr<BatchPlan> full_plan_;
   static constexpr size_t kPlanCacheEntries = 64;
   bool graphs_active_ = false;
+  // Nodes of ops without a CUDA kernel, run on the host (host_fallback.cpp), and their op names.
+  int host_nodes_ = 0;
+  std::string host_ops_;
   std::string graphs_off_;  // why cuda_graphs was asked for and is not in use (capture failed)
   bool graphs_warned_ = false;  // the capture-failed warning is printed once per backend
   int64_t graph_launches_ = 0;

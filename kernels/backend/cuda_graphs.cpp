@@ -75,6 +75,10 @@ CudaGraphExec CudaBackend::capture_lane(int li, const BatchPlan& plan) {
 
 void CudaBackend::capture_graphs() {
   if (!options_.cuda_graphs) return;
+  if (host_nodes_ > 0) {  // a host step synchronizes the stream: it cannot be captured
+    graphs_off_ = "nodes run on the host (" + host_ops_ + ")";
+    return;
+  }
   const BatchPlan& plan = *full_plan_;
   const size_t plans = gemm_.plan_count();
   try {

@@ -104,6 +104,9 @@ class CudaKernelRegistry {
 
 // The kernel of an op definition; nullptr when the CUDA backend has none.
 const CudaKernelDef* find_cuda_kernel(const OpDef& def);
+// The step a node without a CUDA kernel runs: its CPU kernel on the host,
+// between copies (host_fallback.cpp).
+const CudaKernelDef& host_fallback_kernel();
 // Whether the CUDA backend runs (domain, name): a kernel, or an alias op (no kernel needed).
 bool cuda_supports(const std::string& domain, const std::string& name);
 

@@ -9,11 +9,13 @@
 namespace mgi::cuda {
 
 // Nodes whose output is a host value are computed by Graph::plan() on the
-// host; alias ops share their input's storage. Every other node needs a kernel:
-// those without one are all named in one error, before anything is allocated.
+// host; alias ops share their input's storage. Every other node runs its CUDA
+// kernel, or, for an op without one, its CPU kernel on the host between
+// copies (host_fallback.cpp): correct, slow, and named in describe().
 void CudaBackend::find_kernels() {
   kernel_.assign(graph_.nodes.size(), nullptr);
-  std::string missing;
+  host_ops_.clear();
+  host_nodes_ = 0;
   for (size_t ni = 0; ni < graph_.nodes.size(); ++ni) {
     const Node& n = graph_.nodes[ni];
     const OpDef& def = *n.def;
@@ -22,13 +24,12 @@ void CudaBackend::find_kernels() {
                                 "output is not a host value");
     kernel_[ni] = find_cuda_kernel(def);
     if (kernel_[ni]) continue;
+    kernel_[ni] = &host_fallback_kernel();
+    ++host_nodes_;
     const std::string op = def.domain.empty() ? def.name : def.domain + "." + def.name;
-    if (missing.find(op + " ") == std::string::npos && missing.find(op + ",") == std::string::npos)
-      missing += (missing.empty() ? "" : ", ") + op + " (node '" + n.name + "')";
+    if (("," + host_ops_ + ",").find("," + op + ",") == std::string::npos)
+      host_ops_ += (host_ops_.empty() ? "" : ",") + op;
   }
-  if (!missing.empty())
-    throw ModelError("model " + graph_.source + ": the CUDA backend has no kernel for " + missing +
-                     "; use runtime.device: cpu");
 }
 
 void CudaBackend::execute(size_t ni, const BatchPlan& plan, int* error_flag) {

@@ -123,9 +123,15 @@ class GraphBuilder {
   // values (or a Shape/Size) makes a host value, as the loader does.
   // Ops with a required attribute (Cast's `to`, Concat's `axis`), which
   // make_node's parse refuses, get the plain node: `set` must fill it.
-  int node(const std::string& op, std::vector<int> inputs, const std::function<void(Node&)>& set = {}) {
-    const bool onnx = OpRegistry::get().find("", op, g_.opset) != nullptr;
-    const std::string domain = onnx ? "" : "com.microsoft";
+  // `op` is an ai.onnx op, a com.microsoft one, or "domain:op" (e.g. "mgi.test:Work").
+  int node(std::string op, std::vector<int> inputs, const std::function<void(Node&)>& set = {}) {
+    std::string domain;
+    if (const size_t colon = op.find(':'); colon != std::string::npos) {
+      domain = op.substr(0, colon);
+      op = op.substr(colon + 1);
+    } else if (!OpRegistry::get().find("", op, g_.opset)) {
+      domain = "com.microsoft";
+    }
     Node n;
     try {
       n = make_node(op, inputs, {}, g_.opset, domain);
