@@ -53,6 +53,10 @@ struct Node {
   Tensor tensor;              // a tensor attribute (ConstantOfShape value)
   int64_t ns_per_unit = 1000; // mgi.test.Work: sleep per unit of row length, in nanoseconds
   int64_t opset = 0;          // the model's opset, for ops whose semantics changed
+  // Mod, IsInf (math.cpp, logic.cpp). Clip before opset 11 keeps its min/max attributes in alpha/beta.
+  bool fmod = false;            // Mod: 1 = C fmod (sign of the dividend); 0 = integer modulo, sign of the divisor
+  bool detect_positive = true;  // IsInf
+  bool detect_negative = true;  // IsInf
 
   // Set by fuse_graph() only (graph_fuse.hpp); the loader leaves them empty.
   // MatMul: an optional inputs[2] is a bias of shape [n] or [1, n] added to

@@ -15,6 +15,7 @@ const OpRegistry& OpRegistry::get() {
     register_gemm_ops(reg);
     register_unary_ops(reg);
     register_binary_ops(reg);
+    register_math_ops(reg);
     register_softmax_ops(reg);
     register_normalization_ops(reg);
     register_layout_ops(reg);

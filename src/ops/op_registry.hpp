@@ -136,6 +136,7 @@ class OpRegistry {
 void register_gemm_ops(OpRegistry& r);
 void register_unary_ops(OpRegistry& r);
 void register_binary_ops(OpRegistry& r);
+void register_math_ops(OpRegistry& r);
 void register_softmax_ops(OpRegistry& r);
 void register_normalization_ops(OpRegistry& r);
 void register_layout_ops(OpRegistry& r);

@@ -209,6 +209,110 @@ pow_const_case("pow_const2_neg_base", 2.0, "normal")
 pow_const_case("pow_const3_neg_base", 3.0, "normal")
 pow_const_case("pow_const_half", 0.5, "pos")
 
+# ---- Variadic Min/Max/Sum/Mean: one input, two of one shape, and three or four broadcast
+# across each other (runtime inputs and initializers, an initializer first).
+for _op in ("Min", "Max", "Sum", "Mean"):
+    _l = _op.lower()
+    single(f"{_l}_one", _op, [("x", (3, 4), "normal")])
+    single(f"{_l}_two_rt", _op, [("x", (3, 4), "normal"), ("z", (3, 4), "normal")])
+    single(f"{_l}_three_bcast", _op, [("x", (3, 4), "normal"), ("z", (1, 4), "normal")], [("c", (3, 1), "normal")])
+    single(f"{_l}_four_init_first", _op, [("x", (3, 1), "normal"), ("z", (1, 4), "normal")],
+           [("c", (4,), "normal"), ("d", (), "normal")], order=["c", "x", "d", "z"])
+
+
+# ---- Clip: attributes (opset 6), optional min/max inputs (opset 11+), a bound left out.
+def clip_case(name, lo, hi, opset, attrs=False):
+    @case(name, opset=opset, desc=f"Clip min={lo} max={hi} opset {opset}{' (attributes)' if attrs else ''}")
+    def build(rng, b):
+        ins = [("x", rnd(rng, (b, 3, 4)) * np.float32(2.0))]
+        if attrs:
+            kw = {k: v for k, v in (("min", lo), ("max", hi)) if v is not None}
+            return [node("Clip", ["x"], ["y"], **kw)], ins, {}, ["y"]
+        inits, names = {}, ["x"]
+        for n, v in (("lo", lo), ("hi", hi)):
+            if v is not None:
+                inits[n] = np.array(v, dtype=np.float32)
+            names.append(n if v is not None else "")
+        while names[-1] == "":
+            names.pop()
+        return [node("Clip", names, ["y"])], ins, inits, ["y"]
+
+
+clip_case("clip_op6_attrs", -0.5, 0.7, 6, attrs=True)
+clip_case("clip_op6_max_only", None, 1.0, 6, attrs=True)
+clip_case("clip_op11_min_max", -1.0, 1.5, 11)
+clip_case("clip_op13_min_only", 0.0, None, 13)
+clip_case("clip_op13_max_only", None, 0.25, 13)
+clip_case("clip_op13_min_gt_max", 1.0, -1.0, 13)
+
+# ---- Mod: fmod=1 on floats (negative operands both sides), fmod=0 and 1 on int64 through Casts.
+single("mod_fmod_bcast", "Mod", [("x", (3, 4), "wide"), ("z", (1, 4), "away")], attrs={"fmod": 1})
+single("mod_fmod_init", "Mod", [("x", (3, 4), "wide")], [("c", (4,), "away")], attrs={"fmod": 1})
+
+
+def int_mod_case(name, fmod):
+    @case(name, desc=f"Mod fmod={fmod} on int64: Cast(integers in [-40, 40]) mod [-7, -3, 3, 7], Cast back")
+    def build(rng, b):
+        x = np.round(rnd(rng, (b, 3, 4), "wide") * 10).astype(np.float32)  # integer-valued: the Cast is exact
+        return ([node("Cast", ["x"], ["xi"], to=TensorProto.INT64),
+                 node("Mod", ["xi", "m"], ["r"], fmod=fmod), node("Cast", ["r"], ["y"], to=TensorProto.FLOAT)],
+                [("x", x)], {"m": np.array([-7, -3, 3, 7], dtype=np.int64)}, ["y"])
+
+
+int_mod_case("mod_int64_fmod0", 0)
+int_mod_case("mod_int64_fmod1", 1)
+
+
+# ---- Pow with integer exponents: float base ** int32/int64 (negative exponents too), int64 ** int64.
+def pow_int_case(name, etype, opset=15):
+    @case(name, opset=opset, desc=f"Pow float32 ** {np.dtype(etype).name} exponents in [-3, 4]")
+    def build(rng, b):
+        return ([node("Pow", ["x", "e"], ["y"])], [("x", rnd(rng, (b, 3, 4), "away"))],
+                {"e": rng.integers(-3, 5, (4,)).astype(etype)}, ["y"])
+
+
+pow_int_case("pow_exp_int64", np.int64)
+pow_int_case("pow_exp_int32", np.int32, opset=13)
+
+
+@case("pow_int64_base", opset=15, desc="Pow int64 ** int64 (exponents 0..4) through Casts")
+def _pow_int64_base(rng, b):
+    x = np.round(rnd(rng, (b, 3, 5), "wide") * 3).astype(np.float32)  # integers in [-12, 12]
+    return ([node("Cast", ["x"], ["xi"], to=TensorProto.INT64),
+             node("Pow", ["xi", "e"], ["p"]), node("Cast", ["p"], ["y"], to=TensorProto.FLOAT)],
+            [("x", x)], {"e": np.arange(5, dtype=np.int64)}, ["y"])
+
+
+# ---- Comparisons (bool outputs, Cast to float): values on a half grid so ties happen.
+for _op in ("Less", "LessOrEqual", "Greater", "GreaterOrEqual"):
+    @case(f"{_op.lower()}_bcast", opset=13, desc=f"{_op} [b,3,4] with [b,1,4] and with [4], ties included")
+    def _cmp(rng, b, _op=_op):
+        def grid(shape):
+            return (np.round(rnd(rng, shape) * 2) / 2).astype(np.float32)
+        return ([node(_op, ["x", "z"], ["c1"]), node(_op, ["x", "w"], ["c2"]),
+                 node("Cast", ["c1"], ["y1"], to=TensorProto.FLOAT), node("Cast", ["c2"], ["y2"], to=TensorProto.FLOAT)],
+                [("x", grid((b, 3, 4))), ("z", grid((b, 1, 4)))], {"w": grid((4,))}, ["y1", "y2"])
+
+
+@case("bool_ops", opset=13, desc="And/Or/Xor/Not of comparisons, broadcast, Cast to float")
+def _bool_ops(rng, b):
+    return ([node("Less", ["x", "z"], ["p"]), node("Greater", ["x", "zero"], ["q"]),
+             node("And", ["p", "q"], ["a"]), node("Or", ["p", "q"], ["o"]), node("Xor", ["p", "q"], ["e"]),
+             node("Not", ["p"], ["n"])] +
+            [node("Cast", [i], [f"y_{i}"], to=TensorProto.FLOAT) for i in ("a", "o", "e", "n")],
+            [("x", rnd(rng, (b, 3, 4))), ("z", rnd(rng, (b, 1, 4)))],
+            {"zero": np.zeros((3, 1), dtype=np.float32)}, ["y_a", "y_o", "y_e", "y_n"])
+
+
+@case("isnan_isinf", opset=13, desc="IsNaN and IsInf (both flags, positive only) of x + [inf, -inf, nan, 1]")
+def _isnan_isinf(rng, b):
+    return ([node("Add", ["x", "c"], ["v"]), node("IsNaN", ["v"], ["n"]), node("IsInf", ["v"], ["i"]),
+             node("IsInf", ["v"], ["ip"], detect_negative=0)] +
+            [node("Cast", [i], [f"y_{i}"], to=TensorProto.FLOAT) for i in ("n", "i", "ip")],
+            [("x", rnd(rng, (b, 3, 4)))],
+            {"c": np.array([np.inf, -np.inf, np.nan, 1.0], dtype=np.float32)}, ["y_n", "y_i", "y_ip"])
+
+
 # ---- Unary ops.
 UNARY = [("relu", "Relu", "normal", {}, 17), ("leakyrelu_default", "LeakyRelu", "normal", {}, 17),
          ("leakyrelu_alpha", "LeakyRelu", "normal", {"alpha": 0.2}, 17),
@@ -622,6 +726,33 @@ def np_eval(nodes, feeds, inits, opset):
         elif op in ("Add", "Sub", "Mul", "Div", "Pow"):
             y = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Div": np.divide,
                  "Pow": np.power}[op](x[0], x[1])
+        elif op in ("Min", "Max", "Sum", "Mean"):
+            f = {"Min": np.minimum, "Max": np.maximum, "Sum": np.add, "Mean": np.add}[op]
+            y = x[0]
+            for v in x[1:]:
+                y = f(y, v)
+            y = y / len(x) if op == "Mean" else np.broadcast_to(y, y.shape)
+        elif op == "Clip":
+            if opset < 11:
+                lo, hi = at.get("min", -np.finfo(np.float32).max), at.get("max", np.finfo(np.float32).max)
+            else:
+                lo = x[1] if len(x) > 1 and x[1] is not None else -np.finfo(np.float32).max
+                hi = x[2] if len(x) > 2 and x[2] is not None else np.finfo(np.float32).max
+            y = np.minimum(np.maximum(x[0], lo), hi)
+        elif op == "Mod":
+            y = (np.fmod if at.get("fmod", 0) else np.mod)(x[0], x[1])
+        elif op in ("Less", "LessOrEqual", "Greater", "GreaterOrEqual"):
+            y = {"Less": np.less, "LessOrEqual": np.less_equal, "Greater": np.greater,
+                 "GreaterOrEqual": np.greater_equal}[op](x[0], x[1])
+        elif op in ("And", "Or", "Xor"):
+            y = {"And": np.logical_and, "Or": np.logical_or, "Xor": np.logical_xor}[op](x[0], x[1])
+        elif op == "Not":
+            y = np.logical_not(x[0])
+        elif op == "IsNaN":
+            y = np.isnan(x[0])
+        elif op == "IsInf":
+            y = ((np.isposinf(x[0]) & bool(at.get("detect_positive", 1))) |
+                 (np.isneginf(x[0]) & bool(at.get("detect_negative", 1))))
         elif op == "Relu":
             y = np.maximum(x[0], 0.0)
         elif op == "LeakyRelu":
@@ -651,8 +782,8 @@ def np_eval(nodes, feeds, inits, opset):
         elif op in ("Identity", "Dropout"):
             y = x[0]
         elif op == "Cast":
-            assert at["to"] == TensorProto.FLOAT
-            y = x[0].astype(np.float64)
+            assert at["to"] in (TensorProto.FLOAT, TensorProto.INT64)
+            y = x[0].astype(np.float64) if at["to"] == TensorProto.FLOAT else np.trunc(x[0]).astype(np.int64)
         elif op == "Transpose":
             y = np.transpose(x[0], at.get("perm"))
         elif op == "Constant":
