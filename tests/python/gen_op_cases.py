@@ -707,6 +707,31 @@ if os.path.isfile(DEMO_MODEL) and os.path.isfile(DEMO_DATA):
         return onnx.load(DEMO_MODEL), [("pixels", x)]
 
 
+@mcase("model_small_cnn", desc="ResNet-like stem and block: Conv+BN+Relu, MaxPool, 3x3 and 1x1 convs with a "
+                                "residual Add, strided conv, GlobalAveragePool, Flatten, Gemm")
+def _model_small_cnn(rng, b):
+    def cw(m, c, k):
+        return (rnd(rng, (m, c, k, k)) / np.float32(math.sqrt(c * k * k))).astype(np.float32)
+    inits = {"w0": cw(8, 3, 3), "bn_s": rnd(rng, (8,)), "bn_b": rnd(rng, (8,)), "bn_m": rnd(rng, (8,)),
+             "bn_v": rnd(rng, (8,), "var"), "w1": cw(8, 8, 3), "b1": rnd(rng, (8,)), "w2": cw(8, 8, 1),
+             "w3": cw(16, 8, 3), "b3": rnd(rng, (16,)), "fc": weights(rng, 16, 5), "fcb": rnd(rng, (5,))}
+    nodes = [node("Conv", ["x", "w0"], ["c0"], pads=[1, 1, 1, 1]),
+             node("BatchNormalization", ["c0", "bn_s", "bn_b", "bn_m", "bn_v"], ["n0"]),
+             node("Relu", ["n0"], ["r0"]),
+             node("MaxPool", ["r0"], ["p0"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
+             node("Conv", ["p0", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
+             node("Relu", ["c1"], ["r1"]),
+             node("Conv", ["r1", "w2"], ["c2"]),
+             node("Add", ["c2", "p0"], ["s2"]),
+             node("Relu", ["s2"], ["r2"]),
+             node("Conv", ["r2", "w3", "b3"], ["c3"], pads=[1, 1, 1, 1], strides=[2, 2]),
+             node("Relu", ["c3"], ["r3"]),
+             node("GlobalAveragePool", ["r3"], ["g"]),
+             node("Flatten", ["g"], ["f"]),
+             node("Gemm", ["f", "fc", "fcb"], ["y"])]
+    return nodes, [("x", rnd(rng, (b, 3, 20, 18)))], inits, ["y"]
+
+
 # ---------------------------------------------------------------- numpy reference
 
 def _erf(a):
