@@ -92,6 +92,18 @@ void CpuBackend::prepare(const Graph& graph, const std::vector<Shape>& input_row
       }
       opts_[i].packed_b = p;
     }
+    // ConvTranspose (conv.cpp) with one group and a constant W [C, M, k...]: its GEMM's B is W viewed
+    // as [C, M * k], packed here once (else per call). Conv needs none: its weight is the GEMM's A,
+    // which the kernel reads unpacked. Kept separate from packed_of: W also stays readable as itself.
+    const int cw = n.is("ConvTranspose") && n.group == 1 && n.inputs.size() > 1 ? n.inputs[1] : -1;
+    const Value* cv = cw >= 0 ? &graph_.values[static_cast<size_t>(cw)] : nullptr;
+    if (cv && cv->is_constant && cv->data.dtype == DType::f32 && cv->data.shape.size() >= 3 &&
+        cv->data.bytes() == static_cast<size_t>(shape_numel(cv->data.shape)) * sizeof(float)) {
+      const int64_t rows = cv->data.shape[0], cols = shape_numel(cv->data.shape) / std::max<int64_t>(rows, 1);
+      packed_.push_back(std::make_unique<cpu::PackedB>());
+      cpu::pack_b(cv->data.data<float>(), false, rows, cols, *packed_.back());
+      opts_[i].packed_b = packed_.back().get();
+    }
     for (size_t k = 0; k < n.inputs.size(); ++k)
       if (n.inputs[k] >= 0 && !(k == 1 && opts_[i].packed_b)) ++plain_reads[static_cast<size_t>(n.inputs[k])];
   }

@@ -58,6 +58,27 @@ struct Node {
   bool detect_positive = true;  // IsInf
   bool detect_negative = true;  // IsInf
 
+  // Conv, ConvTranspose, MaxPool, AveragePool, LpPool (conv.cpp, pool.cpp): spatial attributes as
+  // written (empty = the ONNX default for the input's rank; pads = every begin, then every end).
+  std::vector<int64_t> kernel_shape, strides, pads, dilations;
+  std::vector<int64_t> output_padding, output_shape;  // ConvTranspose (output_shape empty = computed)
+  int64_t group = 1;                                  // Conv, ConvTranspose
+  std::string auto_pad = "NOTSET";                    // NOTSET, SAME_UPPER, SAME_LOWER, VALID
+  bool ceil_mode = false;                             // MaxPool, AveragePool, LpPool
+  bool count_include_pad = false;                     // AveragePool
+  int64_t lp_p = 2;                                   // LpPool
+  // Resize/Upsample (resize.cpp), Pad, DepthToSpace (pad_space.cpp): `mode` as written
+  // (Resize: nearest/linear/cubic; Pad: constant/reflect/edge; DepthToSpace: DCR/CRD).
+  // Pad before opset 11: pads in `ints`, value in `value`; Resize opset 18 axes in `ints`.
+  std::string mode;
+  std::string coord_mode = "half_pixel";              // Resize coordinate_transformation_mode
+  std::string nearest_mode = "round_prefer_floor";    // Resize
+  float cubic_a = -0.75f;                             // Resize cubic_coeff_a
+  bool exclude_outside = false;                       // Resize
+  float extrapolation = 0.0f;                         // Resize extrapolation_value (tf_crop_and_resize)
+  std::string aspect_policy = "stretch";              // Resize keep_aspect_ratio_policy (opset 18)
+  int64_t blocksize = 0;                              // DepthToSpace, SpaceToDepth
+
   // Set by fuse_graph() only (graph_fuse.hpp); the loader leaves them empty.
   // MatMul: an optional inputs[2] is a bias of shape [n] or [1, n] added to
   // every row after the product (a fused Add). Gemm, MatMul and unary ops:

@@ -25,6 +25,10 @@ const OpRegistry& OpRegistry::get() {
     register_logic_ops(reg);
     register_cast_ops(reg);
     register_constant_ops(reg);
+    register_conv_ops(reg);
+    register_pool_ops(reg);
+    register_resize_ops(reg);
+    register_pad_space_ops(reg);
     register_test_ops(reg);
     std::sort(reg.defs_.begin(), reg.defs_.end(), [](const OpDef& a, const OpDef& b) {
       return std::tie(a.domain, a.name, a.since) < std::tie(b.domain, b.name, b.since);

@@ -146,6 +146,10 @@ void register_index_ops(OpRegistry& r);
 void register_logic_ops(OpRegistry& r);
 void register_cast_ops(OpRegistry& r);
 void register_constant_ops(OpRegistry& r);
+void register_conv_ops(OpRegistry& r);
+void register_pool_ops(OpRegistry& r);
+void register_resize_ops(OpRegistry& r);
+void register_pad_space_ops(OpRegistry& r);
 void register_test_ops(OpRegistry& r);
 
 // A node of op `op` (ai.onnx unless `domain` says otherwise) as the loader

@@ -116,7 +116,7 @@ def _conv_model(c):
     F = TensorProto.FLOAT
     return fixtures.onnx_model(
         [helper.make_node("Reshape", ["x", "shape"], ["x3"], name="to_ncw"),
-         helper.make_node("Conv", ["x3", "w"], ["y3"], name="conv0"),
+         helper.make_node("NonMaxSuppression", ["x3", "w"], ["y3"], name="nms0"),
          helper.make_node("Flatten", ["y3"], ["probs"], name="flat")],
         [("x", F, ["batch", 8])], [("probs", F, ["batch", 6])],
         [numpy_helper.from_array(np.array([0, 1, 8], np.int64), "shape"),
@@ -770,9 +770,9 @@ CASES = [
                    "float32 needs 128 x 4 bytes"),
          fix="The file is corrupt; export it again."),
     dict(id="unsupported_op", section="Model", title="Unsupported ONNX op",
-         did="Ran a model with a `Conv` layer.",
+         did="Ran a detection model with a `NonMaxSuppression` node.",
          setup=_model(_conv_model), args=["config.yaml"], ranks=2, exit=4,
-         message=E("model model.onnx: unsupported ONNX op 'Conv' (node 'conv0', domain ai.onnx)"),
+         message=E("model model.onnx: unsupported ONNX op 'NonMaxSuppression' (node 'nms0', domain ai.onnx)"),
          fix="See README, Supported ONNX ops; the message names the op and the node."),
     dict(id="unsupported_domain", section="Model", title="Custom-domain op",
          did="Ran a model with a custom op `com.example.FastGelu`.",

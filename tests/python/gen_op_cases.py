@@ -507,6 +507,133 @@ def _reused_input(rng, b):
             [("x", rnd(rng, (b, 5)))], {}, ["y"])
 
 
+# ---- Convolution, pooling, resizing, padding (src/ops/conv.cpp, pool.cpp, resize.cpp, pad_space.cpp).
+# np_eval evaluates these ops with the ONNX project's reference implementation (onnx.reference, float64),
+# independent of onnxruntime.
+def nn(name, op, x_row, inits=None, attrs=None, opset=17, order=None, kind="normal", desc=""):
+    """One node on x [batch, *x_row]; inits: {name: array or (shape, kind)}; order: node inputs ('' = absent)."""
+    @case(name, opset=opset, desc=desc or f"{op} {attrs or {}} opset {opset}")
+    def build(rng, b):
+        ins = [("x", rnd(rng, (b,) + tuple(x_row), kind))]
+        its = {}
+        for k, v in (inits or {}).items():
+            its[k] = rnd(rng, v[0], v[1]) if isinstance(v, tuple) else np.asarray(v)
+        names = order or ["x"] + list(its)
+        return [node(op, names, ["y"], **(attrs or {}))], ins, its, ["y"]
+
+
+def _w(*shape):
+    return (tuple(shape), "normal")
+
+
+nn("conv_2d_pads_strides_dil", "Conv", (3, 9, 10), {"w": _w(5, 3, 3, 3), "b": _w(5)},
+   {"pads": [1, 0, 2, 1], "strides": [2, 1], "dilations": [1, 2]})
+nn("conv_2d_big", "Conv", (16, 20, 20), {"w": _w(32, 16, 3, 3), "b": _w(32)}, {"pads": [1, 1, 1, 1]})
+nn("conv_pointwise", "Conv", (16, 6, 6), {"w": _w(24, 16, 1, 1)})
+nn("conv_group2", "Conv", (6, 8, 8), {"w": _w(6, 3, 3, 3), "b": _w(6)}, {"group": 2, "pads": [1, 1, 1, 1]})
+nn("conv_depthwise", "Conv", (8, 7, 7), {"w": _w(8, 1, 3, 3), "b": _w(8)},
+   {"group": 8, "pads": [1, 1, 1, 1], "strides": [2, 2]})
+nn("conv_depthwise_mult2", "Conv", (4, 7, 6), {"w": _w(8, 1, 3, 3)}, {"group": 4, "dilations": [2, 1]})
+for _ap in ("SAME_UPPER", "SAME_LOWER", "VALID"):
+    nn(f"conv_auto_{_ap.lower()}", "Conv", (3, 9, 8), {"w": _w(4, 3, 4, 3)}, {"auto_pad": _ap, "strides": [2, 3]})
+nn("conv_1d", "Conv", (4, 20), {"w": _w(6, 4, 5), "b": _w(6)}, {"pads": [2, 1], "strides": [2]})
+nn("conv_3d", "Conv", (4, 5, 6, 5), {"w": _w(4, 2, 3, 3, 3)}, {"pads": [1, 1, 1, 1, 0, 1], "group": 2})
+nn("conv_opset9", "Conv", (3, 6, 6), {"w": _w(4, 3, 3, 3), "b": _w(4)}, {"pads": [1, 1, 1, 1]}, opset=9)
+
+nn("convtranspose_s2_outpad", "ConvTranspose", (3, 5, 5), {"w": _w(3, 4, 3, 3), "b": _w(4)},
+   {"strides": [2, 2], "pads": [1, 1, 1, 1], "output_padding": [1, 1]})
+nn("convtranspose_unet_2x", "ConvTranspose", (8, 4, 5), {"w": _w(8, 4, 2, 2), "b": _w(4)}, {"strides": [2, 2]})
+nn("convtranspose_output_shape", "ConvTranspose", (3, 5, 6), {"w": _w(3, 2, 3, 3)},
+   {"strides": [2, 2], "output_shape": [10, 11]})
+nn("convtranspose_output_shape_same_upper", "ConvTranspose", (3, 5, 6), {"w": _w(3, 2, 3, 3)},
+   {"strides": [2, 2], "output_shape": [10, 11], "auto_pad": "SAME_UPPER"})
+nn("convtranspose_same_lower", "ConvTranspose", (3, 5, 6), {"w": _w(3, 2, 4, 3)},
+   {"strides": [2, 3], "auto_pad": "SAME_LOWER"})
+nn("convtranspose_group_dil", "ConvTranspose", (6, 5, 5), {"w": _w(6, 2, 3, 3), "b": _w(6)},
+   {"group": 3, "dilations": [2, 1], "pads": [1, 0, 0, 1]})
+nn("convtranspose_1d", "ConvTranspose", (4, 9), {"w": _w(4, 5, 4)}, {"strides": [3], "pads": [1, 2]})
+
+nn("maxpool_ceil", "MaxPool", (3, 9, 10), attrs={"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1],
+                                                 "ceil_mode": 1})
+nn("maxpool_resnet_stem", "MaxPool", (4, 16, 16), attrs={"kernel_shape": [3, 3], "strides": [2, 2],
+                                                         "pads": [1, 1, 1, 1]})
+nn("maxpool_same_upper", "MaxPool", (2, 9, 8), attrs={"kernel_shape": [3, 2], "strides": [2, 2],
+                                                      "auto_pad": "SAME_UPPER"})
+nn("maxpool_1d", "MaxPool", (3, 17), attrs={"kernel_shape": [4], "strides": [3], "pads": [1, 2]})
+nn("maxpool_opset8", "MaxPool", (2, 7, 7), attrs={"kernel_shape": [2, 2], "strides": [2, 2]}, opset=8)
+for _inc in (0, 1):
+    for _ceil in (0, 1):
+        nn(f"avgpool_pad{_inc}_ceil{_ceil}", "AveragePool", (3, 9, 10),
+           attrs={"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 0, 1, 1], "count_include_pad": _inc,
+                  "ceil_mode": _ceil})
+nn("avgpool_same_lower", "AveragePool", (2, 9, 8), attrs={"kernel_shape": [3, 2], "strides": [2, 3],
+                                                          "auto_pad": "SAME_LOWER"})
+nn("avgpool_dilations", "AveragePool", (2, 9, 8), attrs={"kernel_shape": [2, 2], "dilations": [2, 2],
+                                                         "pads": [1, 1, 1, 1]}, opset=19)
+nn("lppool_p3", "LpPool", (2, 8, 7), attrs={"kernel_shape": [3, 2], "strides": [2, 1], "p": 3, "pads": [1, 0, 0, 1]})
+nn("globalavgpool", "GlobalAveragePool", (5, 7, 6))
+nn("globalmaxpool", "GlobalMaxPool", (5, 7, 6))
+nn("globalavgpool_1d", "GlobalAveragePool", (3, 11))
+
+_F = np.float32
+_I = np.int64
+
+
+def resize_sizes_case(name, mode, coord):
+    """Resize [N, 3, 6, 8] to sizes [N, 3, 4, 11], N taken from Shape(x) as exporters do (a host value)."""
+    @case(name, opset=13, desc=f"Resize {mode} {coord} by sizes computed from the input's shape")
+    def build(rng, b):
+        nodes = [node("Shape", ["x"], ["s"]), node("Gather", ["s", "nc_idx"], ["nc"], axis=0),
+                 node("Concat", ["nc", "hw"], ["sizes"], axis=0),
+                 node("Resize", ["x", "", "", "sizes"], ["y"], mode=mode, coordinate_transformation_mode=coord)]
+        return nodes, [("x", rnd(rng, (b, 3, 6, 8)))], {"nc_idx": np.array([0, 1], _I),
+                                                        "hw": np.array([4, 11], _I)}, ["y"]
+for _mode in ("nearest", "linear", "cubic"):
+    for _coord in ("half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric"):
+        nn(f"resize_{_mode}_{_coord}_up", "Resize", (3, 4, 6),
+           {"roi": np.array([], _F), "scales": np.array([1, 1, 2, 1.5], _F)},
+           {"mode": _mode, "coordinate_transformation_mode": _coord}, opset=13)
+        resize_sizes_case(f"resize_{_mode}_{_coord}_sizes", _mode, _coord)
+    nn(f"resize_{_mode}_half_pixel_symmetric", "Resize", (3, 4, 6), {"scales": np.array([1, 1, 1.5, 0.5], _F)},
+       {"mode": _mode, "coordinate_transformation_mode": "half_pixel_symmetric"}, opset=19,
+       order=["x", "", "scales"])
+    nn(f"resize_{_mode}_tf_crop", "Resize", (2, 5, 6),
+       {"roi": np.array([0, 0, 0.1, -0.2, 1, 1, 0.8, 1.1], _F), "scales": np.array([1, 1, 1.6, 1.5], _F)},
+       {"mode": _mode, "coordinate_transformation_mode": "tf_crop_and_resize", "extrapolation_value": 0.5},
+       opset=13)
+for _nm in ("round_prefer_floor", "round_prefer_ceil", "floor", "ceil"):
+    nn(f"resize_nearest_{_nm}", "Resize", (2, 4, 5), {"scales": np.array([1, 1, 2, 0.6], _F)},
+       {"mode": "nearest", "coordinate_transformation_mode": "asymmetric", "nearest_mode": _nm}, opset=13,
+       order=["x", "", "scales"])
+nn("resize_cubic_exclude_outside", "Resize", (2, 5, 4), {"scales": np.array([1, 1, 1.6, 2], _F)},
+   {"mode": "cubic", "exclude_outside": 1, "cubic_coeff_a": -0.5}, opset=13, order=["x", "", "scales"])
+nn("resize_opset10_nearest", "Resize", (2, 3, 4), {"scales": np.array([1, 1, 2, 3], _F)}, {"mode": "nearest"},
+   opset=10)
+nn("resize_opset10_linear", "Resize", (2, 3, 4), {"scales": np.array([1, 1, 2, 1.5], _F)}, {"mode": "linear"},
+   opset=10)
+nn("resize_opset11_linear", "Resize", (2, 3, 4), {"roi": np.array([], _F), "scales": np.array([1, 1, 2, 2], _F)},
+   {"mode": "linear"}, opset=11)
+nn("resize_opset18_axes", "Resize", (2, 4, 6), {"sizes": np.array([7, 9], _I)},
+   {"mode": "linear", "axes": [2, 3], "keep_aspect_ratio_policy": "not_larger"}, opset=18,
+   order=["x", "", "", "sizes"])
+nn("upsample_nearest", "Upsample", (2, 3, 4), {"scales": np.array([1, 1, 2, 2], _F)}, {"mode": "nearest"}, opset=9)
+nn("upsample_linear", "Upsample", (2, 3, 4), {"scales": np.array([1, 1, 2, 2], _F)}, {"mode": "linear"}, opset=9)
+
+for _mode in ("constant", "reflect", "edge"):
+    nn(f"pad_{_mode}", "Pad", (3, 5, 6), {"pads": np.array([0, 0, 2, 1, 0, 1, 1, 3], _I),
+                                          "value": np.array(0.75, _F)}, {"mode": _mode}, opset=13)
+    nn(f"pad_{_mode}_opset7", "Pad", (3, 5, 6), attrs={"mode": _mode, "pads": [0, 0, 1, 2, 0, 0, 2, 1],
+                                                       "value": 0.5}, opset=7)
+nn("pad_negative", "Pad", (3, 5, 6), {"pads": np.array([0, 1, -1, 2, 0, -1, 1, -2], _I)}, opset=13)
+nn("pad_axes_opset18", "Pad", (3, 5, 6), {"pads": np.array([1, 2, 2, 0], _I), "v": np.array(-1.0, _F),
+                                          "axes": np.array([-1, 2], _I)}, {"mode": "reflect"}, opset=18)
+nn("pad_wrap_opset19", "Pad", (3, 5, 6), {"pads": np.array([0, 0, 2, 3, 0, 0, 1, 2], _I)}, {"mode": "wrap"},
+   opset=19)
+nn("depth_to_space_dcr", "DepthToSpace", (8, 3, 4), attrs={"blocksize": 2}, opset=13)
+nn("depth_to_space_crd", "DepthToSpace", (8, 3, 4), attrs={"blocksize": 2, "mode": "CRD"}, opset=13)
+nn("space_to_depth", "SpaceToDepth", (3, 4, 6), attrs={"blocksize": 2}, opset=13)
+
+
 # ---------------------------------------------------------------- whole models
 
 def mcase(name, opset=17, rtol=RTOL, desc=""):
@@ -684,6 +811,31 @@ if os.path.isfile(DEMO_MODEL) and os.path.isfile(DEMO_DATA):
         return onnx.load(DEMO_MODEL), [("pixels", x)]
 
 
+@mcase("model_small_cnn", desc="ResNet-like stem and block: Conv+BN+Relu, MaxPool, 3x3 and 1x1 convs with a "
+                                "residual Add, strided conv, GlobalAveragePool, Flatten, Gemm")
+def _model_small_cnn(rng, b):
+    def cw(m, c, k):
+        return (rnd(rng, (m, c, k, k)) / np.float32(math.sqrt(c * k * k))).astype(np.float32)
+    inits = {"w0": cw(8, 3, 3), "bn_s": rnd(rng, (8,)), "bn_b": rnd(rng, (8,)), "bn_m": rnd(rng, (8,)),
+             "bn_v": rnd(rng, (8,), "var"), "w1": cw(8, 8, 3), "b1": rnd(rng, (8,)), "w2": cw(8, 8, 1),
+             "w3": cw(16, 8, 3), "b3": rnd(rng, (16,)), "fc": weights(rng, 16, 5), "fcb": rnd(rng, (5,))}
+    nodes = [node("Conv", ["x", "w0"], ["c0"], pads=[1, 1, 1, 1]),
+             node("BatchNormalization", ["c0", "bn_s", "bn_b", "bn_m", "bn_v"], ["n0"]),
+             node("Relu", ["n0"], ["r0"]),
+             node("MaxPool", ["r0"], ["p0"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
+             node("Conv", ["p0", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
+             node("Relu", ["c1"], ["r1"]),
+             node("Conv", ["r1", "w2"], ["c2"]),
+             node("Add", ["c2", "p0"], ["s2"]),
+             node("Relu", ["s2"], ["r2"]),
+             node("Conv", ["r2", "w3", "b3"], ["c3"], pads=[1, 1, 1, 1], strides=[2, 2]),
+             node("Relu", ["c3"], ["r3"]),
+             node("GlobalAveragePool", ["r3"], ["g"]),
+             node("Flatten", ["g"], ["f"]),
+             node("Gemm", ["f", "fc", "fcb"], ["y"])]
+    return nodes, [("x", rnd(rng, (b, 3, 20, 18)))], inits, ["y"]
+
+
 # ---------------------------------------------------------------- numpy reference
 
 def _erf(a):
@@ -704,6 +856,82 @@ def _softmax(x, axis, opset, log):
 def _reshape(x, shape):
     out = [x.shape[k] if d == 0 else int(d) for k, d in enumerate(shape)]
     return x.reshape(out)
+
+
+NN_REFERENCE_OPS = {"Conv", "ConvTranspose", "MaxPool", "AveragePool", "LpPool", "GlobalAveragePool",
+                    "GlobalMaxPool", "Resize", "Upsample", "Pad", "DepthToSpace", "SpaceToDepth"}
+
+
+def _conv_transpose(x, w, b, at):
+    """ConvTranspose from the spec: every input pixel scatters x * w to s * i - pad_begin + k * d."""
+    nd = x.ndim - 2
+    k = w.shape[2:]
+    s = at.get("strides", [1] * nd)
+    d = at.get("dilations", [1] * nd)
+    g = at.get("group", 1)
+    op = at.get("output_padding", [0] * nd)
+    pads = at.get("pads", [0] * (2 * nd))
+    ap = at.get("auto_pad", b"NOTSET")
+    ap = ap.decode() if isinstance(ap, bytes) else ap
+    want = at.get("output_shape")
+    full = [s[i] * (x.shape[2 + i] - 1) + op[i] + (k[i] - 1) * d[i] + 1 for i in range(nd)]
+    pb, out = [], []
+    for i in range(nd):
+        if want or ap in ("SAME_UPPER", "SAME_LOWER"):
+            o = list(want)[-nd:][i] if want else x.shape[2 + i] * s[i]
+            total = full[i] - o
+            pb.append(total // 2 if ap == "SAME_UPPER" else total - total // 2)
+            out.append(o)
+        else:
+            pb.append(pads[i])
+            out.append(full[i] - pads[i] - pads[nd + i])
+    n, c = x.shape[:2]
+    cg, mg = c // g, w.shape[1]
+    yfull = np.zeros((n, mg * g) + tuple(full))
+    for kidx in np.ndindex(*k):
+        for gi in range(g):
+            contrib = np.einsum("nc...,cm->nm...", x[:, gi * cg:(gi + 1) * cg], w[gi * cg:(gi + 1) * cg, :][(slice(None), slice(None)) + kidx])
+            sl = tuple(slice(kidx[i] * d[i], kidx[i] * d[i] + s[i] * (x.shape[2 + i] - 1) + 1, s[i]) for i in range(nd))
+            yfull[(slice(None), slice(gi * mg, (gi + 1) * mg)) + sl] += contrib
+    y = yfull[(slice(None), slice(None)) + tuple(slice(pb[i], pb[i] + out[i]) for i in range(nd))]
+    if b is not None:
+        y = y + b.reshape((1, -1) + (1,) * nd)
+    return y
+
+
+def _pad(x, pads, value, mode, axes=None):
+    """Pad from the spec: negative pads crop, then numpy's pad (its reflect/edge/wrap are ONNX's)."""
+    r = x.ndim
+    axes = [a % r for a in (range(r) if axes is None else axes)]
+    full = [[0, 0] for _ in range(r)]
+    for j, a in enumerate(axes):
+        full[a] = [int(pads[j]), int(pads[len(axes) + j])]
+    x = x[tuple(slice(max(0, -b), x.shape[i] - max(0, -e)) for i, (b, e) in enumerate(full))]
+    pos = [(max(0, b), max(0, e)) for b, e in full]
+    if mode == "constant":
+        return np.pad(x, pos, mode="constant", constant_values=value)
+    return np.pad(x, pos, mode=mode)
+
+
+def _onnx_reference(n, x, opset):
+    """One node evaluated by the ONNX project's reference implementation on float64 inputs."""
+    from onnx.reference import ReferenceEvaluator
+    names = [f"i{k}" if name else "" for k, name in enumerate(n.input)]
+    if n.op_type == "Upsample" or (n.op_type == "Resize" and opset < 11):
+        # Upsample and Resize-10 (X, scales) are Resize-13 with asymmetric coordinates and floor rounding.
+        mode = helper.get_attribute_value(next(a for a in n.attribute if a.name == "mode")) if n.attribute else b"nearest"
+        nd = helper.make_node("Resize", ["i0", "", "i1"], ["o"], mode=mode,
+                              coordinate_transformation_mode="asymmetric", nearest_mode="floor")
+        opset = 13
+    else:
+        nd = helper.make_node(n.op_type, names, ["o"])
+        nd.attribute.extend(n.attribute)
+    vin = [helper.make_tensor_value_info(nm, TensorProto.DOUBLE if v.dtype == np.float64 else TensorProto.INT64, None)
+           for nm, v in zip(names, x) if nm]
+    g = helper.make_graph([nd], "one", vin, [helper.make_tensor_value_info("o", TensorProto.DOUBLE, None)])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+    feeds = {nm: v for nm, v in zip(names, x) if nm}
+    return ReferenceEvaluator(m).run(None, feeds)[0]
 
 
 def np_eval(nodes, feeds, inits, opset):
@@ -818,6 +1046,18 @@ def np_eval(nodes, feeds, inits, opset):
             y = np.expand_dims(x[0], tuple(int(a) for a in x[1]))
         elif op == "Concat":
             y = np.concatenate(x, axis=at["axis"])
+        elif op == "ConvTranspose":  # onnx.reference mishandles output_shape
+            y = _conv_transpose(x[0], x[1], x[2] if len(x) > 2 else None, at)
+        elif op == "Pad":  # onnx.reference refuses negative pads
+            mode = at.get("mode", b"constant")
+            mode = mode.decode() if isinstance(mode, bytes) else mode
+            if opset < 11:
+                y = _pad(x[0], at["pads"], at.get("value", 0.0), mode)
+            else:
+                value = x[2].item() if len(x) > 2 and x[2] is not None else 0.0
+                y = _pad(x[0], x[1], value, mode, x[3].tolist() if len(x) > 3 and x[3] is not None else None)
+        elif op in NN_REFERENCE_OPS:
+            y = _onnx_reference(n, x, opset)
         else:
             raise NotImplementedError(op)
         env[n.output[0]] = y

@@ -18,14 +18,14 @@ TEST(OnnxLoader, UnsupportedOpNamesOpAndNode) {
   OnnxModel m;
   m.input("x", {-1, 1, 8, 8});
   m.init("w", {2, 1, 3, 3}, std::vector<float>(18, 0.1f));
-  m.node("Conv", {"x", "w"}, {"y"}, "conv1");
+  m.node("RoiAlign", {"x", "w"}, {"y"}, "roi1");
   m.output("y");
   EXPECT_EQ(model_error([&] { m.load("cnn.onnx"); }),
-            "model cnn.onnx: unsupported ONNX op 'Conv' (node 'conv1', domain ai.onnx)");
+            "model cnn.onnx: unsupported ONNX op 'RoiAlign' (node 'roi1', domain ai.onnx)");
   // The op is reported before anything else about the node.
   m.g->mutable_node(0)->set_input(1, "not_there");
   EXPECT_EQ(model_error([&] { m.load("cnn.onnx"); }),
-            "model cnn.onnx: unsupported ONNX op 'Conv' (node 'conv1', domain ai.onnx)");
+            "model cnn.onnx: unsupported ONNX op 'RoiAlign' (node 'roi1', domain ai.onnx)");
   // Every unsupported op type of a model is named at once, the first in the usual form.
   OnnxModel g(13);
   g.input("x", {-1, 4});
@@ -53,9 +53,9 @@ TEST(OnnxLoader, UnnamedNodeGetsOpAndIndex) {
   OnnxModel m;
   m.input("x", {-1, 4});
   m.node("Relu", {"x"}, {"r"});
-  m.node("Conv", {"r", "r"}, {"y"});
+  m.node("RoiAlign", {"r", "r"}, {"y"});
   m.output("y");
-  EXPECT_HAS(model_error([&] { m.load(); }), "(node 'Conv_1', domain ai.onnx)");
+  EXPECT_HAS(model_error([&] { m.load(); }), "(node 'RoiAlign_1', domain ai.onnx)");
 }
 
 TEST(OnnxLoader, MissingInitializerNamesNodeAndInput) {
