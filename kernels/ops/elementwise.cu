@@ -1,5 +1,5 @@
 // Elementwise kernels: numpy-broadcast binary ops (float32; Add/Sub/Mul/Div
-// also int32/int64), unary activations (Neg/Abs also int32/int64), fused unary
+// also int32/int64) and PRelu, unary activations (Neg/Abs also int32/int64), fused unary
 // chains, and the float strided copy the GEMM engine expands biases with; and
 // the node-level kernels of these ops (cuda_kernels.hpp).
 #include <cmath>
@@ -22,6 +22,9 @@ struct PowF {  // x^2 (common in exported norms) as x * x, exactly like the CPU 
   __device__ float operator()(float a, float b) const { return b == 2.0f ? a * a : powf(a, b); }
 };
 struct FirstF { __device__ float operator()(float a, float) const { return a; } };
+struct PReluF {  // a = x, b = its slope
+  __device__ float operator()(float a, float b) const { return a < 0.0f ? b * a : a; }
+};
 
 // Integers as the CPU backend (src/ops/binary.cpp): wrap on overflow through
 // the unsigned type; division truncates, x / 0 == 0, MIN / -1 == MIN.
@@ -350,6 +353,15 @@ void binary_node(CudaOpContext& c) {
   binary_int(Op, a.dtype, a.data, *a.shape, b.data, *b.shape, y.data, c.stream);
 }
 
+// PRelu: the slope broadcasts to X (the inference checked it).
+void prelu_node(CudaOpContext& c) {
+  c.want(0, {DType::f32});
+  c.want(1, {DType::f32});
+  const CudaTensor &x = c.in[0], &s = c.in[1], &y = c.out[0];
+  launch_binary(x.as<const float>(), s.as<const float>(), y.as<float>(), binary_strides(*x.shape, *s.shape), c.stream,
+                PReluF{});
+}
+
 // A unary node, with the chain fused after it (graph_fuse.hpp) if any.
 void unary_node(CudaOpContext& c) {
   const Node& n = c.node;
@@ -378,6 +390,7 @@ void register_elementwise_cuda_kernels(CudaKernelRegistry& r) {
   r.add({"", "Mul", binary_node<BinaryOp::mul>});
   r.add({"", "Div", binary_node<BinaryOp::div>});
   r.add({"", "Pow", binary_node<BinaryOp::pow>});
+  r.add({"", "PRelu", prelu_node});
   for (const char* name : {"Relu", "LeakyRelu", "Sigmoid", "Tanh", "Erf", "Gelu", "Exp", "Log", "Sqrt", "Neg", "Abs",
                            "Elu", "Selu", "Celu", "HardSigmoid", "HardSwish", "Softplus", "Softsign", "Mish",
                            "Reciprocal", "Floor", "Ceil", "Round", "Sign", "Sin", "Cos"})
