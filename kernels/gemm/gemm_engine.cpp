@@ -238,7 +238,7 @@ void GemmEngine::run(CudaOpContext& c) {
   if (r.steps_done < node.epilogue.size()) {
     std::vector<ChainStep> steps;
     for (size_t s = r.steps_done; s < node.epilogue.size(); ++s)
-      steps.push_back(ChainStep{unary_op(node.epilogue[s]), node.epilogue[s].alpha});
+      steps.push_back(ChainStep{unary_op(node.epilogue[s]), node.epilogue[s].alpha, node.epilogue[s].beta});
     unary_chain(steps, y, y, count, stream);
   }
 }

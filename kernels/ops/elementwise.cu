@@ -1,5 +1,5 @@
 // Elementwise kernels: numpy-broadcast binary ops (float32; Add/Sub/Mul/Div
-// also int32/int64), unary activations (Neg/Abs also int32/int64), fused unary
+// also int32/int64) and PRelu, unary activations (Neg/Abs also int32/int64), fused unary
 // chains, and the float strided copy the GEMM engine expands biases with; and
 // the node-level kernels of these ops (cuda_kernels.hpp).
 #include <cmath>
@@ -22,6 +22,9 @@ struct PowF {  // x^2 (common in exported norms) as x * x, exactly like the CPU 
   __device__ float operator()(float a, float b) const { return b == 2.0f ? a * a : powf(a, b); }
 };
 struct FirstF { __device__ float operator()(float a, float) const { return a; } };
+struct PReluF {  // a = x, b = its slope
+  __device__ float operator()(float a, float b) const { return a < 0.0f ? b * a : a; }
+};
 
 // Integers as the CPU backend (src/ops/binary.cpp): wrap on overflow through
 // the unsigned type; division truncates, x / 0 == 0, MIN / -1 == MIN.
@@ -118,6 +121,41 @@ struct LogF { __device__ float operator()(float x) const { return logf(x); } };
 struct SqrtF { __device__ float operator()(float x) const { return sqrtf(x); } };
 struct NegF { __device__ float operator()(float x) const { return -x; } };
 struct AbsF { __device__ float operator()(float x) const { return fabsf(x); } };
+// The activations as the CPU backend writes them (src/ops/unary.cpp).
+struct EluF {
+  float alpha;
+  __device__ float operator()(float x) const { return x < 0.0f ? alpha * expm1f(x) : x; }
+};
+struct SeluF {
+  float alpha, gamma;
+  __device__ float operator()(float x) const { return x > 0.0f ? gamma * x : gamma * (alpha * expm1f(x)); }
+};
+struct CeluF {
+  float alpha;
+  __device__ float operator()(float x) const { return x > 0.0f ? x : alpha * expm1f(x / alpha); }
+};
+struct HardSigmoidF {
+  float alpha, beta;
+  __device__ float operator()(float x) const {
+    const float t = __fadd_rn(__fmul_rn(alpha, x), beta);  // no FMA contraction: as the CPU rounds
+    return t < 0.0f ? 0.0f : (t > 1.0f ? 1.0f : t);
+  }
+};
+struct HardSwishF {
+  __device__ float operator()(float x) const { return __fmul_rn(x, HardSigmoidF{1.0f / 6.0f, 0.5f}(x)); }
+};
+struct SoftplusF {
+  __device__ float operator()(float x) const { return x > 0.0f ? x + log1pf(expf(-x)) : log1pf(expf(x)); }
+};
+struct SoftsignF { __device__ float operator()(float x) const { return x / (1.0f + fabsf(x)); } };
+struct MishF { __device__ float operator()(float x) const { return x * tanhf(SoftplusF{}(x)); } };
+struct ReciprocalF { __device__ float operator()(float x) const { return 1.0f / x; } };
+struct FloorF { __device__ float operator()(float x) const { return floorf(x); } };
+struct CeilF { __device__ float operator()(float x) const { return ceilf(x); } };
+struct RoundF { __device__ float operator()(float x) const { return rintf(x); } };  // halves to even
+struct SignF { __device__ float operator()(float x) const { return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : x); } };
+struct SinF { __device__ float operator()(float x) const { return sinf(x); } };
+struct CosF { __device__ float operator()(float x) const { return cosf(x); } };
 
 template <class F>
 void launch_unary(const float* x, float* y, int64_t n, cudaStream_t s, F f) {
@@ -131,9 +169,10 @@ struct Chain {
   int count;
   UnaryOp op[kMaxChain];
   float alpha[kMaxChain];
+  float beta[kMaxChain];
 };
 
-__device__ float apply_op(UnaryOp op, float alpha, float v) {
+__device__ float apply_op(UnaryOp op, float alpha, float beta, float v) {
   switch (op) {
     case UnaryOp::relu: return ReluF{}(v);
     case UnaryOp::leaky_relu: return LeakyReluF{alpha}(v);
@@ -147,6 +186,21 @@ __device__ float apply_op(UnaryOp op, float alpha, float v) {
     case UnaryOp::sqrt: return SqrtF{}(v);
     case UnaryOp::neg: return NegF{}(v);
     case UnaryOp::abs: return AbsF{}(v);
+    case UnaryOp::elu: return EluF{alpha}(v);
+    case UnaryOp::selu: return SeluF{alpha, beta}(v);
+    case UnaryOp::celu: return CeluF{alpha}(v);
+    case UnaryOp::hard_sigmoid: return HardSigmoidF{alpha, beta}(v);
+    case UnaryOp::hard_swish: return HardSwishF{}(v);
+    case UnaryOp::softplus: return SoftplusF{}(v);
+    case UnaryOp::softsign: return SoftsignF{}(v);
+    case UnaryOp::mish: return MishF{}(v);
+    case UnaryOp::reciprocal: return ReciprocalF{}(v);
+    case UnaryOp::floor: return FloorF{}(v);
+    case UnaryOp::ceil: return CeilF{}(v);
+    case UnaryOp::round: return RoundF{}(v);
+    case UnaryOp::sign: return SignF{}(v);
+    case UnaryOp::sin: return SinF{}(v);
+    case UnaryOp::cos: return CosF{}(v);
   }
   return v;
 }
@@ -154,7 +208,7 @@ __device__ float apply_op(UnaryOp op, float alpha, float v) {
 __global__ void chain_kernel(const float* x, float* y, int64_t n, Chain c) {
   for (int64_t i = global_index(); i < n; i += global_stride()) {
     float v = x[i];
-    for (int k = 0; k < c.count; ++k) v = apply_op(c.op[k], c.alpha[k], v);
+    for (int k = 0; k < c.count; ++k) v = apply_op(c.op[k], c.alpha[k], c.beta[k], v);
     y[i] = v;
   }
 }
@@ -163,13 +217,14 @@ __global__ void chain_kernel(const float* x, float* y, int64_t n, Chain c) {
 
 void unary_chain(const std::vector<ChainStep>& steps, const float* x, float* y, int64_t n, cudaStream_t stream) {
   MGI_ASSERT(!steps.empty() && steps.size() <= kMaxChain, "unary_chain: 1.." + std::to_string(kMaxChain) + " steps");
-  if (steps.size() == 1) return unary(steps[0].op, steps[0].alpha, x, y, n, stream);
+  if (steps.size() == 1) return unary(steps[0].op, steps[0].alpha, steps[0].beta, x, y, n, stream);
   if (n == 0) return;
   Chain c{};
   c.count = static_cast<int>(steps.size());
   for (size_t k = 0; k < steps.size(); ++k) {
     c.op[k] = steps[k].op;
     c.alpha[k] = steps[k].alpha;
+    c.beta[k] = steps[k].beta;
   }
   chain_kernel<<<grid_for(n), kBlock, 0, stream>>>(x, y, n, c);
   MGI_CUDA_LAUNCH();
@@ -195,7 +250,7 @@ void strided_copy(const float* x, const Strided& st, float* y, cudaStream_t stre
   launch_binary(x, x, y, st, stream, FirstF{});
 }
 
-void unary(UnaryOp op, float alpha, const float* x, float* y, int64_t n, cudaStream_t stream) {
+void unary(UnaryOp op, float alpha, float beta, const float* x, float* y, int64_t n, cudaStream_t stream) {
   if (n == 0) return;
   switch (op) {
     case UnaryOp::relu: return launch_unary(x, y, n, stream, ReluF{});
@@ -210,6 +265,21 @@ void unary(UnaryOp op, float alpha, const float* x, float* y, int64_t n, cudaStr
     case UnaryOp::sqrt: return launch_unary(x, y, n, stream, SqrtF{});
     case UnaryOp::neg: return launch_unary(x, y, n, stream, NegF{});
     case UnaryOp::abs: return launch_unary(x, y, n, stream, AbsF{});
+    case UnaryOp::elu: return launch_unary(x, y, n, stream, EluF{alpha});
+    case UnaryOp::selu: return launch_unary(x, y, n, stream, SeluF{alpha, beta});
+    case UnaryOp::celu: return launch_unary(x, y, n, stream, CeluF{alpha});
+    case UnaryOp::hard_sigmoid: return launch_unary(x, y, n, stream, HardSigmoidF{alpha, beta});
+    case UnaryOp::hard_swish: return launch_unary(x, y, n, stream, HardSwishF{});
+    case UnaryOp::softplus: return launch_unary(x, y, n, stream, SoftplusF{});
+    case UnaryOp::softsign: return launch_unary(x, y, n, stream, SoftsignF{});
+    case UnaryOp::mish: return launch_unary(x, y, n, stream, MishF{});
+    case UnaryOp::reciprocal: return launch_unary(x, y, n, stream, ReciprocalF{});
+    case UnaryOp::floor: return launch_unary(x, y, n, stream, FloorF{});
+    case UnaryOp::ceil: return launch_unary(x, y, n, stream, CeilF{});
+    case UnaryOp::round: return launch_unary(x, y, n, stream, RoundF{});
+    case UnaryOp::sign: return launch_unary(x, y, n, stream, SignF{});
+    case UnaryOp::sin: return launch_unary(x, y, n, stream, SinF{});
+    case UnaryOp::cos: return launch_unary(x, y, n, stream, CosF{});
   }
 }
 
@@ -248,6 +318,21 @@ UnaryOp unary_op(const UnaryStep& s) {
     case UnaryFn::sqrt: return UnaryOp::sqrt;
     case UnaryFn::neg: return UnaryOp::neg;
     case UnaryFn::abs: return UnaryOp::abs;
+    case UnaryFn::elu: return UnaryOp::elu;
+    case UnaryFn::selu: return UnaryOp::selu;
+    case UnaryFn::celu: return UnaryOp::celu;
+    case UnaryFn::hard_sigmoid: return UnaryOp::hard_sigmoid;
+    case UnaryFn::hard_swish: return UnaryOp::hard_swish;
+    case UnaryFn::softplus: return UnaryOp::softplus;
+    case UnaryFn::softsign: return UnaryOp::softsign;
+    case UnaryFn::mish: return UnaryOp::mish;
+    case UnaryFn::reciprocal: return UnaryOp::reciprocal;
+    case UnaryFn::floor: return UnaryOp::floor;
+    case UnaryFn::ceil: return UnaryOp::ceil;
+    case UnaryFn::round: return UnaryOp::round;
+    case UnaryFn::sign: return UnaryOp::sign;
+    case UnaryFn::sin: return UnaryOp::sin;
+    case UnaryFn::cos: return UnaryOp::cos;
   }
   MGI_ASSERT(false, "unary_op: unknown UnaryFn " + std::to_string(static_cast<int>(s.fn)));
   return UnaryOp::relu;
@@ -268,6 +353,15 @@ void binary_node(CudaOpContext& c) {
   binary_int(Op, a.dtype, a.data, *a.shape, b.data, *b.shape, y.data, c.stream);
 }
 
+// PRelu: the slope broadcasts to X (the inference checked it).
+void prelu_node(CudaOpContext& c) {
+  c.want(0, {DType::f32});
+  c.want(1, {DType::f32});
+  const CudaTensor &x = c.in[0], &s = c.in[1], &y = c.out[0];
+  launch_binary(x.as<const float>(), s.as<const float>(), y.as<float>(), binary_strides(*x.shape, *s.shape), c.stream,
+                PReluF{});
+}
+
 // A unary node, with the chain fused after it (graph_fuse.hpp) if any.
 void unary_node(CudaOpContext& c) {
   const Node& n = c.node;
@@ -280,9 +374,11 @@ void unary_node(CudaOpContext& c) {
     return neg_abs_int(n.unary == UnaryFn::abs, x.dtype, x.data, y.data, count, c.stream);
   }
   const UnaryOp first = unary_op(unary_step(n));
-  if (n.epilogue.empty()) return unary(first, n.alpha, x.as<const float>(), y.as<float>(), count, c.stream);
-  std::vector<ChainStep> steps = {{first, n.alpha}};
-  for (const UnaryStep& st : n.epilogue) steps.push_back({unary_op(st), st.alpha});
+  const UnaryStep own = unary_step(n);
+  if (n.epilogue.empty())
+    return unary(first, own.alpha, own.beta, x.as<const float>(), y.as<float>(), count, c.stream);
+  std::vector<ChainStep> steps = {{first, own.alpha, own.beta}};
+  for (const UnaryStep& st : n.epilogue) steps.push_back({unary_op(st), st.alpha, st.beta});
   unary_chain(steps, x.as<const float>(), y.as<float>(), count, c.stream);
 }
 
@@ -294,7 +390,10 @@ void register_elementwise_cuda_kernels(CudaKernelRegistry& r) {
   r.add({"", "Mul", binary_node<BinaryOp::mul>});
   r.add({"", "Div", binary_node<BinaryOp::div>});
   r.add({"", "Pow", binary_node<BinaryOp::pow>});
-  for (const char* name : {"Relu", "LeakyRelu", "Sigmoid", "Tanh", "Erf", "Gelu", "Exp", "Log", "Sqrt", "Neg", "Abs"})
+  r.add({"", "PRelu", prelu_node});
+  for (const char* name : {"Relu", "LeakyRelu", "Sigmoid", "Tanh", "Erf", "Gelu", "Exp", "Log", "Sqrt", "Neg", "Abs",
+                           "Elu", "Selu", "Celu", "HardSigmoid", "HardSwish", "Softplus", "Softsign", "Mish",
+                           "Reciprocal", "Floor", "Ceil", "Round", "Sign", "Sin", "Cos"})
     r.add({"", name, unary_node});
   r.add({"com.microsoft", "Gelu", unary_node});
 }

@@ -18,7 +18,11 @@ namespace mgi::cuda {
 
 // ---- elementwise.cu ----
 enum class BinaryOp { add, sub, mul, div, pow };
-enum class UnaryOp { relu, leaky_relu, sigmoid, tanh, erf, gelu_erf, gelu_tanh, exp, log, sqrt, neg, abs };
+enum class UnaryOp {
+  relu, leaky_relu, sigmoid, tanh, erf, gelu_erf, gelu_tanh, exp, log, sqrt, neg, abs,
+  elu, selu, celu, hard_sigmoid, hard_swish, softplus, softsign, mish,
+  reciprocal, floor, ceil, round, sign, sin, cos
+};
 // The kernel op of one unary step (a unary node: unary_step(node); or a fused
 // epilogue/chain step): the one place UnaryFn (graph.hpp) maps to UnaryOp.
 UnaryOp unary_op(const UnaryStep& s);
@@ -27,14 +31,16 @@ UnaryOp unary_op(const UnaryStep& s);
 // y may be a itself when a already has the output shape.
 void binary(BinaryOp op, const float* a, const Shape& a_shape, const float* b, const Shape& b_shape,
             float* y, cudaStream_t stream);
-// y[i] = f(x[i]); alpha is LeakyRelu's slope. y may be x.
-void unary(UnaryOp op, float alpha, const float* x, float* y, int64_t n, cudaStream_t stream);
+// y[i] = f(x[i]); alpha is LeakyRelu's slope (Elu/Selu/Celu/HardSigmoid alpha), beta
+// HardSigmoid's beta (Selu's gamma), as UnaryStep carries them. y may be x.
+void unary(UnaryOp op, float alpha, float beta, const float* x, float* y, int64_t n, cudaStream_t stream);
 // A fused chain (graph_fuse.hpp) in one pass: y[i] = f_last(...f_0(x[i])); y may be x.
 // steps.size() <= kMaxChain.
 constexpr size_t kMaxChain = 9;  // a unary node plus kMaxEpilogue steps
 struct ChainStep {
   UnaryOp op;
   float alpha;
+  float beta;
 };
 void unary_chain(const std::vector<ChainStep>& steps, const float* x, float* y, int64_t n, cudaStream_t stream);
 // Integer Add/Sub/Mul/Div (int32 or int64, `t`), as the CPU backend: wrapping

@@ -16,13 +16,18 @@ struct OpDef;  // op_registry.hpp: the op's definition (attributes, inference, C
 // The elementwise functions of the unary ops (unary.cpp), the unit of fused
 // chains and GEMM epilogues. Listed once here because fusion and both
 // backends name them.
-enum class UnaryFn : uint8_t { relu, leaky_relu, sigmoid, tanh, erf, gelu, exp, log, sqrt, neg, abs };
+enum class UnaryFn : uint8_t {
+  relu, leaky_relu, sigmoid, tanh, erf, gelu, exp, log, sqrt, neg, abs,
+  elu, selu, celu, hard_sigmoid, hard_swish, softplus, softsign, mish,
+  reciprocal, floor, ceil, round, sign, sin, cos
+};
 
 // One unary elementwise function of a fused chain or GEMM epilogue (graph_fuse.hpp).
 struct UnaryStep {
   UnaryFn fn = UnaryFn::relu;
-  float alpha = 0.01f;       // LeakyRelu slope
+  float alpha = 0.01f;       // LeakyRelu slope; Elu/Selu/Celu/HardSigmoid alpha
   bool gelu_tanh = false;    // Gelu approximate="tanh"
+  float beta = 0.0f;         // HardSigmoid beta; Selu gamma
 };
 
 struct Node {
@@ -36,20 +41,21 @@ struct Node {
   bool is(const char* op) const;
 
   // Attributes, parsed and validated at load time by the op's definition; each op reads the ones it uses.
-  float alpha = 1.0f;       // Gemm alpha; LeakyRelu alpha (ONNX default 0.01)
-  float beta = 1.0f;        // Gemm beta
+  float alpha = 1.0f;       // Gemm alpha; LeakyRelu alpha (ONNX default 0.01); Elu/Selu/Celu/HardSigmoid/LRN alpha
+  float beta = 1.0f;        // Gemm beta; HardSigmoid beta; Selu gamma; LRN beta
   bool trans_a = false;     // Gemm
   bool trans_b = false;     // Gemm
   int64_t axis = 1;         // Softmax/LogSoftmax/Flatten/LayerNormalization/Gather/Concat..., as written
   bool softmax_2d = false;  // Softmax/LogSoftmax from opset < 13: flatten to 2-D at axis, normalize rows
-  float epsilon = 1e-5f;    // BatchNormalization/LayerNormalization
+  float epsilon = 1e-5f;    // BatchNormalization/LayerNormalization/InstanceNormalization/GroupNormalization
   bool gelu_tanh = false;   // Gelu approximate="tanh"
   UnaryFn unary = UnaryFn::relu;  // unary ops: their function
   bool allowzero = false;   // Reshape
   std::vector<int64_t> perm;  // Transpose (empty = reverse)
-  std::vector<int64_t> ints;  // an op's int list attribute (Squeeze/Unsqueeze axes before opset 13, ...)
+  std::vector<int64_t> ints;  // an op's int list attribute (Squeeze/Unsqueeze axes before opset 13, ...);
+                              // one int: GroupNormalization num_groups, LRN size, LpNormalization p
   DType to = DType::f32;      // Cast: target type
-  double value = 0;           // a scalar attribute (ConstantOfShape's value is a tensor: `tensor`)
+  double value = 0;           // a scalar attribute (ConstantOfShape's value is a tensor: `tensor`); LRN bias
   Tensor tensor;              // a tensor attribute (ConstantOfShape value)
   int64_t ns_per_unit = 1000; // mgi.test.Work: sleep per unit of row length, in nanoseconds
   int64_t opset = 0;          // the model's opset, for ops whose semantics changed

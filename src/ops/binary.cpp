@@ -1,5 +1,5 @@
 // Binary elementwise ops with numpy broadcasting: Add, Sub, Mul, Div (float32,
-// int32, int64); Pow is in math.cpp. Each output element depends on its inputs
+// int32, int64) and PRelu (float32); Pow is in math.cpp. Each output element depends on its inputs
 // only, so OpenMP over elements keeps results bitwise independent of threads
 // and batch size. Integer arithmetic wraps on overflow, and integer division
 // truncates toward zero with x / 0 == 0 (shape arithmetic must never trap).
@@ -83,6 +83,23 @@ void infer_binary(const InferArgs& a, std::vector<OutInfo>& out) {
   out[0].shape = a.broadcast(as, bs);
 }
 
+// PRelu: y = x < 0 ? slope * x : x, slope broadcast to X's shape (unidirectional).
+void infer_prelu(const InferArgs& a, std::vector<OutInfo>& out) {
+  a.want_type(0, DType::f32);
+  a.want_type(1, DType::f32);
+  const Shape& xs = a.shape(0);
+  const Shape& ss = a.shape(1);
+  if (ss.size() > xs.size() || a.broadcast(xs, ss) != xs)
+    a.fail("slope has shape " + shape_str(ss) + ", which does not broadcast to X's shape " + shape_str(xs));
+  out[0].dtype = DType::f32;
+  out[0].shape = xs;
+}
+
+void prelu_kernel(const KernelArgs& k) {
+  map2(*k.in[0].shape, k.in[0].as<float>(), *k.in[1].shape, k.in[1].as<float>(), *k.out[0].shape,
+       k.out[0].as<float>(), k.opt.threads, [](float x, float s) { return x < 0.0f ? s * x : x; });
+}
+
 void parse_arith(const OnnxNode& on, Node&) {
   if (on.has("axis") && on.get_int("broadcast", 0) != 0)
     on.fail("legacy broadcasting with 'axis' (opset < 7) is not supported");
@@ -108,6 +125,17 @@ void register_binary_ops(OpRegistry& r) {
   add_binary(r, "Sub", binary_kernel<BinOp::sub>);
   add_binary(r, "Mul", binary_kernel<BinOp::mul>);
   add_binary(r, "Div", binary_kernel<BinOp::div>);
+  {
+    OpDef d;
+    d.name = "PRelu";
+    d.since = 7;  // opset 6 and earlier: slope of X's shape or one element, no broadcasting
+    d.min_inputs = d.max_inputs = 2;
+    d.infer = infer_prelu;
+    d.cpu = prelu_kernel;
+    d.types = "float32";
+    d.notes = "slope broadcast to X (unidirectional); integer types refused";
+    r.add(std::move(d));
+  }
 }
 
 }  // namespace mgi

@@ -81,6 +81,7 @@ UnaryStep unary_step(const Node& n) {
   UnaryStep s;
   s.fn = n.unary;
   s.alpha = n.alpha;
+  s.beta = n.beta;
   s.gelu_tanh = n.gelu_tanh;
   return s;
 }

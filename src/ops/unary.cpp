@@ -1,5 +1,7 @@
 // Unary elementwise ops: Relu, LeakyRelu, Sigmoid, Tanh, Erf, Gelu (ai.onnx
-// and com.microsoft), Exp, Log, Sqrt, Neg, Abs. Each output element depends on
+// and com.microsoft), Exp, Log, Sqrt, Neg, Abs; the activations Elu, Selu,
+// Celu, HardSigmoid, HardSwish, Softplus, Softsign, Mish; Reciprocal, Floor,
+// Ceil, Round, Sign, Sin, Cos. Each output element depends on
 // its input only, so OpenMP over elements keeps results bitwise independent of
 // threads and batch size. A node applies its own function, then each step of
 // its epilogue (a fused chain), in one pass over cache-sized blocks.
@@ -54,6 +56,27 @@ float gelu_exact(float x) { return 0.5f * x * (1.0f + std::erf(x * 0.70710678118
 float gelu_tanh(float x) {
   return 0.5f * x * (1.0f + std::tanh(0.79788456080286536f * (x + 0.044715f * x * x * x)));
 }
+
+// The activations with attributes, as the ONNX spec writes them (expm1 for
+// e^x - 1, which is the same function, exact near 0). Each is a fixed sequence
+// of float operations on one element.
+float elu(float v, float al) { return v < 0.0f ? al * std::expm1(v) : v; }
+float selu(float v, float al, float ga) { return v > 0.0f ? ga * v : ga * (al * std::expm1(v)); }
+// max(0, x) + min(0, alpha * (exp(x / alpha) - 1)): the min term is 0 for x > 0 whatever alpha's sign.
+float celu(float v, float al) { return v > 0.0f ? v : al * std::expm1(v / al); }
+// max(0, min(1, alpha * x + beta)); NaN stays NaN.
+float hard_sigmoid(float v, float al, float be) {
+  const float t = al * v + be;
+  return t < 0.0f ? 0.0f : (t > 1.0f ? 1.0f : t);
+}
+// x * HardSigmoid(x) with alpha = 1/6, beta = 0.5 (the spec's definition).
+float hard_swish(float v) { return v * hard_sigmoid(v, 1.0f / 6.0f, 0.5f); }
+// ln(1 + e^x) without overflow: x + ln(1 + e^-x) for x > 0.
+float softplus(float v) { return v > 0.0f ? v + std::log1p(std::exp(-v)) : std::log1p(std::exp(v)); }
+float softsign(float v) { return v / (1.0f + std::fabs(v)); }
+float mish(float v) { return v * std::tanh(softplus(v)); }
+// 1, -1 or the input itself for +-0 and NaN.
+float sign(float v) { return v > 0.0f ? 1.0f : (v < 0.0f ? -1.0f : v); }
 
 // Neg and Abs of int32/int64 (shape arithmetic), wrapping like two's complement
 // (-INT_MIN == INT_MIN) instead of overflowing.
@@ -121,6 +144,29 @@ void parse_gelu(const OnnxNode& on, Node& n) {
   n.gelu_tanh = a == "tanh";
 }
 
+void parse_elu(const OnnxNode& on, Node& n) {
+  n.unary = UnaryFn::elu;
+  n.alpha = on.get_float("alpha", 1.0f);
+}
+
+void parse_selu(const OnnxNode& on, Node& n) {
+  n.unary = UnaryFn::selu;
+  n.alpha = on.get_float("alpha", 1.67326319217681884765625f);
+  n.beta = on.get_float("gamma", 1.05070102214813232421875f);  // UnaryStep::beta carries gamma
+}
+
+void parse_celu(const OnnxNode& on, Node& n) {
+  n.unary = UnaryFn::celu;
+  n.alpha = on.get_float("alpha", 1.0f);
+  if (n.alpha == 0.0f || !std::isfinite(n.alpha)) on.fail("attribute 'alpha' must be finite and non-zero");
+}
+
+void parse_hard_sigmoid(const OnnxNode& on, Node& n) {
+  n.unary = UnaryFn::hard_sigmoid;
+  n.alpha = on.get_float("alpha", 0.2f);
+  n.beta = on.get_float("beta", 0.5f);
+}
+
 void add_unary(OpRegistry& r, const char* name, ParseFn parse, int since = 1, const char* domain = "",
                bool ints = false, const char* notes = "") {
   OpDef d;
@@ -151,6 +197,21 @@ const char* unary_fn_name(UnaryFn fn) {
     case UnaryFn::sqrt: return "Sqrt";
     case UnaryFn::neg: return "Neg";
     case UnaryFn::abs: return "Abs";
+    case UnaryFn::elu: return "Elu";
+    case UnaryFn::selu: return "Selu";
+    case UnaryFn::celu: return "Celu";
+    case UnaryFn::hard_sigmoid: return "HardSigmoid";
+    case UnaryFn::hard_swish: return "HardSwish";
+    case UnaryFn::softplus: return "Softplus";
+    case UnaryFn::softsign: return "Softsign";
+    case UnaryFn::mish: return "Mish";
+    case UnaryFn::reciprocal: return "Reciprocal";
+    case UnaryFn::floor: return "Floor";
+    case UnaryFn::ceil: return "Ceil";
+    case UnaryFn::round: return "Round";
+    case UnaryFn::sign: return "Sign";
+    case UnaryFn::sin: return "Sin";
+    case UnaryFn::cos: return "Cos";
   }
   return "?";
 }
@@ -177,6 +238,34 @@ void apply_unary(const UnaryStep& s, const float* x, float* y, int64_t count) {
     case UnaryFn::sqrt: return each(count, x, y, [](float v) { return std::sqrt(v); });
     case UnaryFn::neg: return each(count, x, y, [](float v) { return -v; });
     case UnaryFn::abs: return each(count, x, y, [](float v) { return std::fabs(v); });
+    case UnaryFn::elu: {
+      const float al = s.alpha;
+      return each(count, x, y, [al](float v) { return elu(v, al); });
+    }
+    case UnaryFn::selu: {
+      const float al = s.alpha, ga = s.beta;
+      return each(count, x, y, [al, ga](float v) { return selu(v, al, ga); });
+    }
+    case UnaryFn::celu: {
+      const float al = s.alpha;
+      return each(count, x, y, [al](float v) { return celu(v, al); });
+    }
+    case UnaryFn::hard_sigmoid: {
+      const float al = s.alpha, be = s.beta;
+      return each(count, x, y, [al, be](float v) { return hard_sigmoid(v, al, be); });
+    }
+    case UnaryFn::hard_swish: return each(count, x, y, hard_swish);
+    case UnaryFn::softplus: return each(count, x, y, softplus);
+    case UnaryFn::softsign: return each(count, x, y, softsign);
+    case UnaryFn::mish: return each(count, x, y, mish);
+    case UnaryFn::reciprocal: return each(count, x, y, [](float v) { return 1.0f / v; });
+    case UnaryFn::floor: return each(count, x, y, [](float v) { return std::floor(v); });
+    case UnaryFn::ceil: return each(count, x, y, [](float v) { return std::ceil(v); });
+    // Half to even under the default rounding mode (the tool never changes it).
+    case UnaryFn::round: return each(count, x, y, [](float v) { return std::nearbyint(v); });
+    case UnaryFn::sign: return each(count, x, y, sign);
+    case UnaryFn::sin: return each(count, x, y, [](float v) { return std::sin(v); });
+    case UnaryFn::cos: return each(count, x, y, [](float v) { return std::cos(v); });
   }
   MGI_ASSERT(false, "apply_unary: unknown function");
 }
@@ -197,6 +286,22 @@ void register_unary_ops(OpRegistry& r) {
   add_unary(r, "Sqrt", parse_plain<UnaryFn::sqrt>);
   add_unary(r, "Neg", parse_plain<UnaryFn::neg>, 1, "", true, "integers wrap on overflow");
   add_unary(r, "Abs", parse_plain<UnaryFn::abs>, 1, "", true, "integers wrap on overflow");
+  // Opsets 1-5 of Elu/Selu/HardSigmoid/Reciprocal/Floor/Ceil carried consumed_inputs: not covered.
+  add_unary(r, "Elu", parse_elu, 6);
+  add_unary(r, "Selu", parse_selu, 6);
+  add_unary(r, "Celu", parse_celu, 12, "", false, "alpha = 0 refused");
+  add_unary(r, "HardSigmoid", parse_hard_sigmoid, 6);
+  add_unary(r, "HardSwish", parse_plain<UnaryFn::hard_swish>, 14);
+  add_unary(r, "Softplus", parse_plain<UnaryFn::softplus>, 1, "", false, "x + log1p(exp(-x)) for x > 0 (no overflow)");
+  add_unary(r, "Softsign", parse_plain<UnaryFn::softsign>);
+  add_unary(r, "Mish", parse_plain<UnaryFn::mish>, 18);
+  add_unary(r, "Reciprocal", parse_plain<UnaryFn::reciprocal>, 6);
+  add_unary(r, "Floor", parse_plain<UnaryFn::floor>, 6);
+  add_unary(r, "Ceil", parse_plain<UnaryFn::ceil>, 6);
+  add_unary(r, "Round", parse_plain<UnaryFn::round>, 11, "", false, "halves to even");
+  add_unary(r, "Sign", parse_plain<UnaryFn::sign>, 9, "", false, "float32 only; Sign(+-0) = +-0, NaN stays NaN");
+  add_unary(r, "Sin", parse_plain<UnaryFn::sin>, 7);
+  add_unary(r, "Cos", parse_plain<UnaryFn::cos>, 7);
 }
 
 }  // namespace mgi

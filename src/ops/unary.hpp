@@ -1,5 +1,6 @@
 // The unary elementwise ops (Relu, LeakyRelu, Sigmoid, Tanh, Erf, Gelu, Exp,
-// Log, Sqrt, Neg, Abs): what fusion and the GEMM epilogue need besides the
+// Log, Sqrt, Neg, Abs, Elu, Selu, Celu, HardSigmoid, HardSwish, Softplus,
+// Softsign, Mish, Reciprocal, Floor, Ceil, Round, Sign, Sin, Cos): what fusion and the GEMM epilogue need besides the
 // registry entries (unary.cpp).
 #pragma once
 #include <cstdint>

@@ -455,6 +455,82 @@ layernorm_case("layernorm_axis_m2", (2, 3, 4), -2, eps=1e-3)
 layernorm_case("layernorm_no_bias", (12,), -1, bias=False)
 
 
+# ---- Activations with attributes, rounding, trigonometry (opsets where their semantics are current).
+ACTIVATIONS = [("elu", "Elu", "wide", {}, 9), ("elu_alpha", "Elu", "wide", {"alpha": 0.4}, 21),
+               ("selu", "Selu", "wide", {}, 9), ("selu_attrs", "Selu", "wide", {"alpha": 2.0, "gamma": 0.8}, 17),
+               ("celu", "Celu", "wide", {}, 12), ("celu_alpha", "Celu", "wide", {"alpha": 2.5}, 17),
+               ("hardsigmoid", "HardSigmoid", "wide", {}, 9),
+               ("hardsigmoid_attrs", "HardSigmoid", "wide", {"alpha": 0.3, "beta": 0.4}, 17),
+               ("hardswish", "HardSwish", "wide", {}, 14), ("softplus", "Softplus", "wide", {}, 9),
+               ("softsign", "Softsign", "wide", {}, 9), ("mish", "Mish", "wide", {}, 18),
+               ("reciprocal", "Reciprocal", "away", {}, 13), ("floor", "Floor", "wide", {}, 13),
+               ("ceil", "Ceil", "wide", {}, 13), ("sign", "Sign", "normal", {}, 13), ("sin", "Sin", "wide", {}, 9),
+               ("cos", "Cos", "wide", {}, 9)]
+for _name, _op, _kind, _attrs, _opset in ACTIVATIONS:
+    single(_name, _op, [("x", (3, 7), _kind)], attrs=_attrs, opset=_opset)
+
+
+@case("round_halves", opset=11, desc="Round: random values and exact halves (to even)")
+def _round_halves(rng, b):
+    x = rnd(rng, (b, 10), "wide")
+    x[:, :6] = np.array([0.5, 1.5, 2.5, -0.5, -1.5, -2.5], dtype=np.float32)
+    return [node("Round", ["x"], ["y"])], [("x", x)], {}, ["y"]
+
+
+single("prelu_channel", "PRelu", [("x", (3, 4, 5), "normal")], [("slope", (3, 1, 1), "normal")], opset=9)
+single("prelu_last", "PRelu", [("x", (3, 4, 5), "normal")], [("slope", (5,), "normal")], opset=16)
+single("prelu_scalar", "PRelu", [("x", (6,), "normal")], [("slope", (1,), "normal")], opset=21)
+single("prelu_runtime", "PRelu", [("x", (3, 4), "normal"), ("slope", (3, 4), "normal")], opset=9)
+
+
+def affine_norm_case(name, op, row, params, attrs, opset):
+    """InstanceNormalization / GroupNormalization: X [b, *row] * 3 + 1, scale and bias of `params` values."""
+    @case(name, opset=opset, desc=f"{op} on [b,{row}] {attrs} opset {opset}")
+    def build(rng, b):
+        return ([node(op, ["x", "scale", "bias"], ["y"], **attrs)], [("x", rnd(rng, (b,) + row) * 3.0 + 1.0)],
+                {"scale": rnd(rng, (params,)), "bias": rnd(rng, (params,))}, ["y"])
+
+
+affine_norm_case("instancenorm_4d", "InstanceNormalization", (3, 4, 5), 3, {}, 9)
+affine_norm_case("instancenorm_3d_eps", "InstanceNormalization", (4, 7), 4, {"epsilon": 1e-3}, 17)
+# GroupNormalization-18 (scale/bias per group) is deprecated: onnx's checker refuses models that use it,
+# so its cases live in the unit tests only.
+affine_norm_case("groupnorm_op21_per_channel", "GroupNormalization", (6, 3, 4), 6, {"num_groups": 2}, 21)
+affine_norm_case("groupnorm_op21_groups_eq_channels", "GroupNormalization", (4, 3, 4), 4, {"num_groups": 4}, 21)
+single("lrn_default", "LRN", [("x", (5, 3, 4), "normal")], attrs={"size": 3}, opset=13)
+# onnxruntime refuses an even size (the spec allows it: the unit tests cover it).
+single("lrn_attrs", "LRN", [("x", (6, 2, 3), "normal")],
+       attrs={"size": 5, "alpha": 0.5, "beta": 0.6, "bias": 2.0}, opset=9)
+single("lrn_wide", "LRN", [("x", (9, 2, 2), "normal")], attrs={"size": 7, "alpha": 0.1, "beta": 1.0}, opset=13)
+single("lpnorm_default", "LpNormalization", [("x", (3, 7), "normal")], opset=9)
+single("lpnorm_p1_axis1", "LpNormalization", [("x", (3, 7), "normal")], attrs={"p": 1, "axis": 1}, opset=17)
+single("lpnorm_p2_axis_m2", "LpNormalization", [("x", (4, 3, 2), "normal")], attrs={"p": 2, "axis": -2}, opset=17)
+
+
+@case("batchnorm_op9_momentum", opset=9, desc="BatchNormalization opset 9 with momentum (ignored at inference)")
+def _batchnorm_op9(rng, b):
+    return ([node("BatchNormalization", ["x", "scale", "bias", "mean", "var"], ["y"], epsilon=1e-3, momentum=0.7)],
+            [("x", rnd(rng, (b, 4, 5)))],
+            {"scale": rnd(rng, (4,)), "bias": rnd(rng, (4,)), "mean": rnd(rng, (4,)), "var": rnd(rng, (4,), "var")},
+            ["y"])
+
+
+@case("batchnorm_op15_training_mode0", opset=15, desc="BatchNormalization opset 15, training_mode=0")
+def _batchnorm_op15(rng, b):
+    return ([node("BatchNormalization", ["x", "scale", "bias", "mean", "var"], ["y"], training_mode=0)],
+            [("x", rnd(rng, (b, 3, 2, 2)))],
+            {"scale": rnd(rng, (3,)), "bias": rnd(rng, (3,)), "mean": rnd(rng, (3,)), "var": rnd(rng, (3,), "var")},
+            ["y"])
+
+
+@case("model_conv_free_act_chain", opset=18, desc="MatMul + bias into Selu -> HardSwish -> Mish (a fused epilogue)")
+def _act_chain(rng, b):
+    nodes = [node("MatMul", ["x", "w"], ["h"]), node("Add", ["h", "bias"], ["hb"]),
+             node("Selu", ["hb"], ["s"], alpha=1.5, gamma=0.9), node("HardSwish", ["s"], ["hs"]),
+             node("Mish", ["hs"], ["y"])]
+    return nodes, [("x", rnd(rng, (b, 12)))], {"w": rnd(rng, (12, 9)), "bias": rnd(rng, (9,))}, ["y"]
+
+
 # ---- Constants, casts and folding.
 @case("constant_tensor", desc="Constant node with a float tensor")
 def _constant_tensor(rng, b):
@@ -933,6 +1009,41 @@ def _onnx_reference(n, x, opset):
     feeds = {nm: v for nm, v in zip(names, x) if nm}
     return ReferenceEvaluator(m).run(None, feeds)[0]
 
+def _round_half_even(v):
+    f = np.floor(v)
+    d = v - f
+    return np.where(d > 0.5, f + 1, np.where(d < 0.5, f, np.where(np.fmod(f, 2) == 0, f, f + 1)))
+
+
+def _softplus(v):
+    return np.log1p(np.exp(-np.abs(v))) + np.maximum(v, 0.0)
+
+
+def _hard_sigmoid(v, a, b):
+    return np.clip(a * v + b, 0.0, 1.0)
+
+
+# The elementwise activations from their ONNX spec formulas (float64).
+ACT_NP = {
+    "Elu": lambda v, at: np.where(v < 0, at.get("alpha", 1.0) * (np.exp(v) - 1), v),
+    "Selu": lambda v, at: at.get("gamma", 1.0507009873554805) * np.where(
+        v > 0, v, at.get("alpha", 1.6732632423543772) * np.exp(v) - at.get("alpha", 1.6732632423543772)),
+    "Celu": lambda v, at: np.maximum(v, 0.0) + np.minimum(
+        0.0, at.get("alpha", 1.0) * (np.exp(v / at.get("alpha", 1.0)) - 1)),
+    "HardSigmoid": lambda v, at: _hard_sigmoid(v, at.get("alpha", 0.2), at.get("beta", 0.5)),
+    "HardSwish": lambda v, at: v * _hard_sigmoid(v, 1.0 / 6.0, 0.5),
+    "Softplus": lambda v, at: _softplus(v),
+    "Softsign": lambda v, at: v / (1 + np.abs(v)),
+    "Mish": lambda v, at: v * np.tanh(_softplus(v)),
+    "Reciprocal": lambda v, at: 1.0 / v,
+    "Floor": lambda v, at: np.floor(v),
+    "Ceil": lambda v, at: np.ceil(v),
+    "Round": lambda v, at: _round_half_even(v),
+    "Sign": lambda v, at: np.sign(v),
+    "Sin": lambda v, at: np.sin(v),
+    "Cos": lambda v, at: np.cos(v),
+}
+
 
 def np_eval(nodes, feeds, inits, opset):
     """float64 evaluation of the cases' nodes, written from the ONNX operator spec."""
@@ -1038,6 +1149,32 @@ def np_eval(nodes, feeds, inits, opset):
             y = (v - mu) / np.sqrt(var + at.get("epsilon", 1e-5)) * x[1]
             if len(x) > 2 and x[2] is not None:
                 y = y + x[2]
+        elif op in ACT_NP:
+            y = ACT_NP[op](x[0], at)
+        elif op == "PRelu":
+            y = np.where(x[0] < 0, x[1] * x[0], x[0])
+        elif op in ("InstanceNormalization", "GroupNormalization"):
+            v, s, bias = x
+            groups = v.shape[1] if op == "InstanceNormalization" else at["num_groups"]
+            g = v.reshape(v.shape[0], groups, -1)
+            mu = g.mean(axis=2, keepdims=True)
+            var = ((g - mu) ** 2).mean(axis=2, keepdims=True)
+            z = ((g - mu) / np.sqrt(var + at.get("epsilon", 1e-5))).reshape(v.shape)
+            if op == "GroupNormalization" and opset < 21:  # opset 18: one scale/bias per group
+                s, bias = np.repeat(s, v.shape[1] // groups), np.repeat(bias, v.shape[1] // groups)
+            shp = (1, -1) + (1,) * (v.ndim - 2)
+            y = z * s.reshape(shp) + bias.reshape(shp)
+        elif op == "LRN":
+            v, size = x[0], at["size"]
+            sq = np.zeros_like(v)
+            for c in range(v.shape[1]):
+                lo, hi = max(0, c - (size - 1) // 2), min(v.shape[1] - 1, c + size // 2)
+                sq[:, c] = (v[:, lo:hi + 1] ** 2).sum(axis=1)
+            y = v / (at.get("bias", 1.0) + at.get("alpha", 1e-4) / size * sq) ** at.get("beta", 0.75)
+        elif op == "LpNormalization":
+            p, axis = at.get("p", 2), at.get("axis", -1)
+            norm = (np.abs(x[0]) ** p).sum(axis=axis, keepdims=True) ** (1.0 / p)
+            y = np.where(norm == 0, 0.0, x[0] / np.where(norm == 0, 1.0, norm))
         elif op == "Shape":
             y = np.array(x[0].shape, dtype=np.int64)
         elif op == "Gather":
