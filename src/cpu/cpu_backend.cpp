@@ -76,7 +76,8 @@ void CpuBackend::prepare(const Graph& graph, const std::vector<Shape>& input_row
   for (size_t i = 0; i < graph_.nodes.size(); ++i) {
     const Node& n = graph_.nodes[i];
     opts_[i].threads = threads_;
-    host_node_[i] = !n.outputs.empty() && n.outputs[0] >= 0 && graph_.values[static_cast<size_t>(n.outputs[0])].host;
+    for (int id : n.outputs)  // output 0 of a multi-output node may be unused (-1)
+      if (id >= 0 && graph_.values[static_cast<size_t>(id)].host) host_node_[i] = 1;
     const bool gemm = n.is("Gemm") || n.is("MatMul");
     const int w = gemm ? n.inputs[1] : -1;
     const Value* wv = w >= 0 ? &graph_.values[static_cast<size_t>(w)] : nullptr;

@@ -85,6 +85,19 @@ struct Node {
   std::string aspect_policy = "stretch";              // Resize keep_aspect_ratio_policy (opset 18)
   int64_t blocksize = 0;                              // DepthToSpace, SpaceToDepth
 
+  // Reductions, index and contraction ops (reduce.cpp, gather_scatter.cpp, einsum.cpp); axes in `ints`.
+  bool keepdims = true;             // Reduce*, ArgMax, ArgMin
+  bool noop_with_empty_axes = false;  // Reduce*: empty axes = identity instead of reducing every axis
+  bool select_last_index = false;   // ArgMax, ArgMin: ties give the last index
+  bool exclusive = false;           // CumSum
+  bool reverse = false;             // CumSum
+  bool largest = true;              // TopK
+  bool sorted = true;               // TopK
+  bool upper = true;                // Trilu
+  int64_t num_outputs = 0;          // Split (opset 18): 0 = not given
+  int64_t batch_dims = 0;           // GatherND
+  std::string equation;             // Einsum, validated at load time (spaces removed)
+
   // Set by fuse_graph() only (graph_fuse.hpp); the loader leaves them empty.
   // MatMul: an optional inputs[2] is a bias of shape [n] or [1, n] added to
   // every row after the product (a fused Add). Gemm, MatMul and unary ops:

@@ -59,7 +59,9 @@ ShapePlan Graph::plan(const std::vector<Shape>& concrete_inputs) const {
       }
       p.shapes[static_cast<size_t>(n.outputs[k])] = info[k].shape;
     }
-    const bool host = !n.outputs.empty() && n.outputs[0] >= 0 && values[static_cast<size_t>(n.outputs[0])].host;
+    // A host node: any used output is a host value (all of a node's outputs are, or none; output 0 may be unused).
+    bool host = false;
+    for (int id : n.outputs) host = host || (id >= 0 && values[static_cast<size_t>(id)].host);
     if (!host) continue;
     KernelArgs args{n, {}, {}, opt};
     for (size_t k = 0; k < n.inputs.size(); ++k)

@@ -22,6 +22,9 @@ const OpRegistry& OpRegistry::get() {
     register_slice_concat_ops(reg);
     register_shape_ops(reg);
     register_index_ops(reg);
+    register_reduce_ops(reg);
+    register_gather_scatter_ops(reg);
+    register_einsum_ops(reg);
     register_logic_ops(reg);
     register_cast_ops(reg);
     register_constant_ops(reg);

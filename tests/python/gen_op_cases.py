@@ -709,6 +709,148 @@ nn("depth_to_space_dcr", "DepthToSpace", (8, 3, 4), attrs={"blocksize": 2}, opse
 nn("depth_to_space_crd", "DepthToSpace", (8, 3, 4), attrs={"blocksize": 2, "mode": "CRD"}, opset=13)
 nn("space_to_depth", "SpaceToDepth", (3, 4, 6), attrs={"blocksize": 2}, opset=13)
 
+# ---- Reductions, index ops, Einsum (reduce.cpp, gather_scatter.cpp, einsum.cpp). Never along the batch
+# dim (a row's result must not depend on the other rows). Integer outputs (ArgMax, TopK indices) go
+# through a Cast to float; integer indices come from a runtime float input by Cast (truncation).
+def i64(v):
+    return np.asarray(v, dtype=np.int64)
+
+
+def reduce_case(name, op, opset, axes, keepdims=1, as_input=True, kind="normal", row=(4, 6), noop=None):
+    @case(name, opset=opset, desc=f"{op} opset {opset} axes {axes} ({'input' if as_input else 'attribute'}) "
+                                  f"keepdims {keepdims}" + ("" if noop is None else f" noop_with_empty_axes {noop}"))
+    def build(rng, b):
+        attrs = {"keepdims": keepdims}
+        if noop is not None:
+            attrs["noop_with_empty_axes"] = noop
+        inits, names = {}, ["x"]
+        if as_input:
+            inits["axes"] = i64(axes)
+            names.append("axes")
+        elif axes:
+            attrs["axes"] = axes
+        return [node(op, names, ["y"], **attrs)], [("x", rnd(rng, (b,) + row, kind))], inits, ["y"]
+
+
+reduce_case("reduce_sum_axes_input", "ReduceSum", 13, [-1], keepdims=0)
+reduce_case("reduce_sum_axes_attr_opset11", "ReduceSum", 11, [1, 2], as_input=False)
+reduce_case("reduce_sum_noop_empty_axes", "ReduceSum", 13, [], noop=1)
+reduce_case("reduce_mean_attr_opset17", "ReduceMean", 17, [1], keepdims=0, as_input=False)
+reduce_case("reduce_max_opset18", "ReduceMax", 18, [2])
+reduce_case("reduce_min_opset18", "ReduceMin", 18, [1, -1], keepdims=0)
+reduce_case("reduce_prod_opset18", "ReduceProd", 18, [2], keepdims=0, kind="away")
+reduce_case("reduce_l1_opset18", "ReduceL1", 18, [1])
+reduce_case("reduce_l2_opset18", "ReduceL2", 18, [-1], keepdims=0)
+reduce_case("reduce_logsumexp_opset18", "ReduceLogSumExp", 18, [1, 2], keepdims=0, kind="wide")
+reduce_case("reduce_sumsquare_attr_opset13", "ReduceSumSquare", 13, [2], as_input=False)
+
+
+def arg_case(name, op, axis, keepdims, last):
+    @case(name, opset=13, desc=f"{op} axis {axis} keepdims {keepdims} select_last_index {last}, ties, cast to float")
+    def build(rng, b):
+        x = np.round(rnd(rng, (b, 4, 6)) * 2).astype(np.float32) / 2  # few distinct values: ties
+        return ([node(op, ["x"], ["i"], axis=axis, keepdims=keepdims, select_last_index=last),
+                 node("Cast", ["i"], ["y"], to=TensorProto.FLOAT)], [("x", x)], {}, ["y"])
+
+
+arg_case("argmax_last_ties", "ArgMax", -1, 0, 1)
+arg_case("argmin_first_ties", "ArgMin", 1, 1, 0)
+
+
+@case("cumsum_exclusive_reverse", opset=14, desc="CumSum axis 1 (int64 scalar), exclusive, reverse")
+def _cumsum(rng, b):
+    return ([node("CumSum", ["x", "axis"], ["y"], exclusive=1, reverse=1)], [("x", rnd(rng, (b, 6, 3)))],
+            {"axis": i64(1)}, ["y"])
+
+
+@case("cumsum_last_axis", opset=11, desc="CumSum axis -1 (int32 [1])")
+def _cumsum_last(rng, b):
+    return ([node("CumSum", ["x", "axis"], ["y"])], [("x", rnd(rng, (b, 3, 7)))],
+            {"axis": np.asarray([-1], dtype=np.int32)}, ["y"])
+
+
+def topk_case(name, largest, axis):
+    @case(name, opset=11, desc=f"TopK k=3 axis {axis} largest {largest}, ties; values and indices (cast)")
+    def build(rng, b):
+        x = np.round(rnd(rng, (b, 5, 6)) * 2).astype(np.float32) / 2
+        return ([node("TopK", ["x", "k"], ["v", "i"], axis=axis, largest=largest),
+                 node("Cast", ["i"], ["fi"], to=TensorProto.FLOAT)], [("x", x)], {"k": i64([3])}, ["v", "fi"])
+
+
+topk_case("topk_largest_last_axis", 1, -1)
+topk_case("topk_smallest_axis1", 0, 1)
+
+
+@case("split_input_three", opset=13, desc="Split axis 1 by the split input [2, 3, 1]: three outputs")
+def _split_input(rng, b):
+    return ([node("Split", ["x", "s"], ["y0", "y1", "y2"], axis=1)], [("x", rnd(rng, (b, 6, 2)))],
+            {"s": i64([2, 3, 1])}, ["y0", "y1", "y2"])
+
+
+@case("split_num_outputs_uneven", opset=18, desc="Split opset 18 num_outputs 3 of 7: 3, 3, 1")
+def _split_num(rng, b):
+    return ([node("Split", ["x"], ["y0", "y1", "y2"], axis=-1, num_outputs=3)], [("x", rnd(rng, (b, 2, 7)))],
+            {}, ["y0", "y1", "y2"])
+
+
+@case("split_attr_opset11", opset=11, desc="Split opset 11 split attribute [1, 4], axis 2")
+def _split_attr(rng, b):
+    return ([node("Split", ["x"], ["y0", "y1"], axis=2, split=[1, 4])], [("x", rnd(rng, (b, 3, 5)))], {},
+            ["y0", "y1"])
+
+
+@case("tile_repeats", opset=13, desc="Tile repeats [1, 2, 3]")
+def _tile(rng, b):
+    return ([node("Tile", ["x", "r"], ["y"])], [("x", rnd(rng, (b, 3, 2)))], {"r": i64([1, 2, 3])}, ["y"])
+
+
+def trilu_case(name, upper, k):
+    @case(name, opset=14, desc=f"Trilu upper {upper} k {k}")
+    def build(rng, b):
+        return ([node("Trilu", ["x", "k"], ["y"], upper=upper)], [("x", rnd(rng, (b, 4, 5)))], {"k": i64(k)}, ["y"])
+
+
+trilu_case("trilu_upper_k1", 1, 1)
+trilu_case("trilu_lower_kneg1", 0, -1)
+
+
+@case("gather_elements_axis2", opset=13, desc="GatherElements axis 2, int64 indices (negative too) from a Cast")
+def _gather_elements(rng, b):
+    idx = rng.uniform(-4.99, 4.99, (b, 3, 4)).astype(np.float32)
+    return ([node("Cast", ["xi"], ["i"], to=TensorProto.INT64), node("GatherElements", ["x", "i"], ["y"], axis=2)],
+            [("x", rnd(rng, (b, 3, 5))), ("xi", idx)], {}, ["y"])
+
+
+@case("gather_nd_batch_dims1", opset=13, desc="GatherND batch_dims 1, int64 indices (negative too) from a Cast")
+def _gather_nd(rng, b):
+    idx = rng.uniform(-3.99, 3.99, (b, 2, 1)).astype(np.float32)
+    return ([node("Cast", ["xi"], ["i"], to=TensorProto.INT64), node("GatherND", ["x", "i"], ["y"], batch_dims=1)],
+            [("x", rnd(rng, (b, 4, 5))), ("xi", idx)], {}, ["y"])
+
+
+def einsum_case(name, eq, a_row, b_shape=None, b_runtime=True):
+    @case(name, opset=13, desc=f"Einsum {eq}")
+    def build(rng, b):
+        ins = [("a", rnd(rng, (b,) + a_row))]
+        inits = {}
+        if b_shape is not None:
+            if b_runtime:
+                ins.append(("b", rnd(rng, (b,) + b_shape)))
+            else:
+                inits["b"] = rnd(rng, b_shape)
+        names = ["a"] + (["b"] if b_shape is not None else [])
+        return [node("Einsum", names, ["y"], equation=eq)], ins, inits, ["y"]
+
+
+einsum_case("einsum_bij_bjk", "bij,bjk->bik", (3, 4), (4, 5))
+einsum_case("einsum_attention_scores", "bhid,bhjd->bhij", (2, 3, 8), (2, 4, 8))
+einsum_case("einsum_attention_values", "bhij,bhjd->bhid", (2, 3, 4), (2, 4, 8))
+einsum_case("einsum_ellipsis_matmul", "...ij,...jk->...ik", (2, 3, 4), (2, 4, 5))
+einsum_case("einsum_bi_bi", "bi,bi->b", (7,), (7,))
+einsum_case("einsum_bi_ij_weights", "bi,ij->bj", (6,), (6, 4), b_runtime=False)
+einsum_case("einsum_transpose", "bij->bji", (3, 4))
+einsum_case("einsum_reduce", "bij->bi", (3, 4))
+
 
 # ---------------------------------------------------------------- whole models
 
@@ -1195,9 +1337,79 @@ def np_eval(nodes, feeds, inits, opset):
                 y = _pad(x[0], x[1], value, mode, x[3].tolist() if len(x) > 3 and x[3] is not None else None)
         elif op in NN_REFERENCE_OPS:
             y = _onnx_reference(n, x, opset)
+
+        elif op.startswith("Reduce"):
+            v = x[0]
+            axes = [int(a) for a in x[1]] if len(x) > 1 and x[1] is not None else list(at.get("axes", []))
+            if not axes and at.get("noop_with_empty_axes", 0):
+                y = v
+            else:
+                ax = tuple(a % v.ndim for a in axes) if axes else None
+                kd = bool(at.get("keepdims", 1))
+                y = {"ReduceSum": lambda: v.sum(axis=ax, keepdims=kd),
+                     "ReduceMean": lambda: v.mean(axis=ax, keepdims=kd),
+                     "ReduceMax": lambda: v.max(axis=ax, keepdims=kd),
+                     "ReduceMin": lambda: v.min(axis=ax, keepdims=kd),
+                     "ReduceProd": lambda: v.prod(axis=ax, keepdims=kd),
+                     "ReduceL1": lambda: np.abs(v).sum(axis=ax, keepdims=kd),
+                     "ReduceL2": lambda: np.sqrt((v * v).sum(axis=ax, keepdims=kd)),
+                     "ReduceLogSumExp": lambda: np.log(np.exp(v).sum(axis=ax, keepdims=kd)),
+                     "ReduceSumSquare": lambda: (v * v).sum(axis=ax, keepdims=kd)}[op]()
+        elif op in ("ArgMax", "ArgMin"):
+            v, axis = x[0], at.get("axis", 0) % x[0].ndim
+            if at.get("select_last_index", 0):
+                v = np.flip(v, axis)
+            y = np.argmax(v, axis) if op == "ArgMax" else np.argmin(v, axis)  # first of ties
+            if at.get("select_last_index", 0):
+                y = v.shape[axis] - 1 - y
+            if at.get("keepdims", 1):
+                y = np.expand_dims(y, axis)
+        elif op == "CumSum":
+            v, axis = x[0], int(np.asarray(x[1]).reshape(-1)[0])
+            if at.get("reverse", 0):
+                v = np.flip(v, axis)
+            y = np.cumsum(v, axis)
+            if at.get("exclusive", 0):
+                y = y - v
+            if at.get("reverse", 0):
+                y = np.flip(y, axis)
+        elif op == "TopK":
+            v, k, axis = x[0], int(x[1][0]), at.get("axis", -1)
+            key = -v if at.get("largest", 1) else v
+            idx = np.take(np.argsort(key, axis=axis, kind="stable"), np.arange(k), axis=axis)
+            y = [np.take_along_axis(v, idx, axis), idx]
+        elif op == "Split":
+            v, axis = x[0], at.get("axis", 0)
+            n_out = len(n.output)
+            if len(x) > 1 and x[1] is not None:
+                sizes = list(x[1])
+            elif "split" in at:
+                sizes = list(at["split"])
+            elif "num_outputs" in at:
+                chunk = -(-v.shape[axis] // n_out)
+                sizes = [min(chunk, v.shape[axis] - chunk * j) for j in range(n_out)]
+            else:
+                sizes = [v.shape[axis] // n_out] * n_out
+            y = np.split(v, np.cumsum(sizes)[:-1], axis=axis)
+        elif op == "Tile":
+            y = np.tile(x[0], x[1])
+        elif op == "Trilu":
+            k = int(x[1]) if len(x) > 1 and x[1] is not None else 0
+            y = np.triu(x[0], k) if at.get("upper", 1) else np.tril(x[0], k)
+        elif op == "GatherElements":
+            axis = at.get("axis", 0)
+            idx = np.where(x[1] < 0, x[1] + x[0].shape[axis], x[1])
+            y = np.take_along_axis(x[0], idx, axis)
+        elif op == "GatherND":
+            v, idx, bd = x[0], x[1], at.get("batch_dims", 0)
+            assert bd == 1 and idx.shape[-1] == 1
+            y = np.stack([np.take(v[j], idx[j][..., 0], axis=0) for j in range(v.shape[0])])
+        elif op == "Einsum":
+            y = np.einsum(at["equation"].decode() if isinstance(at["equation"], bytes) else at["equation"], *x)
         else:
             raise NotImplementedError(op)
-        env[n.output[0]] = y
+        for name, val in zip(n.output, y if isinstance(y, list) else [y]):
+            env[name] = val
     return env
 
 
