@@ -31,7 +31,6 @@ The committed files were made by this script; rerun it to regenerate (exporters 
 torch version may emit other op sequences: check ops.txt's diff and the fixture tests).
 """
 import argparse
-import io
 import os
 import sys
 import warnings
