@@ -199,7 +199,7 @@ void Job::print_plan() {
     p.batch_note += ")";
   }
   p.split = cost_prefix_.empty()      ? "rows"
-            : cfg_.input.cost.empty() ? "row length (" + cfg_.input.offsets + ")"
+            : cfg_.input.cost.empty() ? "row length (" + (vlen_ ? vlen_->dataset() : cfg_.input.offsets) + ")"
                                       : "cost (" + cfg_.input.cost + ")";
   if (dynamic()) {
     p.tasks = static_cast<int64_t>(tasks_.size());

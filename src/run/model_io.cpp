@@ -413,8 +413,6 @@ std::vector<std::string> describe_inputs(const Graph& graph, const ModelIo& io,
     std::string name = graph.input_name(k);
     name.resize(width, ' ');
     std::string s = name + " <- ";
-    Shape padded{-1, -1};
-    for (int64_t d : io.token_shape) padded.push_back(d);
     if (f.kind == InputFeed::dataset) {
       const InputDescription& in = inputs[static_cast<size_t>(f.source)];
       s += in.dataset + " ";
@@ -430,12 +428,10 @@ std::vector<std::string> describe_inputs(const Graph& graph, const ModelIo& io,
       s += "mask built per batch, [batch, seq] " + model_type + " (1 = real position, 0 = padding)";
     } else {
       const double v = element_as_double(graph.input_type(k), f.value.data(), 0);
-      s += "filled with " + number_str(v) + ", " +
-           (io.ragged ? batch_shape_str(padded) : "[batch" + [&] {
-             std::string r;
-             for (int64_t d : io.input_rows[k]) r += ", " + std::to_string(d);
-             return r;
-           }() + "]") + " " + model_type;
+      std::string shape = io.ragged ? "[batch, seq" : "[batch";
+      const Shape& row = io.ragged ? io.token_shape : io.input_rows[k];
+      for (int64_t d : row) shape += ", " + std::to_string(d);
+      s += "filled with " + number_str(v) + ", " + shape + "] " + model_type;
     }
     lines.push_back(s);
   }
