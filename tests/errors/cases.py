@@ -495,7 +495,7 @@ CASES = [
     dict(id="mask_without_offsets", section="Config values", title="`input.mask` without ragged input",
          did="Set `input.mask: mask` on a fixed-shape dataset.",
          setup=None, args=cfg("input.mask=mask"), exit=2,
-         message=E("input.mask: only used with ragged input (input.offsets)"),
+         message=E("input.mask: only used with ragged input (input.offsets or a variable-length dataset)"),
          fix="Drop `input.mask`, or add `input.offsets` for ragged rows."),
 
     # ------------------------------------------------------------ input data
@@ -791,7 +791,7 @@ CASES = [
     dict(id="model_missing", section="Model", title="Model file does not exist",
          did="Set `model.file: models/mlp.onnx`, which does not exist.",
          setup=None, args=cfg("model.file=models/mlp.onnx"), ranks=2, exit=4,
-         message=E("model.file 'models/mlp.onnx': cannot read (missing or unreadable)"),
+         message=E("model.file 'models/mlp.onnx': cannot read (No such file or directory)"),
          fix="Check the path."),
     dict(id="model_empty", section="Model", title="Model file is empty",
          did="The export failed and left an empty `.onnx` file.",
