@@ -11,6 +11,7 @@
 #include "graph.hpp"
 #include "h5.hpp"
 #include "run_report.hpp"
+#include "external_data.hpp"
 #include "sha256.hpp"
 
 namespace mgi {
@@ -50,7 +51,7 @@ int inspect_model(const std::string& path, const std::string& bytes) {
               sha256_hex(bytes).c_str());
   Graph g;
   try {
-    g = load_onnx(bytes, path);
+    g = load_onnx(bytes, path, model_folder(path));  // weights in external data files: from the model's folder
   } catch (const Error& e) {
     print_support(uses, print_model_ops(uses));
     std::fflush(stdout);
@@ -60,13 +61,14 @@ int inspect_model(const std::string& path, const std::string& bytes) {
   std::printf("  producer   %s\n  opset      %lld\n", g.producer.empty() ? "?" : g.producer.c_str(),
               static_cast<long long>(g.opset));
   for (size_t k = 0; k < g.inputs.size(); ++k)
-    std::printf("  input      %-16s float32 %s\n", g.input_name(k).c_str(), batch_shape_str(g.input_shapes[k]).c_str());
+    std::printf("  input      %-16s %s %s\n", g.input_name(k).c_str(), dtype_name(g.input_type(k)),
+                batch_shape_str(g.input_shapes[k]).c_str());
   // Output shapes for one row, when every input's non-batch dims are known.
   std::vector<Shape> shapes;
   try {
     std::vector<Shape> in;
     for (Shape s : g.input_shapes) {
-      s[0] = 1;
+      if (s[0] < 1) s[0] = 1;  // a fixed batch stays
       for (int64_t d : s)
         if (d < 0) throw ModelError("dynamic dims");
       in.push_back(s);
@@ -76,7 +78,7 @@ int inspect_model(const std::string& path, const std::string& bytes) {
     shapes.clear();
   }
   for (size_t k = 0; k < g.outputs.size(); ++k)
-    std::printf("  output     %-16s float32 %s\n", g.output_name(k).c_str(),
+    std::printf("  output     %-16s %s %s\n", g.output_name(k).c_str(), dtype_name(g.output_type(k)),
                 shapes.empty() ? "(depends on dynamic input dims)" : batch_shape_str(shapes[g.outputs[k]]).c_str());
   const int unsupported = print_model_ops(uses);
   std::map<std::string, int> ops;
@@ -86,6 +88,11 @@ int inspect_model(const std::string& path, const std::string& bytes) {
   std::printf("  ops        %zu nodes after constant folding: %s\n", g.nodes.size(), list.c_str());
   std::printf("  parameters %lld (%s as float32)\n", static_cast<long long>(g.parameter_count),
               human_bytes(g.parameter_count * 4).c_str());
+  if (!g.external_files.empty()) {
+    std::string files;
+    for (const auto& f : g.external_files) files += (files.empty() ? "" : ", ") + f.location + " (" + human_bytes(f.size) + ")";
+    std::printf("  weights    %zu external data file(s) beside the model: %s\n", g.external_files.size(), files.c_str());
+  }
   print_support(uses, unsupported);  // an unsupported op the outputs never need: the model still loads
   return 0;
 }
