@@ -6,6 +6,7 @@
 #include <cstring>
 #include <deque>
 
+#include "error.hpp"
 #include "signals.hpp"
 #include "trace.hpp"
 
@@ -40,16 +41,22 @@ bool BatchRunner::readahead_enabled() {
 
 int BatchRunner::ring_slots(int pipeline_depth) { return std::max(3, pipeline_depth + 1); }
 
-BatchRunner::BatchRunner(const DatasetReader& reader, Backend& backend, const Graph& graph, const ModelIo& io,
+BatchRunner::BatchRunner(const InputReaders& readers, Backend& backend, const Graph& graph, const ModelIo& io,
                          int64_t batch_size)
-    : reader_(reader), backend_(backend), io_(io), batch_(batch_size) {
+    : readers_(readers), backend_(backend), io_(io), batch_(batch_size) {
+  MGI_ASSERT(io.fixed_batch == 0 || batch_size == io.fixed_batch, "batch size differs from the model's fixed batch");
   std::vector<Shape> ones = io.input_rows;
-  for (Shape& one : ones) one.insert(one.begin(), 1);
+  const int64_t probe = io.fixed_batch > 0 ? io.fixed_batch : 1;
+  for (Shape& one : ones) one.insert(one.begin(), probe);
   const std::vector<Shape> shapes = graph.infer_shapes(ones);
-  for (size_t k = 0; k < graph.inputs.size(); ++k) in_types_.push_back(graph.input_type(k));
+  for (size_t k = 0; k < graph.inputs.size(); ++k) {
+    in_types_.push_back(graph.input_type(k));
+    in_row_bytes_.push_back(shape_numel(io.input_rows[k]) * static_cast<int64_t>(dtype_size(graph.input_type(k))));
+  }
   out_bytes_.resize(graph.outputs.size());
   for (size_t k = 0; k < graph.outputs.size(); ++k)
-    out_bytes_[k] = shape_numel(shapes[graph.outputs[k]]) * static_cast<int64_t>(dtype_size(graph.output_type(k)));
+    out_bytes_[k] = shape_numel(row_shape(shapes[graph.outputs[k]])) *
+                    static_cast<int64_t>(dtype_size(graph.output_type(k)));
   written_as_.assign(graph.outputs.size(), -1);
   for (size_t d = 0; d < io.graph_output.size(); ++d) {
     written_as_[io.graph_output[d]] = static_cast<int>(d);
@@ -60,12 +67,24 @@ BatchRunner::BatchRunner(const DatasetReader& reader, Backend& backend, const Gr
     if (written_as_[k] < 0) scratch_[k].resize(static_cast<size_t>(batch_ * out_bytes_[k]));
   in_ptrs_.resize(graph.inputs.size());
   out_ptrs_.resize(graph.outputs.size());
+  // A constant input's buffer: `rows` rows of its value.
+  auto constant = [&](size_t k, int64_t elements, void* dst) {
+    const std::vector<char>& v = io.feeds[k].value;
+    for (int64_t e = 0; e < elements; ++e) std::memcpy(static_cast<char*>(dst) + e * v.size(), v.data(), v.size());
+  };
   const bool threaded = readahead_enabled();
   if (io.ragged) {
+    const int64_t len = std::max<int64_t>(1, io.ragged->max_length);
     input_.resize(static_cast<size_t>(batch_ * io.input_row_bytes));
     if (io.mask_input >= 0)
-      mask_.resize(static_cast<size_t>(batch_ * std::max<int64_t>(1, io.ragged->max_length)) *
-                   dtype_size(in_types_[static_cast<size_t>(io.mask_input)]));
+      mask_.resize(static_cast<size_t>(batch_ * len) * dtype_size(in_types_[static_cast<size_t>(io.mask_input)]));
+    fill_.resize(graph.inputs.size());
+    for (size_t k = 0; k < graph.inputs.size(); ++k) {
+      if (io.feeds[k].kind != InputFeed::fill) continue;
+      const int64_t elements = batch_ * shape_numel(io.input_rows[k]);
+      fill_[k].resize(static_cast<size_t>(elements) * dtype_size(in_types_[k]));
+      constant(k, elements, fill_[k].data());
+    }
     batch_out_.resize(graph.outputs.size());
     for (size_t k = 0; k < graph.outputs.size(); ++k) batch_out_[k].resize(static_cast<size_t>(batch_ * out_bytes_[k]));
     in_shapes_.resize(graph.inputs.size());
@@ -74,8 +93,18 @@ BatchRunner::BatchRunner(const DatasetReader& reader, Backend& backend, const Gr
     return;
   }
   const int slots = ring_slots(backend_.pipeline_depth());
-  const size_t bytes = static_cast<size_t>(batch_ * io.input_row_bytes);
-  for (int s = 0; s < slots; ++s) ring_.push_back(backend_.host_buffer(bytes));
+  for (int s = 0; s < slots; ++s) {
+    ring_.emplace_back();
+    for (size_t k = 0; k < graph.inputs.size(); ++k) {
+      ring_.back().push_back(backend_.host_buffer(static_cast<size_t>(batch_ * in_row_bytes_[k])));
+      if (io.feeds[k].kind == InputFeed::fill)
+        constant(k, batch_ * shape_numel(io.input_rows[k]), ring_.back().back().get());
+    }
+  }
+  if (io.fixed_batch > 0) {
+    pad_out_.resize(graph.outputs.size());
+    for (size_t k = 0; k < graph.outputs.size(); ++k) pad_out_[k].resize(static_cast<size_t>(batch_ * out_bytes_[k]));
+  }
   ahead_ = std::make_unique<ReadAhead>(slots, threaded);
   inline_ = std::make_unique<ReadAhead>(slots, false);
 }
@@ -95,7 +124,19 @@ void BatchRunner::run_pieces(const std::vector<Piece>& pieces, RankStats& st) {
   const int tid = ahead.threaded() ? kReaderTid : 0;
   ahead.start(static_cast<int64_t>(jobs.size()), [this, &jobs, tid](int64_t i, int slot) {
     const auto t0 = Clock::now();
-    reader_.read_rows(jobs[i].first, jobs[i].rows, in_types_[0], ring_[static_cast<size_t>(slot)].get());
+    const Job& job = jobs[static_cast<size_t>(i)];
+    std::vector<HostBuffer>& bufs = ring_[static_cast<size_t>(slot)];
+    for (size_t k = 0; k < bufs.size(); ++k) {
+      const InputFeed& f = io_.feeds[k];
+      if (f.kind != InputFeed::dataset) continue;
+      char* dst = static_cast<char*>(bufs[k].get());
+      readers_.datasets[static_cast<size_t>(f.source)]->read_rows(job.first, job.rows, in_types_[k], dst);
+      // Fixed batch: a short batch is filled up with copies of its last row.
+      const int64_t row = in_row_bytes_[k];
+      if (io_.fixed_batch > 0)
+        for (int64_t r = job.rows; r < batch_; ++r)
+          std::memcpy(dst + r * row, dst + (job.rows - 1) * row, static_cast<size_t>(row));
+    }
     if (tid != 0 && Trace::enabled()) Trace::record("read-ahead", t0, Clock::now(), tid);
   });
   RunGuard guard(ahead, backend_);
@@ -116,16 +157,28 @@ void BatchRunner::run_pieces(const std::vector<Piece>& pieces, RankStats& st) {
     auto t0 = Clock::now();
     const int slot = ahead.next();
     st.read_s += elapsed_span("read", t0);
+    // A short batch of a fixed-batch model runs the full batch into pad_out_,
+    // alone in flight, and only its real rows are kept.
+    const bool padded = io_.fixed_batch > 0 && job.rows < batch_;
+    if (padded)
+      while (!flight.empty()) complete();
     if (flight.size() == depth) complete();
-    in_ptrs_[0] = ring_[static_cast<size_t>(slot)].get();
+    for (size_t k = 0; k < in_ptrs_.size(); ++k) in_ptrs_[k] = ring_[static_cast<size_t>(slot)][k].get();
     for (size_t k = 0; k < out_ptrs_.size(); ++k)
-      out_ptrs_[k] = written_as_[k] >= 0
-                         ? job.piece->out[written_as_[k]] + (job.first - job.piece->begin) * out_bytes_[k]
-                         : scratch_[k].data();
+      out_ptrs_[k] = padded              ? pad_out_[k].data()
+                     : written_as_[k] >= 0 ? job.piece->out[written_as_[k]] + (job.first - job.piece->begin) * out_bytes_[k]
+                                           : scratch_[k].data();
     t0 = Clock::now();
-    backend_.submit(job.rows, in_ptrs_, out_ptrs_);
+    backend_.submit(padded ? batch_ : job.rows, in_ptrs_, out_ptrs_);
     st.compute_s += elapsed_span("compute", t0);
     flight.push_back(&job);
+    if (padded) {
+      complete();
+      for (size_t k = 0; k < out_ptrs_.size(); ++k)
+        if (written_as_[k] >= 0)
+          std::memcpy(job.piece->out[written_as_[k]] + (job.first - job.piece->begin) * out_bytes_[k],
+                      pad_out_[k].data(), static_cast<size_t>(job.rows * out_bytes_[k]));
+    }
   }
   while (!flight.empty()) complete();
   guard.done();
@@ -175,7 +228,10 @@ void BatchRunner::run_ragged(const Slice& rows, const std::vector<char*>& out, R
     const int64_t v0 = ix.offsets[g0], v1 = ix.offsets[g1];
     std::vector<char>& values = values_[static_cast<size_t>(slot)];
     values.resize(static_cast<size_t>((v1 - v0) * tok) * dtype_size(type));
-    reader_.read_rows(v0, v1 - v0, type, values.data());
+    if (readers_.vlen)
+      readers_.vlen->read_packed(g0, g1 - g0, ix, type, values.data());
+    else
+      readers_.datasets[0]->read_rows(v0, v1 - v0, type, values.data());
     if (tid != 0 && Trace::enabled()) Trace::record("read-ahead", t0, Clock::now(), tid);
   });
   RunGuard guard(*ahead_, backend_);
@@ -198,11 +254,11 @@ void BatchRunner::ragged_group(const std::vector<char>& values, int64_t g0, int6
   const DType mask_type = io_.mask_input >= 0 ? in_types_[static_cast<size_t>(io_.mask_input)] : DType::f32;
   const int64_t v0 = ix.offsets[g0];
   const std::vector<int64_t> order = length_order(ix, g0, g1);
-  for (size_t b = 0; b < order.size(); b += static_cast<size_t>(batch_)) {
+  for (size_t b = 0; b < order.size();) {
     throw_if_interrupted();
-    const int64_t n = std::min<int64_t>(batch_, static_cast<int64_t>(order.size() - b));
+    const int64_t n = ragged_batch_rows(ix, order, b, batch_, io_.equal_length);
     const int64_t seq = pad_ragged_batch(ix, values.data(), v0, order, b, n, tok_bytes, input_.data(), mask_type,
-                                         mask_.empty() ? nullptr : mask_.data());
+                                         mask_.empty() ? nullptr : mask_.data(), io_.pad.data(), io_.pad.size());
     in_shapes_[data] = {n, seq};
     for (int64_t d : io_.token_shape) in_shapes_[data].push_back(d);
     in_ptrs_[data] = input_.data();
@@ -210,6 +266,11 @@ void BatchRunner::ragged_group(const std::vector<char>& values, int64_t g0, int6
       in_shapes_[static_cast<size_t>(io_.mask_input)] = {n, seq};
       in_ptrs_[static_cast<size_t>(io_.mask_input)] = mask_.data();
     }
+    for (size_t k = 0; k < fill_.size(); ++k)  // constants: any prefix of the buffer is the value
+      if (!fill_[k].empty()) {
+        in_shapes_[k] = in_shapes_[data];
+        in_ptrs_[k] = fill_[k].data();
+      }
     for (size_t k = 0; k < out_ptrs_.size(); ++k) out_ptrs_[k] = batch_out_[k].data();
     const auto t0 = Clock::now();
     backend_.run_shaped(in_shapes_, in_ptrs_, out_ptrs_);
@@ -223,6 +284,7 @@ void BatchRunner::ragged_group(const std::vector<char>& values, int64_t g0, int6
     }
     st.rows += n;
     st.batches += 1;
+    b += static_cast<size_t>(n);
   }
 }
 

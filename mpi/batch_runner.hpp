@@ -11,12 +11,17 @@
 // is freed. MGI_READAHEAD=0 reads on the calling thread instead (for measuring).
 //
 // Buffers are bytes: the input rows in the model input's type (read converted
-// by the DatasetReader), each output in the graph output's type.
+// by the DatasetReader), each output in the graph output's type. Each model
+// input is fed as ModelIo::feeds says: rows of its own dataset, or a constant
+// (input.fill) written once. A model that fixes its batch (io.fixed_batch)
+// gets exactly that many rows per batch: a short one is padded with copies of
+// its last row and the padding rows' outputs are dropped.
 //
 // Ragged input (io.ragged): rows are taken in groups of at most
 // kRaggedGroupBatches batches (a group's values are read ahead the same way),
 // sorted by length within the group, padded per batch to its longest row, and
-// their results scattered back to input order.
+// their results scattered back to input order. With io.equal_length (no mask)
+// a batch holds rows of one length only, so no row is ever padded.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -27,15 +32,27 @@
 #include "model_io.hpp"
 #include "partition.hpp"
 #include "read_ahead.hpp"
+#include "vlen_reader.hpp"
 #include "row_map.hpp"
 #include "run_report.hpp"
 
 namespace mgi {
 
+// The readers behind ModelIo::feeds: datasets[feed.source] for each dataset-fed
+// input (ragged values + offsets: datasets[0] holds the values), `vlen` for
+// ragged rows of a variable-length dataset.
+struct InputReaders {
+  std::vector<const DatasetReader*> datasets;
+  const VlenReader* vlen = nullptr;
+};
+
 class BatchRunner {
  public:
-  BatchRunner(const DatasetReader& reader, Backend& backend, const Graph& graph, const ModelIo& io,
+  BatchRunner(const InputReaders& readers, Backend& backend, const Graph& graph, const ModelIo& io,
               int64_t batch_size);
+  BatchRunner(const DatasetReader& reader, Backend& backend, const Graph& graph, const ModelIo& io,
+              int64_t batch_size)
+      : BatchRunner(InputReaders{{&reader}, nullptr}, backend, graph, io, batch_size) {}
   ~BatchRunner();
   BatchRunner(const BatchRunner&) = delete;
   BatchRunner& operator=(const BatchRunner&) = delete;
@@ -69,7 +86,7 @@ class BatchRunner {
   void ragged_group(const std::vector<char>& values, int64_t g0, int64_t g1, const Slice& rows,
                     const std::vector<char*>& out, RankStats& st);
 
-  const DatasetReader& reader_;
+  InputReaders readers_;
   Backend& backend_;
   const ModelIo& io_;
   int64_t batch_;
@@ -80,12 +97,16 @@ class BatchRunner {
   std::vector<std::vector<char>> scratch_;
   std::vector<const void*> in_ptrs_;
   std::vector<void*> out_ptrs_;
-  // Input ring (fixed-shape input): one batch of input rows per slot.
-  std::vector<HostBuffer> ring_;
+  // Input ring (fixed-shape input): one batch of rows per slot and graph input
+  // (a fill input's buffer holds its constant from the start).
+  std::vector<std::vector<HostBuffer>> ring_;
+  std::vector<int64_t> in_row_bytes_;        // per graph input, one row
+  std::vector<std::vector<char>> pad_out_;   // fixed batch: a padded batch's outputs, per graph output
   std::unique_ptr<ReadAhead> ahead_;     // reader thread (or inline reads with MGI_READAHEAD=0)
   std::unique_ptr<ReadAhead> inline_;    // runs of one batch: nothing to overlap, read in place
   // Ragged input only.
   std::vector<char> input_, mask_;
+  std::vector<std::vector<char>> fill_;       // per graph input: its constant, longest batch (fill inputs)
   std::vector<std::vector<char>> values_;     // per ring slot: one group's values
   std::vector<std::vector<char>> batch_out_;  // per graph output, batch x out_bytes_
   std::vector<Shape> in_shapes_;

@@ -29,6 +29,8 @@ std::string RunFingerprint::text() const {
                       {"input_dataset", input_dataset}, {"input_dtype", input_dtype},
                       {"input_shape", input_shape}, {"offsets", offsets}, {"rows", rows},
                       {"outputs", outs}};
+  for (const auto& [key, value] : extra)
+    if (!value.empty()) j[key] = value;
   return j.dump();
 }
 

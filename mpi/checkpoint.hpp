@@ -4,6 +4,7 @@
 // the HDF5 output from the journal and renames it into place.
 #pragma once
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,6 +27,10 @@ struct RunFingerprint {
   Shape input_shape;
   int64_t rows = 0;
   std::vector<OutputDatasetSpec> outputs;
+  // Further keys, each left out when empty so journals of runs without them
+  // still resume: "inputs" (several input datasets), "feeds" (input.fill,
+  // input.pad_value), "model_external_data" (weight files: size and mtime).
+  std::map<std::string, std::string> extra;
   std::string text() const;  // JSON
 };
 

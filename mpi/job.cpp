@@ -65,11 +65,11 @@ int Job::run() {
   });
   RankStats stats;
   if (dynamic()) {
-    DynamicRun run{comm_, topo_.rank, topo_.size, tasks_, max_task_rows_, batch_, &*reader_, backend_.get(),
+    DynamicRun run{comm_, topo_.rank, topo_.size, tasks_, max_task_rows_, batch_, &input_readers_, backend_.get(),
                    &graph_, &io_, checkpoint_.get()};
     stats = run_interruptible([&] { return run_dynamic(run); });
   } else {
-    StaticRun run{comm_, topo_.rank, &todo_, slices_, gather_, batch_, &*reader_, backend_.get(), &graph_, &io_,
+    StaticRun run{comm_, topo_.rank, &todo_, slices_, gather_, batch_, &input_readers_, backend_.get(), &graph_, &io_,
                   checkpoint_.get()};
     stats = run_interruptible([&] { return run_static(run); });
   }

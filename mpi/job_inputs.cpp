@@ -13,23 +13,17 @@
 #include "cpu_threads.hpp"
 #include "device_select.hpp"
 #include "error_sync.hpp"
+#include "external_data.hpp"
 #include "job_internal.hpp"
 #include "mpi_handles.hpp"
 #include "output_writer.hpp"
 #include "ragged.hpp"
 #include "sha256.hpp"
+#include "vlen_reader.hpp"
 
 namespace mgi {
 
 namespace {
-
-std::string read_model_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw ModelError("model.file '" + path + "': cannot read (missing or unreadable)");
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 // Per-row cost for scheduling: input.cost ([N], finite, >= 0) as prefix sums.
 std::vector<double> read_cost_prefix(const Config& cfg, int64_t rows) {
@@ -51,6 +45,37 @@ std::vector<double> read_cost_prefix(const Config& cfg, int64_t rows) {
 
 }  // namespace
 
+// One reader per input.dataset entry: a variable-length dataset (ragged rows)
+// or an ordinary [N, ...] dataset.
+void Job::open_inputs() {
+  readers_.clear();
+  vlen_.reset();
+  inputs_.clear();
+  std::vector<int> reader_of;  // per entry: index into readers_, -1 for the vlen one
+  for (const InputBinding& b : cfg_.input.datasets) {
+    InputDescription d;
+    d.file = cfg_.input.file;
+    d.dataset = b.dataset;
+    d.onnx_input = b.onnx_input;
+    if (cfg_.input.offsets.empty() && !vlen_ && is_vlen_dataset(cfg_.input.file, b.dataset)) {
+      vlen_.emplace(cfg_.input.file, b.dataset);
+      d.dtype = vlen_->dtype();
+      d.shape = {vlen_->rows()};
+      d.vlen = true;
+      reader_of.push_back(-1);
+    } else {
+      readers_.emplace_back(cfg_.input.file, b.dataset);
+      d.dtype = readers_.back().dtype();
+      d.shape = readers_.back().shape();
+      reader_of.push_back(static_cast<int>(readers_.size()) - 1);
+    }
+    inputs_.push_back(std::move(d));
+  }
+  input_readers_ = InputReaders{};
+  for (int r : reader_of) input_readers_.datasets.push_back(r >= 0 ? &readers_[static_cast<size_t>(r)] : nullptr);
+  input_readers_.vlen = vlen_ ? &*vlen_ : nullptr;
+}
+
 void Job::check_inputs() {
   collectively(comm_, [&] {
     cfg_ = load_config(opts_.config_path, opts_.overrides);
@@ -63,25 +88,30 @@ void Job::check_inputs() {
   });
   bcast_string(model_bytes_, 0, comm_);
   collectively(comm_, [&] {
-    graph_ = load_onnx(model_bytes_, cfg_.model.file);
+    // Weights in external data files are read by every rank from the model's folder.
+    graph_ = load_onnx(model_bytes_, cfg_.model.file, model_folder(cfg_.model.file));
     if (topo_.rank == 0) model_sha_ = sha256_hex(model_bytes_);
-    reader_.emplace(cfg_.input.file, cfg_.input.dataset);
-    const InputDescription in{cfg_.input.file, cfg_.input.dataset, reader_->dtype(), reader_->shape()};
+    open_inputs();
     if (cfg_.output.ragged)
       throw ConfigError("output.ragged: per-token (ragged) outputs are not supported in this version; "
                         "pool over the sequence so each row has a fixed-shape output");
+    InputOptions opt;
+    opt.offsets = cfg_.input.offsets;
+    opt.mask = cfg_.input.mask;
+    opt.fill = cfg_.input.fill;
+    opt.pad_value = cfg_.input.pad_value;
+    opt.padding_harmless = cfg_.input.padding_harmless;
     if (ragged()) {
       if (cfg_.runtime.device == "cuda")
-        throw ConfigError("input.offsets: ragged inputs are CPU-only in this version; set runtime.device: cpu");
-      auto index = std::make_shared<const RaggedIndex>(
-          read_ragged_index(cfg_.input.file, cfg_.input.offsets, reader_->rows()));
-      io_ = match_model_ragged(graph_, cfg_.model.file, in, cfg_.input.offsets, std::move(index), cfg_.input.mask,
-                               cfg_.output.datasets);
-    } else {
-      if (!cfg_.input.mask.empty())
-        throw ConfigError("input.mask: only used with ragged input (input.offsets)");
-      io_ = match_model(graph_, cfg_.model.file, in, cfg_.output.datasets);
+        throw ConfigError(std::string(vlen_ ? "input.dataset: variable-length (ragged)" : "input.offsets: ragged") +
+                          " inputs are CPU-only in this version; set runtime.device: cpu");
+      if (vlen_)
+        opt.ragged = std::make_shared<const RaggedIndex>(vlen_->index());
+      else
+        opt.ragged = std::make_shared<const RaggedIndex>(
+            read_ragged_index(cfg_.input.file, cfg_.input.offsets, readers_.front().rows()));
     }
+    io_ = match_inputs(graph_, cfg_.model.file, inputs_, opt, cfg_.output.datasets);
     for (const auto& o : io_.outputs)
       if (o.path == cfg_.output.status)
         throw ConfigError("output.status: dataset '" + o.path + "' is also a prediction dataset; choose another "

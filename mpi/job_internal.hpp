@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "backend.hpp"
+#include "batch_runner.hpp"
 #include "batch_size.hpp"
 #include "checkpoint.hpp"
 #include "chunk_schedule.hpp"
@@ -50,8 +51,9 @@ class Job {
   template <class F>
   RankStats run_interruptible(F&& f);
   bool dynamic() const { return cfg_.mode == "dynamic"; }
-  bool ragged() const { return !cfg_.input.offsets.empty(); }
-  int64_t rows() const { return io_.ragged ? io_.ragged->rows() : reader_->rows(); }
+  bool ragged() const { return !cfg_.input.offsets.empty() || vlen_.has_value(); }
+  int64_t rows() const { return io_.ragged ? io_.ragged->rows() : readers_.front().rows(); }
+  void open_inputs();
 
   const CliOptions& opts_;
   const Topology& topo_;
@@ -60,7 +62,10 @@ class Job {
   Config cfg_;
   std::string model_bytes_, model_sha_;
   Graph graph_;
-  std::optional<DatasetReader> reader_;
+  std::vector<DatasetReader> readers_;      // per input.dataset entry (ragged: the values)
+  std::optional<VlenReader> vlen_;          // ragged rows of a variable-length dataset
+  std::vector<InputDescription> inputs_;    // per input.dataset entry
+  InputReaders input_readers_;              // what the batch runner reads through
   ModelIo io_;
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<Checkpoint> checkpoint_;  // rank 0

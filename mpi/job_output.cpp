@@ -23,8 +23,28 @@ void Job::open_checkpoint() {
   std::vector<int64_t> done;  // begin, end pairs
   collectively(comm_, [&] {
     if (topo_.rank != 0) return;
-    RunFingerprint fp{model_sha_, cfg_.input.file, cfg_.input.dataset, reader_->dtype(), cfg_.input.offsets,
-                      reader_->shape(), rows(), io_.outputs};
+    RunFingerprint fp{model_sha_, cfg_.input.file, cfg_.input.dataset, inputs_.front().dtype, cfg_.input.offsets,
+                      inputs_.front().shape, rows(), io_.outputs, {}};
+    if (inputs_.size() > 1) {
+      std::string all;
+      for (const auto& in : inputs_)
+        all += (all.empty() ? "" : "; ") + in.onnx_input + " <- " + in.dataset + " " + shape_str(in.shape) + " " +
+               in.dtype;
+      fp.extra["inputs"] = all;
+    }
+    std::string feeds;
+    for (const auto& [name, value] : cfg_.input.fill)
+      feeds += (feeds.empty() ? "" : "; ") + std::string("fill ") + name + "=" + std::to_string(value);
+    if (io_.ragged && cfg_.input.pad_value != 0) feeds += (feeds.empty() ? "" : "; ") + std::string("pad_value=") +
+                                                         std::to_string(cfg_.input.pad_value);
+    if (io_.ragged && !io_.equal_length && io_.mask_input < 0) feeds += (feeds.empty() ? "" : "; ") + std::string("padded");
+    fp.extra["feeds"] = feeds;
+    // A changed weight file must be noticed: its size and modification time.
+    std::string files;
+    for (const auto& f : graph_.external_files)
+      files += (files.empty() ? "" : "; ") + f.location + " " + std::to_string(f.size) + " bytes mtime " +
+               std::to_string(f.mtime_ns);
+    fp.extra["model_external_data"] = files;
     checkpoint_ = std::make_unique<Checkpoint>(cfg_.output.file, fp,
                                                CheckpointOptions{opts_.fresh, cfg_.checkpoint.flush_seconds,
                                                                  cfg_.output.on_nonfinite == "fail"});

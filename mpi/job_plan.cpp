@@ -81,6 +81,10 @@ void Job::plan_work() {
 // memory: activations from shape inference (an upper bound, refined from the
 // backend's own plan in prepare_backend()) plus the pipeline's copies of a row.
 void Job::choose_batch(int64_t rows, int sharing) {
+  if (io_.fixed_batch > 0) {  // the model decides
+    batch_ = io_.fixed_batch;
+    return;
+  }
   if (!cfg_.runtime.batch_size_auto) {
     batch_ = cfg_.runtime.batch_size;
     return;
@@ -99,12 +103,12 @@ void Job::choose_batch(int64_t rows, int sharing) {
   if (mem.device) {  // weights (plus room for converted copies) and the lanes' inputs and outputs on the GPU
     weight_bytes_ = graph_.parameter_count * static_cast<int64_t>(sizeof(float)) * 3 / 2;
     in.fixed_bytes = weight_bytes_ + act.fixed;
-    in.row_bytes = act.per_row + depth * (in_row + out_row);
+    in.row_bytes = act.per_row + depth * (io_.all_input_row_bytes + out_row);
     const MemoryInfo host = host_memory_info();  // the pinned read-ahead ring and output staging
     in.host_budget_bytes = host.free_bytes / 4 / std::max(1, topo_.local_size);
-    in.host_row_bytes = BatchRunner::ring_slots(depth) * in_row + depth * out_row;
+    in.host_row_bytes = BatchRunner::ring_slots(depth) * io_.all_input_row_bytes + depth * out_row;
   } else {
-    in.row_bytes = act.per_row + BatchRunner::ring_slots(depth) * in_row;
+    in.row_bytes = act.per_row + BatchRunner::ring_slots(depth) * io_.all_input_row_bytes;
     if (io_.ragged) in.row_bytes += 2 * BatchRunner::kRaggedGroupBatches * in_row;  // groups read ahead
   }
   auto_out_ = auto_batch(in);
@@ -116,7 +120,7 @@ void Job::choose_batch(int64_t rows, int sharing) {
 // (CUDA) the batch grows to what that plan says fits.
 void Job::prepare_backend() {
   collectively(comm_, [&] {
-    const bool is_auto = cfg_.runtime.batch_size_auto;
+    const bool is_auto = cfg_.runtime.batch_size_auto && io_.fixed_batch == 0;
     batch_ = prepare_batch(*backend_, graph_, io_.input_rows, batch_, is_auto);
     if (!is_auto || batch_ != auto_out_.rows || batch_ < 2) return;
     const int64_t big = backend_->planned_bytes(batch_), one = backend_->planned_bytes(1);
@@ -132,11 +136,12 @@ void Job::prepare_backend() {
   });
 }
 
-// The input's dtype in the file and, when they differ, the model input's it
+// The data input's dtype in the file and, when they differ, the model input's it
 // is read as: "uint8 -> float32"; ragged input with a mask adds the mask's type.
 std::string Job::input_dtype_line() const {
   const DType model = graph_.input_type(static_cast<size_t>(io_.data_input));
-  std::string s = reader_->dtype();
+  const InputDescription& in = inputs_[static_cast<size_t>(std::max(0, io_.feeds[static_cast<size_t>(io_.data_input)].source))];
+  std::string s = in.dtype;
   if (s != dtype_name(model)) s += std::string(" -> ") + dtype_name(model);
   if (io_.mask_input >= 0)
     s += std::string(" (mask ") + dtype_name(graph_.input_type(static_cast<size_t>(io_.mask_input))) + ")";
@@ -153,18 +158,21 @@ void Job::print_plan() {
   if (!topo_.binding_warning.empty()) std::fprintf(stderr, "mgi-mpi: warning: %s\n", topo_.binding_warning.c_str());
   PlanSummary& p = plan_;
   p.mode = cfg_.mode;
-  p.input = cfg_.input.file + ":" + cfg_.input.dataset;
+  p.input = cfg_.input.datasets.size() == 1 ? cfg_.input.file + ":" + cfg_.input.dataset : cfg_.input.file;
+  p.inputs = describe_inputs(graph_, io_, inputs_);
+  p.padding = describe_padding(graph_, io_);
   p.model = cfg_.model.file + " (opset " + std::to_string(graph_.opset) + ", " +
             std::to_string(graph_.nodes.size()) + " nodes, " + std::to_string(graph_.parameter_count) +
             " parameters, sha256 " + model_sha_.substr(0, 12) + ")";
   p.output = cfg_.output.file;
   p.rows = rows();
-  p.input_shape = shape_str(reader_->shape());
+  p.input_shape = shape_str(inputs_.front().shape);
   if (io_.ragged) {
     Shape rows_of = io_.token_shape;
     rows_of.insert(rows_of.begin(), {rows(), io_.ragged->max_length});
     p.input_shape = "ragged " + shape_str(rows_of) + " (seq <= " + std::to_string(io_.ragged->max_length) +
-                    "; values " + p.input_shape + ", offsets " + cfg_.input.offsets + ")";
+                    (io_.vlen ? "; variable-length rows)" : "; values " + p.input_shape + ", offsets " +
+                                                                cfg_.input.offsets + ")");
   }
   p.input_dtype = input_dtype_line();
   for (size_t d = 0; d < io_.outputs.size(); ++d)
@@ -172,7 +180,18 @@ void Job::print_plan() {
                         shape_str(io_.outputs[d].row_shape) + output_type_note(io_.outputs[d].dtype) + " per row");
   p.batch_size = batch_;
   p.batch_note = "";
-  if (cfg_.runtime.batch_size_auto) {
+  if (io_.fixed_batch > 0) {
+    const size_t k = [&] {
+      for (size_t i = 0; i < graph_.inputs.size(); ++i)
+        if (!graph_.input_shapes[i].empty() && graph_.input_shapes[i][0] > 0) return i;
+      return size_t{0};
+    }();
+    p.batch_note = " (fixed by the model: input '" + graph_.input_name(k) + "' is " +
+                   shape_str(graph_.input_shapes[k]) + (cfg_.runtime.batch_size_auto || cfg_.runtime.batch_size != batch_
+                   ? std::string("; runtime.batch_size ignored") : std::string()) +
+                   "; a short last batch is filled with copies of its last row, whose outputs are dropped, so "
+                   "every row computes as if alone)";
+  } else if (cfg_.runtime.batch_size_auto) {
     p.batch_note = " (" + auto_batch_note(auto_in_, auto_out_);
     if (batch_ != auto_out_.rows)
       p.batch_note += "; out of memory at " + std::to_string(auto_out_.rows) + " rows, halved to " +
@@ -180,7 +199,7 @@ void Job::print_plan() {
     p.batch_note += ")";
   }
   p.split = cost_prefix_.empty()      ? "rows"
-            : cfg_.input.cost.empty() ? "row length (" + cfg_.input.offsets + ")"
+            : cfg_.input.cost.empty() ? "row length (" + (vlen_ ? vlen_->dataset() : cfg_.input.offsets) + ")"
                                       : "cost (" + cfg_.input.cost + ")";
   if (dynamic()) {
     p.tasks = static_cast<int64_t>(tasks_.size());

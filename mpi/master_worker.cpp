@@ -210,7 +210,7 @@ RankStats run_dynamic(const DynamicRun& run) {
   const auto t_start = Clock::now();
   RankStats st;
   Comm requests = dup(run.comm), replies = dup(run.comm);
-  BatchRunner runner(*run.reader, *run.backend, *run.graph, *run.io, run.batch_size);
+  BatchRunner runner(*run.inputs, *run.backend, *run.graph, *run.io, run.batch_size);
   const size_t outputs = run.io->outputs.size();
   std::vector<int64_t> out_bytes(outputs);  // per output, one row in its type
   std::vector<RowType> types;

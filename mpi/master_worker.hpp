@@ -18,7 +18,7 @@
 #include "backend.hpp"
 #include "checkpoint.hpp"
 #include "chunk_schedule.hpp"
-#include "dataset_reader.hpp"
+#include "batch_runner.hpp"
 #include "model_io.hpp"
 #include "run_report.hpp"
 
@@ -30,7 +30,7 @@ struct DynamicRun {
   std::vector<Task> tasks;  // physical row ranges; used on rank 0
   int64_t max_task_rows = 1;
   int64_t batch_size = 1;
-  const DatasetReader* reader = nullptr;
+  const InputReaders* inputs = nullptr;
   Backend* backend = nullptr;
   const Graph* graph = nullptr;
   const ModelIo* io = nullptr;

@@ -30,7 +30,7 @@ RankStats run_static(const StaticRun& run) {
   const Slice mine = run.slices[run.rank];
   const int64_t window = run.gather.rows_per_window;
   const int ranks = static_cast<int>(run.slices.size());
-  BatchRunner runner(*run.reader, *run.backend, *run.graph, io, run.batch_size);
+  BatchRunner runner(*run.inputs, *run.backend, *run.graph, io, run.batch_size);
 
   // Written outputs are computed straight into the send buffers: bytes of
   // each output's type, sent as rows of row_bytes MPI_BYTEs.

@@ -10,7 +10,7 @@
 
 #include "backend.hpp"
 #include "checkpoint.hpp"
-#include "dataset_reader.hpp"
+#include "batch_runner.hpp"
 #include "gather_plan.hpp"
 #include "model_io.hpp"
 #include "row_map.hpp"
@@ -25,7 +25,7 @@ struct StaticRun {
   std::vector<Slice> slices;  // virtual rows of `todo`
   GatherPlan gather;
   int64_t batch_size = 1;
-  const DatasetReader* reader = nullptr;
+  const InputReaders* inputs = nullptr;
   Backend* backend = nullptr;
   const Graph* graph = nullptr;
   const ModelIo* io = nullptr;

@@ -92,18 +92,26 @@ void CudaBackend::prepare(const Graph& graph, const std::vector<Shape>& input_ro
     throw ModelError("model " + graph.source + ": expects " + std::to_string(graph.inputs.size()) +
                      " input(s), got " + std::to_string(input_rows.size()));
   input_rows_ = input_rows;
+  // Same rule as the CPU backend: a model whose inputs fix the batch runs
+  // batches of exactly that size (the caller pads a short one).
+  const int64_t fixed = model_fixed_batch(graph);
+  if (fixed > 0 && max_batch != fixed)
+    throw ModelError("model " + graph.source + ": its inputs fix the batch at " + std::to_string(fixed) +
+                     " rows; prepared for " + std::to_string(max_batch));
   auto shapes_at = [&](int64_t rows) { return graph.plan(input_shapes(rows)).shapes; };  // validates the graph
   const std::vector<Shape> max_shapes = shapes_at(max_batch);
   // Same rule as the CPU backend: every output is [rows, ...], or rows could not be split.
-  const std::vector<Shape> s1 = shapes_at(1), s2 = shapes_at(2);
+  const int64_t r1 = fixed > 0 ? fixed : 1, r2 = fixed > 0 ? fixed : 2;
+  const std::vector<Shape> s1 = fixed > 0 ? max_shapes : shapes_at(1), s2 = fixed > 0 ? max_shapes : shapes_at(2);
   for (size_t k = 0; k < graph.outputs.size(); ++k) {
     const size_t v = static_cast<size_t>(graph.outputs[k]);
     const Shape &a = s1[v], &b = s2[v], &m = max_shapes[v];
-    if (a.empty() || b.empty() || m.empty() || a[0] != 1 || b[0] != 2 || m[0] != max_batch ||
+    if (a.empty() || b.empty() || m.empty() || a[0] != r1 || b[0] != r2 || m[0] != max_batch ||
         row_shape(a) != row_shape(b))
       throw ModelError("model " + graph.source + ": output '" + graph.output_name(k) + "' has shape " +
-                       shape_str(b) + " for a batch of 2 rows; the batch must be its first dimension (was the "
-                       "model exported with a fixed batch size?)");
+                       shape_str(b) + " for a batch of " + std::to_string(r2) +
+                       " rows; the batch must be its first dimension" +
+                       (fixed > 0 ? "" : " (was the model exported with a fixed batch size?)"));
   }
 
   // Fusion keeps value ids, so max_shapes (from the unfused graph) still index it.

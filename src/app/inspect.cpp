@@ -11,6 +11,7 @@
 #include "graph.hpp"
 #include "h5.hpp"
 #include "run_report.hpp"
+#include "external_data.hpp"
 #include "sha256.hpp"
 
 namespace mgi {
@@ -50,7 +51,7 @@ int inspect_model(const std::string& path, const std::string& bytes) {
               sha256_hex(bytes).c_str());
   Graph g;
   try {
-    g = load_onnx(bytes, path);
+    g = load_onnx(bytes, path, model_folder(path));  // weights in external data files: from the model's folder
   } catch (const Error& e) {
     print_support(uses, print_model_ops(uses));
     std::fflush(stdout);
@@ -74,7 +75,7 @@ int inspect_model(const std::string& path, const std::string& bytes) {
   try {
     std::vector<Shape> in;
     for (Shape s : g.input_shapes) {
-      s[0] = 1;
+      if (s[0] < 1) s[0] = 1;  // a fixed batch stays
       for (int64_t d : s)
         if (d < 0) throw ModelError("dynamic dims");
       in.push_back(s);
@@ -100,6 +101,11 @@ int inspect_model(const std::string& path, const std::string& bytes) {
     std::printf("  host       %d of them compute shapes per batch on the host (Shape and what follows it)\n", host);
   std::printf("  parameters %lld (%s as float32)\n", static_cast<long long>(g.parameter_count),
               human_bytes(g.parameter_count * 4).c_str());
+  if (!g.external_files.empty()) {
+    std::string files;
+    for (const auto& f : g.external_files) files += (files.empty() ? "" : ", ") + f.location + " (" + human_bytes(f.size) + ")";
+    std::printf("  weights    %zu external data file(s) beside the model: %s\n", g.external_files.size(), files.c_str());
+  }
   print_support(uses, unsupported);  // an unsupported op the outputs never need: the model still loads
   return 0;
 }

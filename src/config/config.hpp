@@ -4,9 +4,15 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace mgi {
+
+struct InputBinding {
+  std::string onnx_input;  // empty: "the model's only dataset-fed input"
+  std::string dataset;     // HDF5 path, e.g. /x
+};
 
 struct OutputBinding {
   std::string onnx_output;  // empty: "the model's only output"
@@ -20,11 +26,19 @@ struct Config {
 
   struct Input {
     std::string file;
-    std::string dataset;                 // [N, ...], any numeric dtype
+    std::string dataset;                 // [N, ...], any numeric dtype (the first of `datasets`)
+    std::vector<InputBinding> datasets;  // `dataset: /x` (one, onnx_input empty) or a map
+                                         // {onnx_input_name: /dataset}, all with the same N rows
     std::string cost;                    // optional [N] per-row cost dataset in the same file
     std::string offsets;                 // optional [N+1] int offsets: `dataset` is then the ragged
                                          // values [total, ...]; row i = values[offsets[i]:offsets[i+1]]
     std::string mask;                    // optional model input fed the padding mask [batch, seq]
+    double pad_value = 0;                // ragged: value of the padded positions of the token input
+                                         // (converted to that input's type; integral for integer inputs)
+    std::vector<std::pair<std::string, double>> fill;  // model inputs filled with a constant, shaped
+                                         // like the (padded) data input, e.g. {token_type_ids: 0}
+    bool padding_harmless = false;       // ragged without a mask: pad anyway (the model ignores
+                                         // padding); default false: batch only rows of equal length
   } input;
 
   struct Output {

@@ -2,6 +2,8 @@
 // checked and stored in the Config. A new key goes in kSectionKeys and in
 // validate(); config.hpp documents the fields.
 #include <climits>
+#include <map>
+#include <optional>
 #include <set>
 
 #include "config_validator.hpp"
@@ -12,7 +14,7 @@ namespace mgi::config_parse {
 
 const Keys kTopKeys = {"input", "output", "model", "runtime", "mode", "dynamic", "checkpoint"};
 const std::map<std::string, Keys> kSectionKeys = {
-    {"input", {"file", "dataset", "cost", "offsets", "mask"}},
+    {"input", {"file", "dataset", "cost", "offsets", "mask", "pad_value", "fill", "padding_harmless"}},
     {"output", {"file", "dataset", "compression", "compression_level", "chunk_rows", "ragged", "status",
                 "on_nonfinite"}},
     {"model", {"file"}},
@@ -50,6 +52,72 @@ void read_output_datasets(const Validator& v, const Entry& e, Config::Output& ou
       v.fail(path, key.Mark(), "outputs '" + pos->second + "' and '" + key.Scalar() +
                                    "' both write dataset " + quoted(ds));
     out.datasets.push_back(OutputBinding{key.Scalar(), ds});
+  }
+}
+
+void read_input_datasets(const Validator& v, const Entry& e, Config::Input& in) {
+  const std::string expected = "a dataset path such as /x or a mapping {onnx_input_name: /dataset}";
+  if (e.value.IsScalar()) {
+    in.datasets = {InputBinding{"", v.dataset_path(e.path, e.value, e.key.Mark())}};
+    in.dataset = in.datasets[0].dataset;
+    return;
+  }
+  if (!e.value.IsMap() || e.value.size() == 0)
+    v.fail(e.path, e.key.Mark(), "expected " + expected + ", got " + describe(e.value));
+  in.datasets.clear();
+  std::set<std::string> names;
+  for (auto it = e.value.begin(); it != e.value.end(); ++it) {
+    const YAML::Node key = it->first;
+    if (!key.IsScalar() || key.Scalar().empty())
+      v.fail(e.path, key.Mark(), "onnx input names must be non-empty strings, got " + describe(key));
+    KeyPath path = e.path;
+    path.push_back(key.Scalar());
+    if (!names.insert(key.Scalar()).second) v.fail(path, key.Mark(), "duplicate key");
+    in.datasets.push_back(InputBinding{key.Scalar(), v.dataset_path(path, it->second, key.Mark())});
+  }
+  in.dataset = in.datasets[0].dataset;
+}
+
+// input.fill: {onnx_input_name: number}.
+void read_fill(const Validator& v, const Entry& e, Config::Input& in) {
+  const std::string expected = "a mapping {onnx_input_name: number} such as {token_type_ids: 0}";
+  if (!e.value.IsMap() || e.value.size() == 0)
+    v.fail(e.path, e.key.Mark(), "expected " + expected + ", got " + describe(e.value));
+  in.fill.clear();
+  std::set<std::string> names;
+  for (auto it = e.value.begin(); it != e.value.end(); ++it) {
+    const YAML::Node key = it->first;
+    if (!key.IsScalar() || key.Scalar().empty())
+      v.fail(e.path, key.Mark(), "onnx input names must be non-empty strings, got " + describe(key));
+    KeyPath path = e.path;
+    path.push_back(key.Scalar());
+    if (!names.insert(key.Scalar()).second) v.fail(path, key.Mark(), "duplicate key");
+    const std::string s = v.scalar_node(path, it->second, key.Mark(), "a number");
+    const std::optional<double> value = parse_number_strict(s);
+    if (!value) v.fail(path, key.Mark(), "expected a number, got " + quoted(s));
+    in.fill.emplace_back(key.Scalar(), *value);
+  }
+}
+
+// Each model input is fed once: by a dataset, the mask or a fill constant.
+void check_input_feeds(const Validator& v, const Level& input, const Config::Input& in) {
+  std::map<std::string, std::string> fed_by;  // onnx input -> key feeding it
+  auto claim = [&](const std::string& name, const std::string& key, const Entry& e) {
+    auto [pos, inserted] = fed_by.emplace(name, key);
+    if (!inserted)
+      v.fail(e.path, e.key.Mark(), "model input '" + name + "' is fed by both " + pos->second + " and " + key +
+                                       "; each input takes one source");
+  };
+  for (const auto& b : in.datasets)
+    if (!b.onnx_input.empty()) claim(b.onnx_input, "input.dataset." + b.onnx_input, *input.find("dataset"));
+  if (const Entry* e = input.find("mask")) claim(in.mask, "input.mask", *e);
+  if (const Entry* e = input.find("fill"))
+    for (const auto& [name, value] : in.fill) claim(name, "input.fill." + name, *e);
+  if (in.datasets.size() > 1 && !in.offsets.empty()) {
+    const Entry& e = *input.find("offsets");
+    v.fail(e.path, e.key.Mark(), "ragged input (offsets) feeds one model input; input.dataset names " +
+                                     std::to_string(in.datasets.size()) +
+                                     " datasets (use input.mask and input.fill for the other inputs)");
   }
 }
 
@@ -101,11 +169,15 @@ Config validate(const Validator& v, const YAML::Node& root) {
   v.missing(input, "file");
   v.missing(input, "dataset");
   cfg.input.file = v.string(*input.find("file"));
-  const Entry& in_ds = *input.find("dataset");
-  cfg.input.dataset = v.dataset_path(in_ds.path, in_ds.value, in_ds.key.Mark());
+  read_input_datasets(v, *input.find("dataset"), cfg.input);
   if (const Entry* e = input.find("cost")) cfg.input.cost = v.dataset_path(e->path, e->value, e->key.Mark());
   if (const Entry* e = input.find("offsets")) cfg.input.offsets = v.dataset_path(e->path, e->value, e->key.Mark());
   if (const Entry* e = input.find("mask")) cfg.input.mask = v.string(*e);
+  if (const Entry* e = input.find("pad_value"))
+    cfg.input.pad_value = v.number(*e, -1e300, 1e300, "a number (converted to the padded input's type)");
+  if (const Entry* e = input.find("fill")) read_fill(v, *e, cfg.input);
+  if (const Entry* e = input.find("padding_harmless")) cfg.input.padding_harmless = v.boolean(*e);
+  check_input_feeds(v, input, cfg.input);
 
   const Level output = section("output");
   v.missing(output, "file");

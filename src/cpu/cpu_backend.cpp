@@ -49,6 +49,12 @@ void CpuBackend::prepare(const Graph& graph, const std::vector<Shape>& input_row
     throw ModelError(where + "has " + std::to_string(graph.inputs.size()) + " input(s) but " +
                      std::to_string(input_rows.size()) + " input shape(s) were given");
   if (max_batch < 1) throw RuntimeError("cpu backend: max_batch must be >= 1, got " + std::to_string(max_batch));
+  // A model whose inputs fix the batch ([1, 3, 224, 224]) runs batches of exactly
+  // that many rows (the caller pads a short one); its outputs are checked at it.
+  fixed_batch_ = model_fixed_batch(graph);
+  if (fixed_batch_ > 0 && max_batch != fixed_batch_)
+    throw ModelError(where + "its inputs fix the batch at " + std::to_string(fixed_batch_) +
+                     " rows; prepared for " + std::to_string(max_batch));
   graph_ = options_.fuse ? fuse_graph(graph, input_rows) : graph;
   input_rows_ = input_rows;
   max_batch_ = max_batch;
@@ -56,14 +62,16 @@ void CpuBackend::prepare(const Graph& graph, const std::vector<Shape>& input_row
   shaped_.clear();
   plan_max_ = plan_for(max_batch);
   const std::vector<Shape>& shapes_max_ = plan_max_.shapes;
-  const std::vector<Shape> s1 = plan_for(1).shapes, s2 = plan_for(2).shapes;
+  const int64_t r1 = fixed_batch_ > 0 ? fixed_batch_ : 1, r2 = fixed_batch_ > 0 ? fixed_batch_ : 2;
+  const std::vector<Shape> s1 = fixed_batch_ > 0 ? shapes_max_ : plan_for(1).shapes;
+  const std::vector<Shape> s2 = fixed_batch_ > 0 ? shapes_max_ : plan_for(2).shapes;
   for (size_t k = 0; k < graph_.outputs.size(); ++k) {
     const size_t v = static_cast<size_t>(graph_.outputs[k]);
     const Shape &a = s1[v], &b = s2[v], &m = shapes_max_[v];
-    if (a.empty() || a[0] != 1 || b[0] != 2 || m[0] != max_batch || row_shape(a) != row_shape(b))
+    if (a.empty() || a[0] != r1 || b[0] != r2 || m[0] != max_batch || row_shape(a) != row_shape(b))
       throw ModelError(where + "output '" + graph_.output_name(k) + "' has shape " + shape_str(b) +
-                       " for a batch of 2 rows; the batch must be its first dimension (was the model "
-                       "exported with a fixed batch size?)");
+                       " for a batch of " + std::to_string(r2) + " rows; the batch must be its first dimension" +
+                       (fixed_batch_ > 0 ? "" : " (was the model exported with a fixed batch size?)"));
   }
 
   // Weights (the constant 2-D B of a Gemm/MatMul) packed once for the GEMM
@@ -200,9 +208,9 @@ void CpuBackend::check_io(size_t inputs, size_t outputs) const {
 
 void CpuBackend::run(int64_t rows, const std::vector<const void*>& inputs, const std::vector<void*>& outputs) {
   check_io(inputs.size(), outputs.size());
-  if (rows < 1 || rows > max_batch_)
-    throw RuntimeError("cpu backend: run() with " + std::to_string(rows) + " rows; prepared for 1.." +
-                       std::to_string(max_batch_));
+  if (rows < 1 || rows > max_batch_ || (fixed_batch_ > 0 && rows != fixed_batch_))
+    throw RuntimeError("cpu backend: run() with " + std::to_string(rows) + " rows; prepared for " +
+                       (fixed_batch_ > 0 ? "exactly " : "1..") + std::to_string(max_batch_));
   execute(plan_at(rows), inputs, outputs);
 }
 
@@ -214,7 +222,8 @@ void CpuBackend::run_shaped(const std::vector<Shape>& input_shapes, const std::v
                        " shapes for " + std::to_string(inputs.size()) + " inputs");
   for (size_t k = 0; k < input_shapes.size(); ++k) {
     const Shape& s = input_shapes[k];
-    bool ok = s.size() == input_rows_[k].size() + 1 && s[0] >= 1 && s[0] <= max_batch_;
+    bool ok = s.size() == input_rows_[k].size() + 1 && s[0] >= 1 && s[0] <= max_batch_ &&
+              (fixed_batch_ == 0 || s[0] == fixed_batch_);
     for (size_t d = 1; ok && d < s.size(); ++d) ok = s[d] >= 0 && s[d] <= input_rows_[k][d - 1];
     if (!ok)
       throw RuntimeError("cpu backend: input '" + graph_.input_name(k) + "' has shape " + shape_str(s) +

@@ -41,6 +41,7 @@ class CpuBackend final : public Backend {
   Graph graph_;             // fused (graph_fuse.hpp) unless options_.fuse is off
   std::vector<Shape> input_rows_;
   int64_t max_batch_ = 0;
+  int64_t fixed_batch_ = 0;                 // > 0: the batch the model's inputs fix (every run has it)
   std::vector<cpu::ExecOptions> opts_;      // per node
   std::vector<std::unique_ptr<cpu::PackedB>> packed_;  // weights packed for the GEMM kernel
   std::vector<int> slot_;                   // per value: buffer slot, -1 for constants, inputs and host values

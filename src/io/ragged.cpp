@@ -99,11 +99,16 @@ std::vector<int64_t> length_order(const RaggedIndex& index, int64_t begin, int64
 
 int64_t pad_ragged_batch(const RaggedIndex& index, const void* values, int64_t v0,
                          const std::vector<int64_t>& order, size_t first, int64_t n, int64_t tok_bytes, void* input,
-                         DType mask_type, void* mask) {
+                         DType mask_type, void* mask, const void* pad, size_t elem_size) {
   const int64_t seq = std::max<int64_t>(1, index.length(order[first]));
   const auto* src = static_cast<const char*>(values);
   auto* dst = static_cast<char*>(input);
-  std::memset(dst, 0, static_cast<size_t>(n * seq * tok_bytes));
+  const size_t all = static_cast<size_t>(n * seq * tok_bytes);
+  if (pad && elem_size > 0) {
+    for (size_t at = 0; at + elem_size <= all; at += elem_size) std::memcpy(dst + at, pad, elem_size);
+  } else {
+    std::memset(dst, 0, all);
+  }
   const size_t mask_size = dtype_size(mask_type);
   char one[8];
   const float one_f = 1.0f;
@@ -119,6 +124,21 @@ int64_t pad_ragged_batch(const RaggedIndex& index, const void* values, int64_t v
     for (int64_t t = 0; t < len; ++t) std::memcpy(m + static_cast<size_t>(t) * mask_size, one, mask_size);
   }
   return seq;
+}
+
+}  // namespace mgi
+
+namespace mgi {
+
+int64_t ragged_batch_rows(const RaggedIndex& index, const std::vector<int64_t>& order, size_t first, int64_t batch,
+                          bool equal_length) {
+  const int64_t left = static_cast<int64_t>(order.size()) - static_cast<int64_t>(first);
+  const int64_t n = std::min(batch, left);
+  if (!equal_length || n <= 1) return std::max<int64_t>(0, n);
+  const int64_t len = index.length(order[first]);
+  int64_t k = 1;
+  while (k < n && index.length(order[first + static_cast<size_t>(k)]) == len) ++k;
+  return k;
 }
 
 }  // namespace mgi

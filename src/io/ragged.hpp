@@ -45,8 +45,17 @@ std::vector<int64_t> length_order(const RaggedIndex& index, int64_t begin, int64
 // `mask_type` (1 on real tokens, 0 on padding: float32 for most exports, int64
 // for Hugging Face ones); seq is the first row's length (the longest, in length
 // order), at least 1. Returns seq.
+// pad: one element of the data input's type (elem_size bytes) written at every
+// padded position instead of zero bytes (input.pad_value); null: zeros.
 int64_t pad_ragged_batch(const RaggedIndex& index, const void* values, int64_t v0,
                          const std::vector<int64_t>& order, size_t first, int64_t n, int64_t tok_bytes, void* input,
-                         DType mask_type, void* mask);
+                         DType mask_type, void* mask, const void* pad = nullptr, size_t elem_size = 0);
+
+// Rows order[first ..] that go into the next batch of at most `batch` rows:
+// all of them up to `batch`, or with `equal_length` only the leading rows of
+// the same length as order[first] (a model that takes no mask, whose rows must
+// not be padded). At least 1 when rows remain.
+int64_t ragged_batch_rows(const RaggedIndex& index, const std::vector<int64_t>& order, size_t first, int64_t batch,
+                          bool equal_length);
 
 }  // namespace mgi

@@ -127,6 +127,14 @@ struct ShapePlan {
   std::vector<Tensor> host;
 };
 
+// A file holding some of a model's weights (ONNX external data), as found
+// when the model was loaded: its location relative to the model's folder.
+struct ExternalDataFile {
+  std::string location;
+  int64_t size = 0;
+  int64_t mtime_ns = 0;
+};
+
 struct Graph {
   std::vector<Value> values;
   std::vector<Node> nodes;          // topological order; constants already folded away
@@ -138,6 +146,7 @@ struct Graph {
   std::string producer;             // producer_name + version, for reports
   int64_t parameter_count = 0;      // elements in initializers
   std::string source;               // model file name, for messages ("model <source>: ...")
+  std::vector<ExternalDataFile> external_files;  // weight files beside the model (ONNX external data)
 
   const std::string& input_name(size_t k) const { return values[inputs[k]].name; }
   const std::string& output_name(size_t k) const { return values[outputs[k]].name; }
@@ -157,7 +166,16 @@ struct Graph {
 // Throws ModelError (exit 4) for malformed protobuf, unsupported ops (naming
 // every unsupported op of the model at once), bad attributes, or tensors whose
 // sizes do not add up.
+// Tensors with external data are refused by this form (no folder to read them from).
 Graph load_onnx(const std::string& bytes, const std::string& source);
+// Same, reading external data (onnx external_data.hpp) from `data_dir`, the
+// model file's folder; the files read are listed in Graph::external_files.
+Graph load_onnx(const std::string& bytes, const std::string& source, const std::string& data_dir);
+
+// The batch size the model's inputs fix (their declared first dim, e.g. 1 in
+// [1, 3, 224, 224]), or 0 when every input's batch dim is dynamic. Inputs that
+// fix different batches: ModelError.
+int64_t model_fixed_batch(const Graph& graph);
 
 // Every op of a model with whether the registry supports it, without loading
 // it fully (for `mgi-mpi inspect`): op_type (domain-qualified outside ai.onnx), count, supported.

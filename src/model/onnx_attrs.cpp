@@ -2,8 +2,10 @@
 
 #include <cstring>
 #include <limits>
+#include <string_view>
 
 #include "error.hpp"
+#include "external_data.hpp"
 
 namespace mgi {
 
@@ -145,10 +147,13 @@ bool is_float_type(int32_t t) {
 
 }  // namespace
 
-Tensor tensor_from_onnx(const TensorProto& t, const std::string& what) {
+Tensor tensor_from_onnx(const TensorProto& t, const std::string& what) { return tensor_from_onnx(t, what, nullptr); }
+
+Tensor tensor_from_onnx(const TensorProto& t, const std::string& what, ExternalData* external) {
   auto fail = [&](const std::string& m) -> void { throw ModelError(what + ": " + m); };
-  if (t.data_location() == TensorProto::EXTERNAL || t.external_data_size() > 0)
-    fail("uses external data (external data not supported: save the model with its weights inside "
+  const bool is_external = t.data_location() == TensorProto::EXTERNAL || t.external_data_size() > 0;
+  if (is_external && !external)
+    fail("uses external data (external data not supported here: save the model with its weights inside "
          "the .onnx file)");
   if (t.has_segment()) fail("is a segmented tensor (not supported)");
   Tensor out;
@@ -189,11 +194,17 @@ Tensor tensor_from_onnx(const TensorProto& t, const std::string& what) {
     case TensorProto::UINT64: typed_count = t.uint64_data_size(); break;
     default: typed_count = t.int32_data_size(); break;  // int32, int16, int8, uint*, bool, float16, bfloat16
   }
-  const std::string& raw = t.raw_data();
-  const bool use_raw = t.has_raw_data();
+  std::string_view raw = t.raw_data();
+  const bool use_raw = t.has_raw_data() || is_external;
+  if (is_external) {
+    if (t.has_raw_data() || typed_count != 0) fail("has external data and data inside the model at once");
+    // `what` is "model <source>: initializer 'x'"; the reader adds the model itself.
+    const size_t colon = what.find(": ");
+    raw = external->bytes(t, colon == std::string::npos ? what : what.substr(colon + 2));
+  }
   if (use_raw) {
     if (raw.size() / esize != count || raw.size() % esize != 0)
-      fail("raw_data has " + std::to_string(raw.size()) + " bytes but shape " + shape_str(out.shape) + " of " +
+      fail(std::string(is_external ? "external data has " : "raw_data has ") + std::to_string(raw.size()) + " bytes but shape " + shape_str(out.shape) + " of " +
            onnx_type_name(type) + " needs " + std::to_string(n) + " x " + std::to_string(esize) + " bytes");
   } else if (typed_count != n) {
     fail("holds " + std::to_string(typed_count) + " values but shape " + shape_str(out.shape) + " needs " +

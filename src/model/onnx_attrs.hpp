@@ -52,7 +52,10 @@ class OnnxNode {
 // int64. Checks dims, element count
 // and byte count before copying. `what` prefixes errors, e.g.
 // "model m.onnx: initializer 'fc1.weight'".
+// Tensors with external data are read through `external` (null: refused).
+class ExternalData;
 Tensor tensor_from_onnx(const onnx::TensorProto& t, const std::string& what);
+Tensor tensor_from_onnx(const onnx::TensorProto& t, const std::string& what, ExternalData* external);
 
 // Name used for ONNX data types in messages ("float32", "int64", ...).
 std::string onnx_type_name(int32_t data_type);

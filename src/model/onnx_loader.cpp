@@ -7,7 +7,10 @@
 // This file: the graph as a whole (header, initializers, inputs, which nodes
 // the outputs need, outputs, pruning, the load-time shape check). Each node:
 // onnx_loader_nodes.cpp.
+#include <google/protobuf/io/coded_stream.h>
+
 #include <algorithm>
+#include <climits>
 #include <set>
 
 #include "cast.hpp"
@@ -30,6 +33,7 @@ Graph Loader::load() {
   bind_outputs();
   prune();
   check_shapes();
+  if (external_) g_.external_files = external_->files();
   return std::move(g_);
 }
 
@@ -63,7 +67,7 @@ void Loader::load_initializers() {
   for (const TensorProto& t : graph.initializer()) {
     if (t.name().empty()) fail("an initializer has no name");
     if (ids_.count(t.name())) fail("initializer '" + t.name() + "' is defined twice");
-    Tensor data = tensor_from_onnx(t, where() + "initializer '" + t.name() + "'");
+    Tensor data = tensor_from_onnx(t, where() + "initializer '" + t.name() + "'", external_);
     g_.parameter_count += data.numel();
     add_value(t.name(), data.dtype, true, std::move(data));
   }
@@ -213,26 +217,67 @@ void Loader::check_supported() const {
 // the dataset. A model that only fits batch 1 (a fixed-batch export) passes here
 // and is run with that batch.
 void Loader::check_shapes() const {
-  std::vector<Shape> at1, at2;
+  std::vector<Shape> at1;
   for (const Shape& s : g_.input_shapes) {
     for (size_t k = 1; k < s.size(); ++k)
       if (s[k] < 0) return;
-    Shape a = s, b = s;
-    a[0] = 1;
-    b[0] = 2;
+    Shape a = s;
+    if (a[0] < 1) a[0] = 1;  // a fixed batch (e.g. [4, 3, 224, 224]) is checked at that batch
     at1.push_back(a);
-    at2.push_back(b);
   }
   (void)g_.plan(at1);
 }
 
 }  // namespace onnx_load
 
+namespace {
+// Protobuf's own limit for one message is 2 GiB; the total-bytes limit is
+// raised to it explicitly (older protobuf defaults were 64 MiB).
+void parse_model(const std::string& bytes, const std::string& source, onnx::ModelProto& model) {
+  if (bytes.size() > static_cast<size_t>(INT_MAX))
+    throw ModelError("model " + source + ": " + std::to_string(bytes.size()) +
+                     " bytes; an ONNX file over 2 GiB cannot be parsed (protobuf's limit): save the model with "
+                     "its weights in external data files");
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                            static_cast<int>(bytes.size()));
+  in.SetTotalBytesLimit(INT_MAX);
+  if (bytes.empty() || !model.ParseFromCodedStream(&in) || !in.ConsumedEntireMessage())
+    throw ModelError("model " + source + ": not a valid ONNX model (protobuf parse failed)");
+}
+}  // namespace
+
 Graph load_onnx(const std::string& bytes, const std::string& source) {
   onnx::ModelProto model;
-  if (bytes.empty() || !model.ParseFromString(bytes))
-    throw ModelError("model " + source + ": not a valid ONNX model (protobuf parse failed)");
+  parse_model(bytes, source, model);
   return onnx_load::Loader(model, source).load();
+}
+
+Graph load_onnx(const std::string& bytes, const std::string& source, const std::string& data_dir) {
+  onnx::ModelProto model;
+  parse_model(bytes, source, model);
+  ExternalData external(data_dir, source);
+  return onnx_load::Loader(model, source, &external).load();
+}
+
+int64_t model_fixed_batch(const Graph& graph) {
+  int64_t batch = 0;
+  size_t first = 0;
+  for (size_t k = 0; k < graph.input_shapes.size(); ++k) {
+    const Shape& s = graph.input_shapes[k];
+    if (s.empty() || s[0] < 0) continue;
+    if (s[0] == 0)
+      throw ModelError("model " + graph.source + ": input '" + graph.input_name(k) + "' has shape " +
+                       shape_str(s) + ": a batch dimension of 0");
+    if (batch == 0) {
+      batch = s[0];
+      first = k;
+    } else if (s[0] != batch) {
+      throw ModelError("model " + graph.source + ": inputs '" + graph.input_name(first) + "' " +
+                       shape_str(graph.input_shapes[first]) + " and '" + graph.input_name(k) + "' " + shape_str(s) +
+                       " fix different batch sizes");
+    }
+  }
+  return batch;
 }
 
 }  // namespace mgi

@@ -12,6 +12,7 @@
 
 #include "error.hpp"
 #include "graph.hpp"
+#include "external_data.hpp"
 #include "onnx_attrs.hpp"
 
 namespace mgi::onnx_load {
@@ -21,7 +22,10 @@ using onnx::TensorProto;
 
 class Loader {
  public:
-  Loader(const onnx::ModelProto& m, const std::string& source) : m_(m) { g_.source = source; }
+  Loader(const onnx::ModelProto& m, const std::string& source, ExternalData* external = nullptr)
+      : m_(m), external_(external) {
+    g_.source = source;
+  }
 
   Graph load();
 
@@ -51,6 +55,7 @@ class Loader {
   std::vector<Tensor> fold(const OnnxNode& on, const Node& n) const;
 
   const onnx::ModelProto& m_;
+  ExternalData* external_ = nullptr;  // reads initializers stored in files beside the model
   Graph g_;
   std::unordered_map<std::string, int> ids_;          // value name -> id, as defined so far
   std::unordered_map<std::string, int> producer_;     // value name -> ONNX node index

@@ -21,7 +21,13 @@ std::string fmt(const char* f, ...) {
 std::string format_plan(const PlanSummary& p) {
   std::string s = "plan: mode " + p.mode + ", " + std::to_string(p.ranks.size()) + " rank(s) on " +
                   std::to_string(p.nodes) + " node(s)\n";
-  s += "  input   " + p.input + "  " + p.input_shape + " " + p.input_dtype + "\n";
+  if (p.inputs.empty()) {
+    s += "  input   " + p.input + "  " + p.input_shape + " " + p.input_dtype + "\n";
+  } else {
+    s += "  input   " + p.input + " (" + std::to_string(p.rows) + " rows)\n";
+    for (const auto& line : p.inputs) s += "    " + line + "\n";
+  }
+  if (!p.padding.empty()) s += "  padding " + p.padding + "\n";
   s += "  model   " + p.model + "\n";
   for (const auto& o : p.outputs) s += "  output  " + o + "\n";
   s += "  into    " + p.output + "\n";

@@ -30,6 +30,8 @@ struct PlanSummary {
   std::string mode, input, model, output;
   int64_t rows = 0;
   std::string input_shape, input_dtype;
+  std::vector<std::string> inputs;   // per model input: "input_ids <- /ids [100, 16] int32 -> int64"
+  std::string padding;               // ragged input: how batches are padded
   std::vector<std::string> outputs;  // "probs -> /probs [10]"
   int64_t batch_size = 0;
   std::string batch_note;            // "(auto)" etc.

@@ -36,6 +36,7 @@ std::string report_json(const PlanSummary& p, const std::vector<RankStats>& stat
       {"config", config_text},
       {"plan",
        {{"mode", p.mode}, {"input", p.input}, {"model", p.model}, {"output", p.output}, {"rows", p.rows},
+        {"inputs", p.inputs}, {"padding", p.padding},
         {"split", p.split}, {"batch_size", p.batch_size}, {"ranks", p.ranks.size()}, {"nodes", p.nodes},
         {"tasks", p.tasks}, {"windows", p.windows}, {"window_rows", p.window_rows},
         {"window_bytes", p.window_bytes}}},

@@ -158,6 +158,36 @@ def _two_input_model(c):
                                [("probs", F, ["batch", 8])], [])
 
 
+def _two_inputs_rows(bias_rows):
+    """model.onnx takes x and bias (both [batch, 8]); in.h5 holds /x and a /bias of `bias_rows` rows."""
+    def setup(c):
+        c.save_onnx("model.onnx", _two_input_model(c))
+        c.h5("in.h5", x=c.x(), bias=c.x(rows=bias_rows))
+    return setup
+
+
+def _external_data(location, length=None):
+    """The base MLP with its w1 in an external data file at `location` (relative to
+    the model's folder); w1.bin beside the model holds it (plus 8 spare bytes)."""
+    def build(c):
+        import numpy as np
+        from onnx import TensorProto, numpy_helper
+        m = c.load_onnx()
+        for t in m.graph.initializer:
+            if t.name == "w1":
+                data = numpy_helper.to_array(t).astype(np.float32).tobytes()
+                c.write("w1.bin", data + bytes(8))
+                t.ClearField("raw_data")
+                t.ClearField("float_data")
+                t.data_location = TensorProto.EXTERNAL
+                for k, v in (("location", location), ("offset", "0"),
+                             ("length", str(length if length is not None else len(data)))):
+                    e = t.external_data.add()
+                    e.key, e.value = k, v
+        return m
+    return _model(build)
+
+
 def _wrong_weight_model(c):
     import fixtures
     return fixtures.mlp_model(wrong_w1=True)
@@ -465,7 +495,7 @@ CASES = [
     dict(id="mask_without_offsets", section="Config values", title="`input.mask` without ragged input",
          did="Set `input.mask: mask` on a fixed-shape dataset.",
          setup=None, args=cfg("input.mask=mask"), exit=2,
-         message=E("input.mask: only used with ragged input (input.offsets)"),
+         message=E("input.mask: only used with ragged input (input.offsets or a variable-length dataset)"),
          fix="Drop `input.mask`, or add `input.offsets` for ragged rows."),
 
     # ------------------------------------------------------------ input data
@@ -566,6 +596,37 @@ CASES = [
          message=E("input.cost dataset '/costs' not found in 'in.h5'"),
          fix="List the file's datasets with `h5ls -r in.h5`."),
 
+    dict(id="input_datasets_row_counts", section="Input data", title="Input datasets of different lengths",
+         did="Fed a two-input model from two datasets, one of them a row short.",
+         setup=_two_inputs_rows(199), args=cfg("input.dataset={x: /x, bias: /bias}", "output.dataset=/probs",
+                                               extra=["--dry-run"]), ranks=2, exit=3,
+         message=E("input datasets in 'in.h5' have different row counts (x <- /x 200 rows, bias <- /bias 199 rows); "
+                   "every input dataset needs one row per input row"),
+         fix="Every dataset of `input.dataset` needs the same number of rows (row i of each is input row i)."),
+    dict(id="input_dataset_unknown_input", section="Input data", title="`input.dataset` names no model input",
+         did="Mapped a dataset to `input_ids`; the model's input is `x`.",
+         setup=None, args=cfg("input.dataset={input_ids: /x}"), exit=2,
+         message=E("input.dataset.input_ids: model 'model.onnx' has no input named 'input_ids' (inputs: x)"),
+         fix="Use the model's input names (`mgi-mpi inspect model.onnx` lists them)."),
+    dict(id="input_not_fed", section="Input data", title="A model input without a source",
+         did="Mapped only `x` of a model that takes `x` and `bias`.",
+         setup=_two_inputs_rows(200), args=cfg("input.dataset={x: /x}", "output.dataset=/probs"), exit=2,
+         message=E("input.dataset: model 'model.onnx' input 'bias' is fed by nothing; map it to a dataset "
+                   "(input.dataset: {bias: /bias, ...}) or fill it with a constant (input.fill: {bias: 0})"),
+         fix="Give every model input a dataset (`input.dataset` map), a constant (`input.fill`) or, for ragged "
+             "rows, the mask (`input.mask`)."),
+    dict(id="input_fill_unknown", section="Input data", title="`input.fill` names no model input",
+         did="Set `input.fill: {token_type_ids: 0}` for a model that has no such input.",
+         setup=None, args=cfg("input.fill={token_type_ids: 0}"), exit=2,
+         message=E("input.fill.token_type_ids: model 'model.onnx' has no input named 'token_type_ids' (inputs: x)"),
+         fix="Fill only inputs the model has."),
+    dict(id="input_fed_twice", section="Config values", title="One model input fed twice",
+         did="Mapped `x` to a dataset and also filled it with `input.fill`.",
+         setup=None, args=cfg("input.dataset={x: /x}", "input.fill={x: 0}"), exit=2,
+         message=E("--set input.fill: model input 'x' is fed by both input.dataset.x and input.fill.x; "
+                   "each input takes one source"),
+         fix="Each model input takes one source: a dataset, `input.mask` or `input.fill`."),
+
     # ------------------------------------------------------------ ragged input
     dict(id="offsets_not_monotonic", section="Ragged input", title="Offsets not monotonic",
          did="Stored offsets that go back: `[0, 2, 5, 5, 9, 12, 11, ...]`.",
@@ -653,8 +714,9 @@ CASES = [
          title="Model with two runtime inputs, no `input.offsets`",
          did="Ran the masked-pooling model (inputs `x` and `mask`) in dynamic mode without `input.offsets`.",
          setup=_ragged_config_without_offsets, args=cfg("mode=dynamic"), ranks=2, exit=4,
-         message=E("model 'ragged.onnx' has 2 runtime inputs; a fixed-shape input dataset feeds exactly one "
-                   "(set input.offsets for ragged rows)"),
+         message=E("model 'ragged.onnx' has 2 runtime inputs (x, mask) and input.dataset feeds one; map each to "
+                   "a dataset (input.dataset: {x: /x, mask: /mask}) or fill it (input.fill) (set input.offsets for "
+                   "ragged rows)"),
          fix="Give `input.offsets` (and `input.mask`) for a ragged model; static inputs feed one model input."),
 
     # ------------------------------------------------------------ output
@@ -729,7 +791,7 @@ CASES = [
     dict(id="model_missing", section="Model", title="Model file does not exist",
          did="Set `model.file: models/mlp.onnx`, which does not exist.",
          setup=None, args=cfg("model.file=models/mlp.onnx"), ranks=2, exit=4,
-         message=E("model.file 'models/mlp.onnx': cannot read (missing or unreadable)"),
+         message=E("model.file 'models/mlp.onnx': cannot read (No such file or directory)"),
          fix="Check the path."),
     dict(id="model_empty", section="Model", title="Model file is empty",
          did="The export failed and left an empty `.onnx` file.",
@@ -789,10 +851,11 @@ CASES = [
     dict(id="model_two_inputs", section="Model", title="Model with two runtime inputs",
          did="Ran a model that takes two inputs (`x` and `bias`) on one dataset, in static mode.",
          setup=_model(_two_input_model), args=cfg("output.dataset=/probs"), exit=4,
-         message=E("model 'model.onnx' has 2 runtime inputs; a fixed-shape input dataset feeds exactly one "
-                   "(set input.offsets for ragged rows)"),
-         fix="Export the model with one runtime input (constants as initializers); a second input is "
-             "only supported as the mask of ragged input (`input.mask`)."),
+         message=E("model 'model.onnx' has 2 runtime inputs (x, bias) and input.dataset feeds one; map each to a "
+                   "dataset (input.dataset: {x: /x, bias: /bias}) or fill it (input.fill) (set input.offsets for "
+                   "ragged rows)"),
+         fix="Map each model input to its dataset (`input.dataset: {x: /x, bias: /bias}`), or give a constant "
+             "input with `input.fill`."),
     dict(id="model_output_without_batch", section="Model", title="Model output without the batch first",
          did="Ran a model whose output is transposed to `[8, batch]`.",
          setup=_model(_transposed_output_model), args=cfg("output.dataset=/probs"), exit=4,
@@ -805,6 +868,19 @@ CASES = [
          message=E("model model.onnx: node 'fc1' (Gemm): input A has shape [1, 8] but B has shape [9, 16] "
                    "(transA=0, transB=0): inner dimensions differ"),
          fix="The model is inconsistent; check the export (onnx.checker with full_check=True)."),
+
+    dict(id="external_data_escapes", section="Model", title="External data outside the model's folder",
+         did="Ran a model whose weight file is given as `../w1.bin`.",
+         setup=_external_data("../w1.bin"), args=cfg(), exit=4,
+         message=E("model model.onnx: initializer 'w1': external data file '../w1.bin' leaves the model's folder "
+                   "('..'); it must be inside it"),
+         fix="Keep the external data files in the model's folder (or below it), as `onnx.save_model` writes them."),
+    dict(id="external_data_out_of_range", section="Model", title="External data past the end of its file",
+         did="Ran a model whose `w1` claims more bytes than its data file holds (a truncated copy).",
+         setup=_external_data("w1.bin", length=4096), args=cfg(), exit=4,
+         message=E("model model.onnx: initializer 'w1': external data range [0, 0 + 4096) runs past the end of "
+                   "file 'w1.bin' ({n} bytes)"),
+         fix="Copy the model's data files completely (they belong with model.onnx)."),
 
     # ------------------------------------------------------------ devices
     dict(id="cuda_without_gpu", section="Devices", title="`device: cuda` without a GPU",

@@ -53,7 +53,8 @@ def row_text(a, limit=10):
 
 # ---------------------------------------------------------------- onnxruntime check
 
-def run_reference(model, inputs, names):
+def run_reference(model, inputs, names, chunk_rows=None):
+    chunk_rows = chunk_rows or CHUNK_ROWS
     import onnxruntime as ort
     sess = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
     model_inputs = sess.get_inputs()
@@ -76,8 +77,8 @@ def run_reference(model, inputs, names):
         else:
             row_shapes.append(tuple(d.shape[1:]))
     parts = {n: [] for n in names}
-    for start in range(0, max(n_rows, 1), CHUNK_ROWS):
-        stop = min(start + CHUNK_ROWS, n_rows)
+    for start in range(0, max(n_rows, 1), chunk_rows):
+        stop = min(start + chunk_rows, n_rows)
         feeds = {mi.name: np.asarray(d[start:stop], dtype=ORT_TYPES.get(mi.type, np.float32)).reshape((stop - start,) + rs)
                  for mi, d, rs in zip(model_inputs, inputs, row_shapes)}
         for n, v in zip(names, sess.run(names, feeds)):
@@ -135,7 +136,7 @@ def check_model(args):
         out = h5py.File(args.output, "r")
         files.append(out)
         ok = is_complete(out) if args.expect_complete else True
-        ref = run_reference(args.model, inputs, [n for n, _ in maps])
+        ref = run_reference(args.model, inputs, [n for n, _ in maps], args.chunk_rows)
         for name, dset in maps:
             got = open_dataset(out, dset, "--output")[...]
             ok &= compare(name, dset, got, ref[name], args.rtol)
@@ -237,6 +238,8 @@ def main():
     ap.add_argument("--output", help="output HDF5 file to check")
     ap.add_argument("--map", action="append", default=[], help="ONNX_OUTPUT=/DATASET")
     ap.add_argument("--rtol", type=float, default=1e-5, help="max|out-ref| / max|ref| allowed")
+    ap.add_argument("--chunk-rows", type=int, default=None,
+                    help="rows per onnxruntime run (1: every row alone)")
     ap.add_argument("--bitwise-equal", nargs="+", metavar="FILE",
                     help="compare output files byte for byte (two or more)")
     ap.add_argument("--expect-complete", action="store_true",

@@ -40,7 +40,7 @@ TEST(Config, UnknownKeyInSection) {
   const std::string msg = error_of(
       "input:\n  file: a.h5\n  dataset: /x\n  rows: 5\n"
       "output:\n  file: o.h5\nmodel:\n  file: m.onnx\n");
-  EXPECT_CONTAINS(msg, "configs/demo.yaml:4: unknown key 'input.rows' (valid keys under input: file, dataset, cost, offsets, mask)");
+  EXPECT_CONTAINS(msg, "configs/demo.yaml:4: unknown key 'input.rows' (valid keys under input: file, dataset, cost, offsets, mask, pad_value, fill, padding_harmless)");
 }
 
 TEST(Config, DuplicateKey) {

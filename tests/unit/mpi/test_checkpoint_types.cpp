@@ -93,3 +93,35 @@ TEST_F(TypedCheckpoint, FailOnNonfiniteNamesTheRowOfAFloatOutput) {
 
 }  // namespace
 }  // namespace mgi
+
+namespace mgi {
+namespace {
+
+// Fingerprint keys added for several inputs, fill values and external data are
+// left out when empty (older journals still resume), and a changed weight file
+// (size or modification time) makes the journal another run's.
+TEST_F(TypedCheckpoint, ExtraFingerprintKeysAndChangedWeightFiles) {
+  RunFingerprint fp = fingerprint();
+  const std::string plain = fp.text();
+  fp.extra["model_external_data"] = "";
+  EXPECT_EQ(fp.text(), plain);
+  fp.extra["model_external_data"] = "w1.bin 4096 bytes mtime 1";
+  EXPECT_NE(fp.text().find("\"model_external_data\":\"w1.bin 4096 bytes mtime 1\""), std::string::npos);
+  {
+    Checkpoint c(out_, fp, CheckpointOptions{});
+    c.open();
+  }
+  RunFingerprint changed = fp;
+  changed.extra["model_external_data"] = "w1.bin 4096 bytes mtime 2";
+  try {
+    Checkpoint c(out_, changed, CheckpointOptions{});
+    ADD_FAILURE() << "a journal of other weights was accepted";
+  } catch (const DataError& e) {
+    EXPECT_NE(std::string(e.what()).find("model_external_data"), std::string::npos) << e.what();
+  }
+  Checkpoint same(out_, fp, CheckpointOptions{});  // the same files resume
+  EXPECT_EQ(same.done_rows(), 0);
+}
+
+}  // namespace
+}  // namespace mgi
