@@ -3,10 +3,11 @@
 // with test_data_set_*/input_*.pb and output_*.pb) run through the op registry
 // and a backend, compared with the suite's expected outputs.
 //
-// Files: case_data.cpp (a case's ONNX side: scope, data sets, the input
-// wrapper), host_graph.cpp (the two ways a case runs), compare.cpp (the
-// suite's tolerances), run_conformance.cpp (the command line, one child
-// process per case, the expected-pass list).
+// Files: run_case.cpp (one case, start to end), case_data.cpp (a case's ONNX
+// side: scope, data sets, the input wrapper, constant inputs), host_graph.cpp
+// (the two ways a case runs), compare.cpp (the suite's tolerances),
+// run_conformance.cpp (the command line, one child process per case, the
+// summary, the expected-pass list).
 #pragma once
 #include <onnx/onnx_pb.h>
 
@@ -23,6 +24,25 @@ namespace mgi::conformance {
 // tolerances unless a test says otherwise; integers and bools exactly.
 constexpr double kRtol = 1e-3;
 constexpr double kAtol = 1e-7;
+
+// What became of a case.
+enum class Status : char { pass = 'P', fail = 'F', skip = 'S' };
+
+struct Outcome {
+  Status status = Status::fail;
+  // FAIL: "wrong values", "refused" (a ModelError: the loader or an op's
+  // inference said no), "error" (another exception), "crash"; SKIP: why, in a word or two.
+  std::string kind;
+  std::string path;    // PASS: how it ran ("graph+backend", "graph", "backend")
+  std::string detail;  // FAIL/SKIP: what happened; PASS: notes (--verbose)
+};
+
+inline Outcome fail(const std::string& kind, const std::string& d) { return {Status::fail, kind, "", d}; }
+
+// One case folder, start to end (run_case.cpp): scope, data, the graph path
+// (backend "cpu"), the backend path ("cpu" where the case fits the batch
+// contract, "cuda" only there). Never throws: errors are the case's FAIL.
+Outcome run_case(const std::string& case_dir, const std::string& backend);
 
 // One test_data_set_N: input_k.pb / output_k.pb, k = 0, 1, ... in order.
 struct DataSet {
