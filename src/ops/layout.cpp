@@ -104,8 +104,9 @@ void infer_same(const InferArgs& a, std::vector<OutInfo>& out) {
 
 void infer_dropout(const InferArgs& a, std::vector<OutInfo>& out) {
   check_inputs(a);
-  if (a.has(2) && a.values.size() > 2 && a.values[2]) {
-    const Tensor& t = *a.values[2];
+  // A training_mode fed at run time could be true (random dropout): it must be known now.
+  if (a.has(2)) {
+    const Tensor& t = a.value(2, "training_mode");
     if (t.numel() == 1 && t.int_at(0) != 0)
       a.fail("training_mode is true; only inference (training_mode false) is supported");
   }
@@ -288,8 +289,8 @@ void register_layout_ops(OpRegistry& r) {
     d.type = type_dropout;
     d.alias = true;
     d.types = "T: all; T1 (ratio): any float; T2 (training_mode): bool";
-    d.notes = "Inference only: output = input. The mask output must be unused; a constant training_mode of true "
-              "is refused.";
+    d.notes = "Inference only: output = input. The mask output must be unused; training_mode must be a constant "
+              "(or computed from shapes) and false.";
     r.add(d);
   }
   {

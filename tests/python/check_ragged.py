@@ -36,8 +36,7 @@ def main():
     args = ap.parse_args()
     import onnxruntime as ort
     sess = ort.InferenceSession(args.model, providers=["CPUExecutionProvider"])
-    types = {"tensor(float)": np.float32, "tensor(int64)": np.int64, "tensor(int32)": np.int32,
-             "tensor(int8)": np.int8, "tensor(uint8)": np.uint8, "tensor(bool)": np.bool_}
+    types = ORT_TYPES
     fills = dict(f.split("=", 1) for f in args.fill)
     model_inputs = {i.name: types.get(i.type, np.float32) for i in sess.get_inputs()}
     data_name = [n for n in model_inputs if n != args.mask and n not in fills][0]

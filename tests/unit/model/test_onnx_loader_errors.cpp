@@ -142,6 +142,19 @@ TEST(OnnxLoader, DropoutMaskUsedIsAnError) {
   EXPECT_HAS(msg, "mask");
 }
 
+// A training_mode fed at run time may be true: refused, never run as inference.
+TEST(OnnxLoader, DropoutRuntimeTrainingModeIsAnError) {
+  OnnxModel m(13);
+  m.input("x", {-1, 4});
+  m.input("training", {1}, onnx::TensorProto::BOOL);
+  m.init("ratio", {}, std::vector<float>{0.5f});
+  m.node("Dropout", {"x", "ratio", "training"}, {"y"}, "drop");
+  m.output("y");
+  const std::string msg = model_error([&] { m.load(); });
+  EXPECT_HAS(msg, "node 'drop' (Dropout)");
+  EXPECT_HAS(msg, "training_mode");
+}
+
 TEST(OnnxLoader, RuntimeCastToIntHasAnInt64Output) {
   OnnxModel m(13);
   m.input("x", {-1, 4});
