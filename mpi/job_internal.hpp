@@ -13,6 +13,7 @@
 #include "backend.hpp"
 #include "batch_size.hpp"
 #include "checkpoint.hpp"
+#include "cuda_module.hpp"
 #include "chunk_schedule.hpp"
 #include "cli_options.hpp"
 #include "config.hpp"
@@ -75,6 +76,7 @@ class Job {
   AutoBatch auto_out_;
   int64_t weight_bytes_ = 0;
   std::vector<RankInfo> ranks_;
+  std::string device_note_;  // DeviceChoice::note: why auto runs on the CPU (for the plan)
   PlanSummary plan_;
   int64_t nonfinite_rows_ = 0;  // rank 0, counted while assembling the output
 };
