@@ -28,6 +28,7 @@ struct Loaded {
   const MgiCudaApi* api = nullptr;
 };
 
+#ifdef MGI_CUDA_BUILT
 // The executable's path. /proc/self/exe, unless the program was started by an
 // explicit ld.so invocation (bench/device_bundle.sh's bundle-exec), where that
 // is the loader and AT_EXECFN names the program.
@@ -67,6 +68,8 @@ std::string check_table(const MgiCudaApi* api, const std::string& where) {
            "; this mgi-mpi: " + mine + ")";
   return {};
 }
+
+#endif  // MGI_CUDA_BUILT
 
 Loaded load() {
   Loaded l;
