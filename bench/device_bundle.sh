@@ -14,7 +14,8 @@
 #                     wrappers (so bench/throughput.py --build B/build works)
 #   ctest/            the build tree's CTest files, the paths baked into them replaced by
 #                     @BUILD@ / @SRC@ (device_run.sh renders them into build/)
-#   libexec/          the real executables (same relative paths)
+#   libexec/          the real executables (same relative paths), and libmgi-cuda.so beside
+#                     mgi-mpi (the CUDA backend module it opens at run time)
 #   bin/              mpirun, mpiexec, orterun, orted wrappers; bundle-exec (runs a program
 #                     with the bundle's libraries and Open MPI install dirs)
 #   lib/              every shared library needed that the device does not have (closure by
@@ -54,7 +55,9 @@ cmake -S "$ROOT" -B "$BUILD" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release \
 grep -q '^MGI_ENABLE_CUDA:BOOL=ON' "$BUILD/CMakeCache.txt" && grep -q '^CMAKE_CUDA_COMPILER:' "$BUILD/CMakeCache.txt" &&
   grep -q "mgi-mpi: CUDA backend ON" "$BUILD/bundle-configure.log" ||
   { grep "CUDA" "$BUILD/bundle-configure.log"; say "the CUDA backend is not built (no nvcc?): a GPU bundle needs it"; exit 1; }
-targets=(mgi-mpi mgi-gemm-bench mgi_gpu_tests)
+# mgi-cuda: libmgi-cuda.so, the CUDA backend module mgi-mpi opens at run time (it links
+# no CUDA library itself); the benches and test executables have the backend linked in.
+targets=(mgi-mpi mgi-cuda mgi-gemm-bench mgi_gpu_tests)
 all_targets=$(cmake --build "$BUILD" --target help 2>/dev/null || true)
 optional=(mgi-stage-bench)  # built when bench/CMakeLists.txt has them
 for opt in "${optional[@]}"; do
@@ -136,6 +139,11 @@ exec "\$d/$up/bin/bundle-exec" "\$d/$up/libexec/$rel" "\$@"
 EOF
   chmod +x "$B/build/$rel"
 done
+
+# The CUDA backend module, beside the real mgi-mpi: its loader looks in the executable's
+# folder (under bundle-exec's explicit ld.so, the program it runs: libexec/).
+[[ -f $BUILD/libmgi-cuda.so ]] || { say "no $BUILD/libmgi-cuda.so: the CUDA module was not built"; exit 1; }
+put "$BUILD/libmgi-cuda.so" "$B/libexec/libmgi-cuda.so"
 
 # Open MPI: launcher, daemon, plugins, help files, config.
 mpirun_real=$(readlink -f "$(command -v mpirun)")
@@ -285,6 +293,7 @@ BUNDLE_CUBLAS_BUILT_AGAINST="$(ver "$(printf '%s\n' "${!seen[@]}" | grep -m1 '^l
 BUNDLE_NVCC="$(nvcc --version | tail -1)"
 BUNDLE_CUDA_ARCH=${MGI_CUDA_ARCH:-90}
 BUNDLE_EXES="${rel_exes[*]}"
+BUNDLE_CUDA_MODULE=libmgi-cuda.so
 BUNDLE_GPU_TESTS=$ngpu
 EOF
 

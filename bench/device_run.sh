@@ -8,7 +8,8 @@
 #   1. environment: glibc, CUDA libraries (device toolkit / Python wheels / driver), Python
 #      (python3 of the image: numpy, h5py, onnx, onnxruntime, torch), nvidia-smi, and that
 #      every bundled program resolves all its libraries
-#   2. MPI from the bundle: mpirun --version, mgi-mpi --version, mpirun -np 2 mgi-mpi on
+#   2. MPI from the bundle: mpirun --version, mgi-mpi --version (its backends line: whether
+#      the CUDA module libmgi-cuda.so loaded, else why), mpirun -np 2 mgi-mpi on
 #      configs/demo.yaml with runtime.device=cpu (and the GPU dry run)
 #   3. the gpu-labelled tests: ctest -L gpu on the bundle's CTest files (their fixture
 #      generates the reference cases with Python), or the test executables directly
@@ -183,7 +184,9 @@ done
 sed -e "s|@BUILD@|$B/build|g" -e "s|@SRC@|$ROOT|g" "$B/gpu-tests.json" >"$B/build/gpu-tests.json"
 echo "libraries of the bundled programs (bundle-exec):"
 bad=0
-for e in $BUNDLE_EXES; do
+# (libmgi-cuda.so too: the CUDA backend module mgi-mpi opens at run time; its CUDA
+# libraries not found shows here, and in mgi-mpi --version's backends line below)
+for e in $BUNDLE_EXES ${BUNDLE_CUDA_MODULE:-}; do
   out=$(MGI_BUNDLE_LIST=1 bundle-exec "$B/libexec/$e" 2>&1)
   nf=$(grep -c "not found" <<<"$out")
   outside=$(grep '=>' <<<"$out" | awk '{print $3}' | grep -v "^$B/" | xargs -r -n1 basename | sort -u | tr '\n' ' ')
@@ -212,6 +215,9 @@ if part mpi 90 20 150; then
       tail -3
   ) 2>&1 | tee "$work/mpi.log"
   record "mpi: mpirun -np 2 demo (cpu)" "${PIPESTATUS[0]}"
+  # The backends mgi-mpi found: "cuda: loaded from ..." or "cuda: not loaded (<why>)".
+  backends=$(grep -m1 '^backends:' "$work/mpi.log" || true)
+  [[ -n $backends ]] && note "mpi: mgi-mpi --version: $backends"
   echo "\$ mpirun -np 1 mgi-mpi configs/demo.yaml --dry-run (runtime.device=cuda)"
   (cd "$ROOT" && timeout 60 mpirun -np 1 "$B/build/mgi-mpi" configs/demo.yaml --set runtime.device=cuda \
      --set output.file="$work/demo-gpu.h5" --overwrite --dry-run) 2>&1 | tail -20

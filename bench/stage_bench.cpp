@@ -181,7 +181,7 @@ void StageBench::open_backend() {
   gethostname(host, sizeof host - 1);
   const bool cpu_only = cfg_.runtime.device == "cpu" || io_.ragged;
   const mgi::DeviceRequest req{cfg_.runtime.device, 0, 1, cpu_only ? 0 : mgi::cuda_device_count(),
-                               cfg_.runtime.gpu_ids, cfg_.runtime.allow_gpu_sharing, host, {}, ""};
+                               cfg_.runtime.gpu_ids, cfg_.runtime.allow_gpu_sharing, host, {}, "", {}};
   const mgi::BackendOptions bo = mgi::backend_options(cfg_);
   const mgi::DeviceChoice dev = mgi::choose_device(req);
   threads_ = mgi::cpu_threads(cfg_.runtime.threads, mgi::affinity_cpu_count(),

@@ -117,11 +117,16 @@ void Job::check_inputs() {
         throw ConfigError("output.status: dataset '" + o.path + "' is also a prediction dataset; choose another "
                           "path for the per-row status flags");
     if (topo_.rank == 0) check_output_path(cfg_.output.file, cfg_.input.file, opts_.overwrite);
+    // The CUDA module is opened here (cuda_module.hpp), and only when CUDA may be used.
+    const bool may_use_cuda = cfg_.runtime.device != "cpu" && !ragged();
     DeviceRequest req{cfg_.runtime.device, topo_.binding.pool_rank, topo_.binding.pool_ranks,
-                      cfg_.runtime.device == "cpu" || ragged() ? 0 : cuda_device_count(), cfg_.runtime.gpu_ids,
+                      may_use_cuda ? cuda_device_count() : 0, cfg_.runtime.gpu_ids,
                       cfg_.runtime.allow_gpu_sharing, topo_.host, topo_.binding.slurm_gpus,
-                      topo_.binding.slurm_gpus_var};
+                      topo_.binding.slurm_gpus_var, {}};
+    if (may_use_cuda && cuda_module().state == CudaModuleStatus::State::missing)
+      req.cuda_missing = cuda_module().reason;
     const DeviceChoice dev = choose_device(req);
+    device_note_ = dev.note;
     if (dev.cuda) {
       backend_ = make_cuda_backend(dev.device, backend_options(cfg_));
     } else {

@@ -14,6 +14,7 @@
 #include "batch_runner.hpp"
 #include "batch_size.hpp"
 #include "checkpoint.hpp"
+#include "cuda_module.hpp"
 #include "chunk_schedule.hpp"
 #include "cli_options.hpp"
 #include "config.hpp"
@@ -80,6 +81,7 @@ class Job {
   AutoBatch auto_out_;
   int64_t weight_bytes_ = 0;
   std::vector<RankInfo> ranks_;
+  std::string device_note_;  // DeviceChoice::note: why auto runs on the CPU (for the plan)
   PlanSummary plan_;
   int64_t nonfinite_rows_ = 0;  // rank 0, counted while assembling the output
 };

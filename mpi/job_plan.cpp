@@ -151,7 +151,7 @@ std::string Job::input_dtype_line() const {
 void Job::print_plan() {
   RankInfo me{topo_.rank, topo_.host, topo_.local_rank, backend_->describe(), slices_[topo_.rank].begin,
               slices_[topo_.rank].rows(), static_batches(slices_[topo_.rank], gather_, batch_),
-              topo_.binding.summary};
+              topo_.binding.summary, device_note_};
   if (dynamic()) me.first_row = me.rows = me.batches = -1;  // decided at run time
   ranks_ = gather_rank_info(me, comm_);
   if (topo_.rank != 0) return;

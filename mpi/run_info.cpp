@@ -15,6 +15,7 @@ struct PackedInfo {
   char host[kText];
   char device[2 * kText];  // printed in full by the summary
   char binding[2 * kText];
+  char note[3 * kText];
 };
 
 template <size_t N>
@@ -36,11 +37,12 @@ std::vector<RankInfo> gather_rank_info(const RankInfo& mine, MPI_Comm comm) {
   copy_text(p.host, mine.host);
   copy_text(p.device, mine.device);
   copy_text(p.binding, mine.binding);
+  copy_text(p.note, mine.note);
   std::vector<PackedInfo> all(size);
   MGI_MPI(MPI_Allgather(&p, sizeof p, MPI_BYTE, all.data(), sizeof p, MPI_BYTE, comm));
   std::vector<RankInfo> out;
   for (const auto& a : all)
-    out.push_back({a.rank, a.host, a.local_rank, a.device, a.first_row, a.rows, a.batches, a.binding});
+    out.push_back({a.rank, a.host, a.local_rank, a.device, a.first_row, a.rows, a.batches, a.binding, a.note});
   return out;
 }
 

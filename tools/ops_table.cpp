@@ -1,6 +1,7 @@
 // mgi-ops-table: prints docs/OPS.md, the supported-operator table, from the op
 // registry (src/ops/op_registry.hpp) and the CUDA backend's kernel list
-// (kernels/backend/cuda_op_list.hpp), in the manner of onnxruntime's
+// (cuda_op_keys(), src/backend/cuda_module.hpp: the
+// CUDA backend linked in), in the manner of onnxruntime's
 // OperatorKernels.md. Regenerate after changing an op:
 //
 //     build/mgi-ops-table > docs/OPS.md
@@ -14,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "cuda_op_list.hpp"
+#include "cuda_module.hpp"
 #include "op_registry.hpp"
 
 namespace {

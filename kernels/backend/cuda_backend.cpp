@@ -240,21 +240,16 @@ MemoryInfo CudaBackend::memory_info() const {
   return MemoryInfo{static_cast<int64_t>(free), static_cast<int64_t>(total), true};
 }
 
-}  // namespace mgi::cuda
 
-namespace mgi {
-
-std::unique_ptr<Backend> make_cuda_backend(int device) { return make_cuda_backend(device, BackendOptions{}); }
-
-std::unique_ptr<Backend> make_cuda_backend(int device, const BackendOptions& options) {
-  const int count = cuda_device_count();
+std::unique_ptr<Backend> make_backend(int device, const BackendOptions& options) {
+  const int count = device_count();
   if (count == 0)
     throw RuntimeError("runtime.device: cuda requested but no CUDA device is visible (no driver, no GPU, "
                        "or CUDA_VISIBLE_DEVICES hides them)");
   if (device < 0 || device >= count)
     throw RuntimeError("runtime.device: CUDA device " + std::to_string(device) + " requested but " +
                        std::to_string(count) + " visible");
-  return std::make_unique<cuda::CudaBackend>(device, options);
+  return std::make_unique<CudaBackend>(device, options);
 }
 
-}  // namespace mgi
+}  // namespace mgi::cuda

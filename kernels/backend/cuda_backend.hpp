@@ -40,6 +40,7 @@
 #include <cstdint>
 #include <deque>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <map>
@@ -211,5 +212,17 @@ class CudaBackend final : public Backend {
   int64_t graph_launches_ = 0;
   int64_t warm_lt_ = 0, warm_fallback_ = 0;  // the warm-up batch's lt_calls() and fallback_calls(), for describe()
 };
+
+// The backend's entry points, behind the module's table (module_entry.cpp;
+// backend.hpp's make_cuda_backend, cuda_device_count... reach them through
+// src/backend/cuda_module.cpp). Named apart from those so a module's own calls
+// never bind to the executable's wrappers.
+// A new backend on `device`; RuntimeError when there is no such device.
+std::unique_ptr<Backend> make_backend(int device, const BackendOptions& options);
+int device_count();                // never throws; 0 without a driver or device
+std::string device_name(int device);  // "" when there is no such device
+std::string runtime_info();        // "CUDA runtime 13.0, driver 12.8" / "..., no driver"
+// Every (domain, name) the backend runs: a kernel, or an alias op (no kernel needed).
+std::vector<std::pair<std::string, std::string>> op_keys();
 
 }  // namespace mgi::cuda

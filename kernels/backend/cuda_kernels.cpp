@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <tuple>
 
-#include "cuda_op_list.hpp"
+#include "cuda_backend.hpp"
 #include "error.hpp"
 
 namespace mgi::cuda {
@@ -76,15 +76,15 @@ const Tensor& CudaOpContext::host(size_t k, const char* what) const {
 
 }  // namespace mgi::cuda
 
-namespace mgi {
+namespace mgi::cuda {
 
-std::vector<std::pair<std::string, std::string>> cuda_op_keys() {
+std::vector<std::pair<std::string, std::string>> op_keys() {
   std::vector<std::pair<std::string, std::string>> keys;
   for (const OpDef& d : OpRegistry::get().all())
-    if (cuda::cuda_supports(d.domain, d.name)) keys.emplace_back(d.domain, d.name);
+    if (cuda_supports(d.domain, d.name)) keys.emplace_back(d.domain, d.name);
   std::sort(keys.begin(), keys.end());
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
   return keys;
 }
 
-}  // namespace mgi
+}  // namespace mgi::cuda

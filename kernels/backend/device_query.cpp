@@ -1,14 +1,14 @@
-// CUDA entry points of backend.hpp that only ask the driver what is there.
+// The CUDA backend's device queries (the module's table, module_entry.cpp).
 // None of them throws: a node without a driver or device simply has 0 devices.
 #include <cuda_runtime_api.h>
 
-#include "backend.hpp"
+#include <string>
 
-namespace mgi {
+#include "cuda_backend.hpp"
 
-bool cuda_compiled() { return true; }
+namespace mgi::cuda {
 
-int cuda_device_count() {
+int device_count() {
   // Without a driver cudaGetDeviceCount returns cudaErrorInsufficientDriver (35)
   // and leaves the count unwritten; with a driver and no device, cudaErrorNoDevice (100).
   int n = 0;
@@ -19,8 +19,8 @@ int cuda_device_count() {
   return n > 0 ? n : 0;
 }
 
-std::string cuda_device_name(int device) {
-  if (device < 0 || device >= cuda_device_count()) return {};
+std::string device_name(int device) {
+  if (device < 0 || device >= device_count()) return {};
   cudaDeviceProp prop{};
   if (cudaGetDeviceProperties(&prop, device) != cudaSuccess) {
     (void)cudaGetLastError();
@@ -29,4 +29,13 @@ std::string cuda_device_name(int device) {
   return prop.name;
 }
 
-}  // namespace mgi
+std::string runtime_info() {
+  int rt = 0, drv = 0;
+  (void)cudaRuntimeGetVersion(&rt);
+  (void)cudaDriverGetVersion(&drv);  // 0: no driver installed
+  (void)cudaGetLastError();
+  auto v = [](int x) { return std::to_string(x / 1000) + "." + std::to_string(x % 1000 / 10); };
+  return "CUDA runtime " + v(rt) + (drv ? ", driver " + v(drv) : std::string(", no driver"));
+}
+
+}  // namespace mgi::cuda

@@ -3,6 +3,10 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
+
+#include "cuda_module.hpp"
+#include "gemm_kernel.hpp"
 
 namespace mgi {
 
@@ -39,7 +43,12 @@ int parse_cli(int argc, char** argv, CliOptions& opts) {
       ->type_name("FILE");
   app.add_option("--report", opts.report_path, "write a JSON report (config, plan, per-rank stats, totals)")
       ->type_name("FILE");
-  app.set_version_flag("--version", "mgi-mpi " MGI_VERSION);
+  // The backends this binary can use here, and why one is missing: the CUDA
+  // module is opened for this (cuda_module.hpp), as a run with device auto would.
+  app.set_version_flag("--version", [] {
+    return std::string("mgi-mpi " MGI_VERSION "\nbackends: cpu (") + cpu::gemm_kernel_name() + "); " +
+           cuda_status_line();
+  });
   try {
     app.parse(argc, argv);
     if (opts.inspect_path.empty() && opts.config_path.empty())

@@ -15,6 +15,11 @@ std::string visible_env() {
 
 DeviceChoice choose_device(const DeviceRequest& req) {
   if (req.requested == "cpu") return {};
+  if (req.visible_devices == 0 && !req.cuda_missing.empty()) {
+    if (req.requested == "auto") return {false, -1, "cuda not loaded (" + req.cuda_missing + ")"};
+    throw RuntimeError("runtime.device is 'cuda' but the CUDA backend cannot be loaded on host " + req.host + " (" +
+                       req.cuda_missing + "); use runtime.device: cpu or auto");
+  }
   if (req.visible_devices == 0) {
     if (req.requested == "auto") return {};
     throw RuntimeError("runtime.device is 'cuda' but no CUDA device is visible on host " + req.host +
@@ -40,7 +45,7 @@ DeviceChoice choose_device(const DeviceRequest& req) {
                        " ranks on the same device(s) (" + visible_env() + ") but has " + std::to_string(pool.size()) +
                        " usable GPU(s); start at most one rank per GPU or set "
                        "runtime.allow_gpu_sharing: true");
-  return {true, pool[req.local_rank % pool.size()]};
+  return {true, pool[req.local_rank % pool.size()], {}};
 }
 
 }  // namespace mgi

@@ -19,14 +19,22 @@ struct DeviceRequest {
   // when CUDA_VISIBLE_DEVICES is unset; used when runtime.gpu_ids is not given.
   std::vector<int> slurm_gpus;
   std::string slurm_gpus_var;
+  // Why the CUDA backend cannot be used in this process, when it was built but
+  // its module or a CUDA library could not be loaded (cuda_module.hpp's reason,
+  // e.g. "libcudart.so.13: cannot open shared object file: ..."); empty otherwise.
+  std::string cuda_missing;
 };
 
 struct DeviceChoice {
   bool cuda = false;
   int device = -1;  // CUDA device index when cuda
+  // auto fell back to the CPU because the CUDA backend could not be loaded:
+  // "cuda not loaded (<reason>)", for the plan. Empty otherwise.
+  std::string note;
 };
 
-// Throws RuntimeError (exit 5) for cuda without a device, for more ranks than
+// Throws RuntimeError (exit 5) for cuda without a device or without the CUDA
+// backend (req.cuda_missing), for more ranks than
 // GPUs on a node (unless sharing is allowed) and for Slurm GPUs this process
 // cannot see; ConfigError for bad gpu_ids.
 DeviceChoice choose_device(const DeviceRequest& req);

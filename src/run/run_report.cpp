@@ -43,6 +43,19 @@ std::string format_plan(const PlanSummary& p) {
              static_cast<long long>(p.batch_size), p.batch_note.c_str(), p.split.c_str(),
              static_cast<long long>(p.window_rows), human_bytes(p.window_bytes).c_str(),
              static_cast<long long>(p.windows));
+  // One line per distinct note (the CUDA backend missing on some hosts), naming the hosts.
+  std::vector<std::string> notes;
+  for (const auto& r : p.ranks)
+    if (!r.note.empty() && std::find(notes.begin(), notes.end(), r.note) == notes.end()) notes.push_back(r.note);
+  for (const auto& n : notes) {
+    std::vector<std::string> hosts;
+    for (const auto& r : p.ranks)
+      if (r.note == n && std::find(hosts.begin(), hosts.end(), r.host) == hosts.end()) hosts.push_back(r.host);
+    std::string where;
+    for (size_t h = 0; h < hosts.size() && h < 4; ++h) where += (h ? ", " : "") + hosts[h];
+    if (hosts.size() > 4) where += " and " + std::to_string(hosts.size() - 4) + " more";
+    s += "  device  " + n + " on host" + (hosts.size() == 1 ? " " : "s ") + where + ": running on the CPU\n";
+  }
   s += fmt("  %4s  %-16s %5s  %-36s %12s %12s %8s  %s\n", "rank", "host", "local", "device", "first row",
            "rows", "batches", "binding");
   for (const auto& r : p.ranks) {

@@ -16,6 +16,9 @@ struct RankInfo {
   std::string device;  // "cpu (2 threads)", "cuda:0 NVIDIA H100 ..."
   int64_t first_row = 0, rows = 0, batches = 0;
   std::string binding;  // where the node-local rank and devices came from: "SLURM_LOCALID=1 CUDA_VISIBLE_DEVICES=0,1"
+  // Why runtime.device: auto chose the CPU when CUDA was built but could not be
+  // loaded here: "cuda not loaded (libcudart.so.13: cannot open ...)"; usually empty.
+  std::string note;
 };
 
 struct RankStats {

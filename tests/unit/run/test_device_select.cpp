@@ -39,6 +39,31 @@ TEST(DeviceSelect, CudaWithoutDeviceIsRuntimeError) {
   }
 }
 
+// The CUDA backend built but not loadable here (its module or a CUDA library
+// missing: cuda_module.hpp): auto runs on the CPU and says why; cuda is exit 5
+// naming the library.
+TEST(DeviceSelect, CudaBackendMissingAutoNotesWhyCudaFails) {
+  const std::string why = "libcudart.so.13: cannot open shared object file: No such file or directory";
+  auto r = req("auto", 0, 2, 0);
+  r.cuda_missing = why;
+  const DeviceChoice c = choose_device(r);
+  EXPECT_FALSE(c.cuda);
+  EXPECT_EQ(c.note, "cuda not loaded (" + why + ")");
+  r.requested = "cpu";
+  EXPECT_TRUE(choose_device(r).note.empty());
+  r.requested = "cuda";
+  try {
+    choose_device(r);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Exit::runtime);
+    EXPECT_EQ(std::string(e.what()), "runtime.device is 'cuda' but the CUDA backend cannot be loaded on host node1 (" +
+                                         why + "); use runtime.device: cpu or auto");
+  }
+  // Without a reason (loaded, no device; or built without CUDA): as before, no note.
+  EXPECT_TRUE(choose_device(req("auto", 0, 1, 0)).note.empty());
+}
+
 TEST(DeviceSelect, MoreRanksThanGpusIsAnErrorUnlessSharing) {
   try {
     choose_device(req("auto", 2, 3, 2));

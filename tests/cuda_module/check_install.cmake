@@ -1,0 +1,18 @@
+# cmake -DBUILD=<build dir> -DPREFIX=<dir> -P check_install.cmake: installs the
+# build into PREFIX and checks that bin/mgi-mpi loads lib/libmgi-cuda.so.
+file(REMOVE_RECURSE ${PREFIX})
+execute_process(COMMAND ${CMAKE_COMMAND} --install ${BUILD} --prefix ${PREFIX} RESULT_VARIABLE rc OUTPUT_QUIET)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "cmake --install failed (${rc})")
+endif()
+foreach(f bin/mgi-mpi lib/libmgi-cuda.so)
+  if(NOT EXISTS ${PREFIX}/${f})
+    message(FATAL_ERROR "not installed: ${f}")
+  endif()
+endforeach()
+execute_process(COMMAND ${PREFIX}/bin/mgi-mpi --version OUTPUT_VARIABLE out RESULT_VARIABLE rc)
+message(STATUS "${out}")
+if(NOT rc EQUAL 0 OR NOT out MATCHES "cuda: loaded from ${PREFIX}/lib/libmgi-cuda.so")
+  message(FATAL_ERROR "the installed mgi-mpi does not load the installed module (exit ${rc})")
+endif()
+file(REMOVE_RECURSE ${PREFIX})
