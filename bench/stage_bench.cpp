@@ -150,7 +150,7 @@ StageBench::StageBench(const Args& a) : args_(a) {
                            "(--set runtime.batch_size=N)");
   graph_ = mgi::load_onnx(read_model_file(cfg_.model.file), cfg_.model.file);
   reader_.emplace(cfg_.input.file, cfg_.input.dataset);
-  const mgi::InputDescription in{cfg_.input.file, cfg_.input.dataset, reader_->dtype(), reader_->shape()};
+  const mgi::InputDescription in{cfg_.input.file, cfg_.input.dataset, reader_->dtype(), reader_->shape(), "", false};
   if (!cfg_.input.offsets.empty()) {
     if (cfg_.runtime.device == "cuda")
       throw mgi::ConfigError("input.offsets: ragged inputs are CPU-only in this version; set runtime.device: cpu");

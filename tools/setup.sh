@@ -37,7 +37,7 @@ fi
 
 cmake_flags=(-DCMAKE_BUILD_TYPE=Release)
 if ((WITH_PYTHON)); then
-  if [[ ! -x "$ROOT/.venv/bin/python" ]] || ! "$ROOT/.venv/bin/python" -c "import numpy, onnx, onnxruntime, h5py, sklearn, matplotlib" 2>/dev/null; then
+  if [[ ! -x "$ROOT/.venv/bin/python" ]] || ! "$ROOT/.venv/bin/python" -c "import numpy, onnx, onnxruntime, h5py, sklearn, matplotlib, tokenizers" 2>/dev/null; then
     echo "setup: creating $ROOT/.venv (tools/requirements.txt)"
     python3 -m venv "$ROOT/.venv"
     "$ROOT/.venv/bin/pip" install -q --disable-pip-version-check -r "$ROOT/tools/requirements.txt"

@@ -18,6 +18,7 @@
 #include "backend.hpp"
 #include "error.hpp"
 #include "graph.hpp"
+#include "op_registry.hpp"
 
 namespace {
 
@@ -62,16 +63,22 @@ bool run_once(const mgi::Graph& g, mgi::Backend& be, const std::vector<mgi::Shap
               Rng& rng) {
   const std::vector<mgi::Shape> shapes = g.infer_shapes(in_shapes);
   if (runtime_floats(g, shapes) < 0) return false;
-  std::vector<std::vector<float>> in(in_shapes.size()), out(g.outputs.size());
-  std::vector<const float*> in_ptrs;
-  std::vector<float*> out_ptrs;
+  // Typed buffers: inputs converted from random floats to each input's type;
+  // outputs of exact byte sizes, so ASan sees a write past the shape.
+  std::vector<std::vector<uint8_t>> in(in_shapes.size()), out(g.outputs.size());
+  std::vector<const void*> in_ptrs;
+  std::vector<void*> out_ptrs;
   for (size_t k = 0; k < in.size(); ++k) {
-    in[k].resize(static_cast<size_t>(mgi::shape_numel(in_shapes[k])));
-    for (float& x : in[k]) x = rng.value();
+    const int64_t n = mgi::shape_numel(in_shapes[k]);
+    std::vector<float> x(static_cast<size_t>(n));
+    for (float& v : x) v = rng.value();
+    in[k].resize(static_cast<size_t>(n) * mgi::dtype_size(g.input_type(k)));
+    mgi::convert_elements(mgi::DType::f32, x.data(), g.input_type(k), in[k].data(), n);
     in_ptrs.push_back(in[k].data());
   }
-  for (size_t k = 0; k < out.size(); ++k) {  // exact sizes: ASan sees a write past the shape
-    out[k].resize(static_cast<size_t>(mgi::shape_numel(shapes[static_cast<size_t>(g.outputs[k])])));
+  for (size_t k = 0; k < out.size(); ++k) {
+    out[k].resize(static_cast<size_t>(mgi::shape_numel(shapes[static_cast<size_t>(g.outputs[k])])) *
+                  mgi::dtype_size(g.output_type(k)));
     out_ptrs.push_back(out[k].data());
   }
   if (shaped) be.run_shaped(in_shapes, in_ptrs, out_ptrs);

@@ -102,7 +102,7 @@ class BatchRunnerTest : public ::testing::Test {
     m.output("z");
     graph_ = m.load();
     reader_ = std::make_unique<DatasetReader>(path_, "/x");
-    io_ = match_model(graph_, "m.onnx", {path_, "/x", reader_->dtype(), reader_->shape()}, {{"y", "/y"}});
+    io_ = match_model(graph_, "m.onnx", {path_, "/x", reader_->dtype(), reader_->shape(), "", false}, {{"y", "/y"}});
 
     auto cpu = make_cpu_backend(1);  // the reference: all rows in one call
     cpu->prepare(graph_, io_.input_rows, kRows);
@@ -259,7 +259,7 @@ TEST(BatchRunnerTyped, Int32RowsIntoAnInt64InputAndAnInt64OutputWrittenAsBytes) 
   const Graph g = m.load();
   ASSERT_EQ(g.input_type(0), DType::i64);
   DatasetReader reader(path, "/ids");
-  const ModelIo io = match_model(g, "m.onnx", {path, "/ids", reader.dtype(), reader.shape()}, {{"y", "/y"}, {"k", "/k"}});
+  const ModelIo io = match_model(g, "m.onnx", {path, "/ids", reader.dtype(), reader.shape(), "", false}, {{"y", "/y"}, {"k", "/k"}});
   ASSERT_EQ(io.outputs[1].dtype, DType::i64);
   EXPECT_EQ(io.input_row_bytes, width * 8);
   EXPECT_EQ(io.output_row_bytes, width * 4 + width * 8);

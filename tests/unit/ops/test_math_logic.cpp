@@ -186,7 +186,9 @@ void expect_values(const Tensor& got, const std::vector<double>& want, bool sign
       EXPECT_TRUE(std::isnan(g)) << "element " << k << ": got " << g << ", want NaN";
     } else {
       EXPECT_EQ(g, w) << "element " << k;
-      if (signs) EXPECT_EQ(std::signbit(g), std::signbit(w)) << "sign of element " << k;
+      if (signs) {
+        EXPECT_EQ(std::signbit(g), std::signbit(w)) << "sign of element " << k;
+      }
     }
   }
 }
