@@ -82,8 +82,12 @@ TEST(OnnxLoader, DoubleBecomesFloat32AndInt32KeepsItsType) {
   m.output("y");
   const Graph g = m.load();
   for (const Value& v : g.values) {
-    if (v.name == "b") EXPECT_EQ(v.data.dtype, DType::f32);
-    if (v.name == "shape") EXPECT_EQ(v.data.dtype, DType::i64);
+    if (v.name == "b") {
+      EXPECT_EQ(v.data.dtype, DType::f32);
+    }
+    if (v.name == "shape") {
+      EXPECT_EQ(v.data.dtype, DType::i64);
+    }
   }
   const auto y = run_cpu(g, {2}, 2, {1.0f, 2.0f, 3.0f, 4.0f});
   EXPECT_EQ(y, (std::vector<float>{1.5f, 0.75f, 3.5f, 2.75f}));
