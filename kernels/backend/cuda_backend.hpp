@@ -22,6 +22,12 @@
 // batch k's compute; collect() waits for the oldest batch's download. The
 // arena is shared: batches compute one after another on the compute stream.
 //
+// run_shaped() (padded ragged batches, sequence length changing per batch):
+// one batch at a time through the same three stages on the next lane, with
+// the BatchPlan of its input shapes (the same cache); the arena and the lanes
+// were sized for the prepared (largest) shapes, and a plan whose values would
+// not fit is refused. Never a CUDA graph.
+//
 // CUDA graphs (BackendOptions::cuda_graphs): after the warm-up, prepare()
 // captures each lane's compute-stream work for a full batch (max_batch rows)
 // into a CUDA graph; a full batch then launches that graph in place of its
