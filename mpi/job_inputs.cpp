@@ -102,9 +102,6 @@ void Job::check_inputs() {
     opt.pad_value = cfg_.input.pad_value;
     opt.padding_harmless = cfg_.input.padding_harmless;
     if (ragged()) {
-      if (cfg_.runtime.device == "cuda")
-        throw ConfigError(std::string(vlen_ ? "input.dataset: variable-length (ragged)" : "input.offsets: ragged") +
-                          " inputs are CPU-only in this version; set runtime.device: cpu");
       if (vlen_)
         opt.ragged = std::make_shared<const RaggedIndex>(vlen_->index());
       else
@@ -118,7 +115,7 @@ void Job::check_inputs() {
                           "path for the per-row status flags");
     if (topo_.rank == 0) check_output_path(cfg_.output.file, cfg_.input.file, opts_.overwrite);
     // The CUDA module is opened here (cuda_module.hpp), and only when CUDA may be used.
-    const bool may_use_cuda = cfg_.runtime.device != "cpu" && !ragged();
+    const bool may_use_cuda = cfg_.runtime.device != "cpu";
     DeviceRequest req{cfg_.runtime.device, topo_.binding.pool_rank, topo_.binding.pool_ranks,
                       may_use_cuda ? cuda_device_count() : 0, cfg_.runtime.gpu_ids,
                       cfg_.runtime.allow_gpu_sharing, topo_.host, topo_.binding.slurm_gpus,
@@ -137,6 +134,9 @@ void Job::check_inputs() {
                      t.warning.c_str());
       backend_ = make_cpu_backend(t.threads, backend_options(cfg_));
     }
+    if (ragged() && !backend_->supports_shaped())
+      throw ConfigError(std::string(vlen_ ? "input.dataset: variable-length (ragged)" : "input.offsets: ragged") +
+                        " inputs need a backend that runs changing shapes; " + backend_->describe() + " does not");
   });
   model_bytes_.clear();
   model_bytes_.shrink_to_fit();

@@ -22,6 +22,12 @@
 // batch k's compute; collect() waits for the oldest batch's download. The
 // arena is shared: batches compute one after another on the compute stream.
 //
+// run_shaped() (padded ragged batches, sequence length changing per batch):
+// one batch at a time through the same three stages on the next lane, with
+// the BatchPlan of its input shapes (the same cache); the arena and the lanes
+// were sized for the prepared (largest) shapes, and a plan whose values would
+// not fit is refused. Never a CUDA graph.
+//
 // CUDA graphs (BackendOptions::cuda_graphs): after the warm-up, prepare()
 // captures each lane's compute-stream work for a full batch (max_batch rows)
 // into a CUDA graph; a full batch then launches that graph in place of its
@@ -67,6 +73,12 @@ class CudaBackend final : public Backend {
   void run(int64_t rows, const std::vector<const void*>& inputs, const std::vector<void*>& outputs) override;
   int pipeline_depth() const override { return kLanes; }
   void submit(int64_t rows, const std::vector<const void*>& inputs, const std::vector<void*>& outputs) override;
+  // Padded ragged batches: synchronous (upload, nodes, download on lane 0),
+  // with no batch outstanding; the plan for these shapes comes from the same
+  // cache as run()'s. Never a CUDA graph (those hold the full batch's shapes).
+  void run_shaped(const std::vector<Shape>& input_shapes, const std::vector<const void*>& inputs,
+                  const std::vector<void*>& outputs) override;
+  bool supports_shaped() const override { return true; }
   void collect() override;
   void drain() noexcept override;
   HostBuffer host_buffer(size_t bytes) override;  // page-locked
@@ -143,6 +155,10 @@ class CudaBackend final : public Backend {
   void sync_all() noexcept;
   std::vector<Shape> input_shapes(int64_t rows) const;
   const BatchPlan& plan_for(int64_t rows);
+  const BatchPlan& plan_for(const std::vector<Shape>& input_shapes);
+  // Queues one batch on the next lane (submit(), run_shaped()); nodes only unless may_graph.
+  void enqueue_batch(int64_t rows, const BatchPlan& plan, const std::vector<const void*>& inputs,
+                     const std::vector<void*>& outputs, bool may_graph);
   void find_kernels();
   void upload_constants(const std::vector<bool>& needed, const std::vector<bool>& read_on_host);
   void plan_activations(const std::vector<Shape>& max_shapes);

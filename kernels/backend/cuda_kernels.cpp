@@ -21,6 +21,8 @@ const CudaKernelRegistry& CudaKernelRegistry::get() {
     register_logic_cuda_kernels(reg);
     register_cast_cuda_kernels(reg);
     register_gemm_cuda_kernels(reg);
+    register_conv_cuda_kernels(reg);
+    register_reduce_cuda_kernels(reg);
     std::sort(reg.defs_.begin(), reg.defs_.end(),
               [](const CudaKernelDef& a, const CudaKernelDef& b) { return std::tie(a.domain, a.name) < std::tie(b.domain, b.name); });
     return reg;

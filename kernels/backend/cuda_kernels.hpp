@@ -119,5 +119,7 @@ void register_index_cuda_kernels(CudaKernelRegistry& r);          // ops/index.c
 void register_logic_cuda_kernels(CudaKernelRegistry& r);          // ops/logic.cu
 void register_cast_cuda_kernels(CudaKernelRegistry& r);           // ops/cast.cu
 void register_gemm_cuda_kernels(CudaKernelRegistry& r);           // gemm/gemm_engine.cpp
+void register_conv_cuda_kernels(CudaKernelRegistry& r);           // ops/conv.cu (Conv, pools)
+void register_reduce_cuda_kernels(CudaKernelRegistry& r);         // ops/reduce.cu
 
 }  // namespace mgi::cuda

@@ -127,7 +127,35 @@ void CudaBackend::submit(int64_t rows, const std::vector<const void*>& inputs, c
   check_batch(rows, inputs.size(), outputs.size(), "submit()");
   MGI_ASSERT(busy_.size() < lanes_.size(), "CUDA backend: submit() with every lane busy (collect() first)");
   MGI_CUDA(cudaSetDevice(device_));
-  const BatchPlan& plan = plan_for(rows);
+  enqueue_batch(rows, plan_for(rows), inputs, outputs, true);
+}
+
+void CudaBackend::run_shaped(const std::vector<Shape>& input_shapes, const std::vector<const void*>& inputs,
+                             const std::vector<void*>& outputs) {
+  MGI_ASSERT(busy_.empty(), "CUDA backend: run_shaped() with " + std::to_string(busy_.size()) + " batch(es) outstanding");
+  if (input_shapes.size() != inputs.size() || input_shapes.empty())
+    throw RuntimeError("CUDA backend: run_shaped() got " + std::to_string(input_shapes.size()) + " shapes for " +
+                       std::to_string(inputs.size()) + " inputs");
+  const int64_t rows = input_shapes[0].empty() ? 0 : input_shapes[0][0];
+  check_batch(rows, inputs.size(), outputs.size(), "run_shaped()");
+  for (size_t k = 0; k < input_shapes.size(); ++k) {
+    const Shape& s = input_shapes[k];
+    bool ok = s.size() == input_rows_[k].size() + 1 && s[0] == rows;
+    for (size_t d = 1; ok && d < s.size(); ++d) ok = s[d] >= 0 && s[d] <= input_rows_[k][d - 1];
+    if (!ok) {
+      Shape most{max_batch_};
+      most.insert(most.end(), input_rows_[k].begin(), input_rows_[k].end());
+      throw RuntimeError("CUDA backend: input '" + graph_.input_name(k) + "' has shape " + shape_str(s) +
+                         "; prepared for at most " + shape_str(most) + " (and the same rows as input 0)");
+    }
+  }
+  MGI_CUDA(cudaSetDevice(device_));
+  enqueue_batch(rows, plan_for(input_shapes), inputs, outputs, false);
+  collect();
+}
+
+void CudaBackend::enqueue_batch(int64_t rows, const BatchPlan& plan, const std::vector<const void*>& inputs,
+                                const std::vector<void*>& outputs, bool may_graph) {
   const std::vector<Shape>& shapes = plan.shapes;
   const int li = next_lane_;
   Lane& lane = lanes_[static_cast<size_t>(li)];
@@ -141,7 +169,10 @@ void CudaBackend::submit(int64_t rows, const std::vector<const void*>& inputs, c
     // Compute after the upload, and after the lane's previous download freed its output buffer.
     MGI_CUDA(cudaStreamWaitEvent(stream_.get(), lane.loaded.get(), 0));
     MGI_CUDA(cudaStreamWaitEvent(stream_.get(), lane.unloaded.get(), 0));
-    enqueue_compute(li, rows, plan);
+    if (may_graph)
+      enqueue_compute(li, rows, plan);
+    else
+      enqueue_nodes(li, plan);
     lane.computed.record(stream_.get());
 
     MGI_CUDA(cudaStreamWaitEvent(d2h_.get(), lane.computed.get(), 0));

@@ -149,8 +149,10 @@ const Tensor* CudaBackend::host_tensor(int value, const BatchPlan& plan) const {
   return nullptr;
 }
 
-const CudaBackend::BatchPlan& CudaBackend::plan_for(int64_t rows) {
-  std::vector<Shape> in = input_shapes(rows);
+const CudaBackend::BatchPlan& CudaBackend::plan_for(int64_t rows) { return plan_for(input_shapes(rows)); }
+
+const CudaBackend::BatchPlan& CudaBackend::plan_for(const std::vector<Shape>& in) {
+  const int64_t rows = in.empty() || in[0].empty() ? 0 : in[0][0];
   auto it = plans_.find(in);
   if (it != plans_.end()) return *it->second;
   auto p = std::make_shared<BatchPlan>();
@@ -160,8 +162,9 @@ const CudaBackend::BatchPlan& CudaBackend::plan_for(int64_t rows) {
     const Slot& s = slot_[static_cast<size_t>(owner_[v])];
     if (s.home == Home::arena && value_bytes(static_cast<int>(v), sp.shapes[v]) > s.bytes)
       throw ModelError("model " + graph_.source + ": value '" + graph_.values[v].name + "' has shape " +
-                       shape_str(sp.shapes[v]) + " for " + std::to_string(rows) +
-                       " rows, larger than for the prepared batch of " + std::to_string(max_batch_));
+                       shape_str(sp.shapes[v]) + " for " + std::to_string(rows) + " rows (inputs " +
+                       shape_str(in.empty() ? Shape{} : in[0]) + "), larger than for the prepared batch of " +
+                       std::to_string(max_batch_));
   }
   p->shapes = std::move(sp.shapes);
   p->host = std::move(sp.host);
@@ -183,7 +186,7 @@ const CudaBackend::BatchPlan& CudaBackend::plan_for(int64_t rows) {
       MGI_CUDA(cudaMemcpyAsync(p->device.bytes_ptr() + p->at[static_cast<size_t>(v)], t.raw(), t.bytes(),
                                cudaMemcpyHostToDevice, stream_.get()));
   }
-  return *plans_.emplace(std::move(in), std::move(p)).first->second;
+  return *plans_.emplace(in, std::move(p)).first->second;
 }
 
 }  // namespace mgi::cuda

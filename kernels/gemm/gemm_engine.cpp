@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "conv_plan.hpp"
 #include "epilogue_plan.hpp"
 #include "error.hpp"
 
@@ -106,6 +107,20 @@ void GemmEngine::prepare(const Graph& g, const std::vector<Shape>& max_shapes, c
   scratch_[0].reset();
   scratch_[1].reset();
   if (!workspace_.get()) workspace_ = DeviceBuffer(kWorkspaceBytes);
+  conv_scratch_.reset();
+  int64_t conv_floats = 0;
+  for (const Node& n : g.nodes) {
+    if (!n.is("Conv") && !n.is("ConvTranspose")) continue;
+    const Shape& x = max_shapes[static_cast<size_t>(n.inputs[0])];
+    const Shape& w = max_shapes[static_cast<size_t>(n.inputs[1])];
+    conv_floats = std::max(conv_floats, (n.is("Conv") ? plan_conv(n, x, w) : plan_conv_transpose(n, x, w)).scratch_floats());
+  }
+  try {
+    conv_scratch_ = DeviceBuffer(static_cast<size_t>(conv_floats) * sizeof(float));
+  } catch (const Error& e) {
+    throw RuntimeError(std::string(e.what()) + " (Conv im2col scratch: " + std::to_string((conv_floats * 4) >> 20) +
+                       " MiB)");
+  }
   if (types_.ab == CUDA_R_32F) return;
 
   size_t weight_total = 0, need[2] = {0, 0};

@@ -49,8 +49,15 @@ class GemmEngine {
   // Runs one Gemm/MatMul node (c.node, float32 tensors c.in / c.out) on c.cublas's stream.
   void run(CudaOpContext& c);
 
+  // The Conv im2col scratch (ops/conv.cu, conv_plan.hpp), sized in prepare()
+  // for the largest batch (capped: a larger batch runs in chunks of images);
+  // *bytes gets its size. nullptr when no Conv needs one.
+  float* conv_scratch(size_t* bytes) const {
+    *bytes = conv_scratch_.bytes();
+    return conv_scratch_.f32();
+  }
   size_t weight_bytes() const { return weights_.bytes(); }
-  size_t scratch_bytes() const { return scratch_[0].bytes() + scratch_[1].bytes(); }
+  size_t scratch_bytes() const { return scratch_[0].bytes() + scratch_[1].bytes() + conv_scratch_.bytes(); }
   // cuBLASLt plans made since prepare() (one per distinct LtPlanKey, on first
   // use; counted, not the cache's size, which drops to 0 when full). The CUDA
   // backend's warm-up makes every plan a full batch needs; a plan made inside
@@ -82,6 +89,7 @@ class GemmEngine {
   DeviceBuffer weights_;             // bf16/fp16 copies of constant GEMM operands
   std::map<int, size_t> weight_at_;  // value id -> byte offset in weights_
   DeviceBuffer scratch_[2];          // converted activations: operand A, operand B
+  DeviceBuffer conv_scratch_;        // Conv im2col columns
   // By everything a plan fixes, not by node: nodes of one shape share a plan
   // (nothing node-specific stays in it; alpha and the bias pointer go with each call).
   std::map<LtPlanKey, std::unique_ptr<LtPlan>> plans_;

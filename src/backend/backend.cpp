@@ -5,7 +5,7 @@
 namespace mgi {
 
 void Backend::run_shaped(const std::vector<Shape>&, const std::vector<const void*>&, const std::vector<void*>&) {
-  throw RuntimeError(describe() + ": ragged inputs are CPU-only in this version (set runtime.device: cpu)");
+  throw RuntimeError(describe() + ": this backend cannot run inputs whose shapes change per batch (ragged inputs)");
 }
 
 const char* precision_name(Precision p) {

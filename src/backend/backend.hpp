@@ -79,6 +79,8 @@ class Backend {
   // shapes. The default throws (a backend that cannot run changing shapes).
   virtual void run_shaped(const std::vector<Shape>& input_shapes, const std::vector<const void*>& inputs,
                           const std::vector<void*>& outputs);
+  // Whether run_shaped() is implemented (CPU and CUDA backends).
+  virtual bool supports_shaped() const { return false; }
 
   // Pipelined batches. submit() queues a batch with run()'s arguments and
   // returns; the batch is complete, its outputs written, once collect() has

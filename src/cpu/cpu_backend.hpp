@@ -24,6 +24,7 @@ class CpuBackend final : public Backend {
   std::string describe() const override;
   void prepare(const Graph& graph, const std::vector<Shape>& input_rows, int64_t max_batch) override;
   void run(int64_t rows, const std::vector<const void*>& inputs, const std::vector<void*>& outputs) override;
+  bool supports_shaped() const override { return true; }
   void run_shaped(const std::vector<Shape>& input_shapes, const std::vector<const void*>& inputs,
                   const std::vector<void*>& outputs) override;
 
