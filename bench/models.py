@@ -61,8 +61,8 @@ import throughput as tp  # noqa: E402  (helpers: mpirun env, mgi-mpi runs, best-
 SKIP = 77
 MODELS = {
     # name: (rows, batch, quick rows)
-    "minilm": (1024, 32, 64),
-    "resnet50": (96, 16, 8),
+    "minilm": (768, 32, 64),
+    "resnet50": (64, 16, 8),
 }
 TARGETS = {"minilm": 1.0, "resnet50": 0.9}
 TOL_ORT, TOL_TORCH = 1e-4, 1e-3
