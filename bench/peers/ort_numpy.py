@@ -9,12 +9,16 @@ with h5py, compute it, write it to the output file with h5py, in turn.
   ort-cuda    onnxruntime, CUDA execution provider (onnxruntime-gpu)
   numpy       x @ W.T + b and ReLU on the model's weights (numpy's BLAS; set
               OPENBLAS_NUM_THREADS=T)
-  ort-ragged  ragged input (values [total, D] + offsets [N+1], as mgi-mpi's
-              input.offsets): each batch of B consecutive rows is read with one
-              h5py read of its values, padded to its longest row with a mask
-              [B, seq], and run by onnxruntime (CPU EP, T threads)
+  ort-ragged  ragged input (values [total, D] or token ids [total] + offsets [N+1],
+              as mgi-mpi's input.offsets): each batch of B consecutive rows is read
+              with one h5py read of its values, padded to its longest row (0) with a
+              mask [B, seq] (the model's second input, or --mask; in the input's own
+              type), any further input zeros shaped like the mask (e.g. BERT's
+              token_type_ids), and run by onnxruntime (CPU EP, T threads); with
+              --sort, all rows are read at once and batches are cut from the rows
+              sorted by length (as sentence-transformers' encode() does)
 Fixed-shape models read /x and write /y; ragged ones read /values + /offsets and
-write /logits. Prints one JSON line: rows, e2e_s (first read to last write, after
+write /logits (--out-dataset: another name; the model's first output). Prints one JSON line: rows, e2e_s (first read to last write, after
 one warm-up batch), read_s, compute_s (inside session.run or numpy), write_s, pad_s.
 """
 import argparse
@@ -93,19 +97,29 @@ def fixed(a):
 
 def ragged(a):
     sess = ort_session(a, False)
-    names = [i.name for i in sess.get_inputs()]
+    types = {"tensor(float)": np.float32, "tensor(int64)": np.int64, "tensor(int32)": np.int32,
+             "tensor(bool)": np.bool_, "tensor(double)": np.float64}
+    inputs = {i.name: types[i.type] for i in sess.get_inputs()}
+    names = list(inputs)
+    data_name = names[0]
+    mask_name = a.mask or names[1]
+    others = [n for n in names if n not in (data_name, mask_name)]
     t = dict(read_s=0.0, compute_s=0.0, write_s=0.0, pad_s=0.0)
 
     def batch_inputs(values, offs):
         lengths = np.diff(offs)
         seq = max(1, int(lengths.max()))
-        x = np.zeros((len(lengths), seq) + values.shape[1:], np.float32)
-        mask = np.zeros((len(lengths), seq), np.float32)
+        x = np.zeros((len(lengths), seq) + values.shape[1:], inputs[data_name])
+        mask = np.zeros((len(lengths), seq), inputs[mask_name])
         for j, (s, n) in enumerate(zip(offs[:-1] - offs[0], lengths)):
             x[j, :n] = values[s:s + n]
             mask[j, :n] = 1
-        return {names[0]: x, names[1]: mask}
+        feed = {data_name: x, mask_name: mask}
+        feed.update({n: np.zeros(mask.shape, inputs[n]) for n in others})
+        return feed
 
+    if a.sort:
+        return ragged_sorted(a, sess, batch_inputs, t)
     with h5py.File(a.data) as fin, h5py.File(a.out, "w") as fout:
         offsets = fin["offsets"][:]  # before the clock, as mgi-mpi reads its offsets before the run
         values = fin["values"]
@@ -125,7 +139,7 @@ def ragged(a):
             yb = sess.run(None, feed)[0]
             t4 = time.perf_counter()
             if y is None:
-                y = fout.create_dataset("logits", (rows, yb.shape[1]), dtype="f4")
+                y = fout.create_dataset(a.out_dataset, (rows, yb.shape[1]), dtype="f4")
             y[r:r + n] = yb
             t["read_s"] += t2 - t1
             t["pad_s"] += t3 - t2
@@ -133,6 +147,47 @@ def ragged(a):
             t["write_s"] += time.perf_counter() - t4
         total = time.perf_counter() - t0
     return dict(rows=rows, e2e_s=total, **t)
+
+
+def ragged_sorted(a, sess, batch_inputs, t):
+    """--sort: as sentence-transformers' encode() does, every row read at once, batches cut
+    from the rows sorted by length (longest first), results put back in input order."""
+    with h5py.File(a.data) as fin:
+        offsets = fin["offsets"][:]
+        rows = len(offsets) - 1
+        lengths = np.diff(offsets)
+        order = np.argsort(-lengths, kind="stable")
+        warm = order[:min(a.batch, rows)]
+        v0 = fin["values"][:int(offsets[-1])] if rows else None
+        sess.run(None, batch_inputs(*gather_rows(v0, offsets, warm)))  # warm-up
+        t0 = time.perf_counter()
+        values = fin["values"][:]
+        t["read_s"] += time.perf_counter() - t0
+    y = None
+    for r in range(0, rows, a.batch):
+        idx = order[r:r + a.batch]
+        t2 = time.perf_counter()
+        feed = batch_inputs(*gather_rows(values, offsets, idx))
+        t3 = time.perf_counter()
+        yb = sess.run(None, feed)[0]
+        t4 = time.perf_counter()
+        if y is None:
+            y = np.empty((rows, yb.shape[1]), np.float32)
+        y[idx] = yb
+        t["pad_s"] += t3 - t2
+        t["compute_s"] += t4 - t3
+    t5 = time.perf_counter()
+    with h5py.File(a.out, "w") as fout:
+        fout.create_dataset(a.out_dataset, data=y)
+    t["write_s"] += time.perf_counter() - t5
+    return dict(rows=rows, e2e_s=time.perf_counter() - t0, **t)
+
+
+def gather_rows(values, offsets, idx):
+    """The rows idx of a ragged set as (values back to back, offsets from 0)."""
+    lengths = offsets[idx + 1] - offsets[idx]
+    offs = np.concatenate([[0], np.cumsum(lengths)])
+    return np.concatenate([values[offsets[i]:offsets[i + 1]] for i in idx]), offs
 
 
 def main():
@@ -143,6 +198,11 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--batch", type=int, required=True)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--mask", help="ort-ragged: the mask input (default: the model's second input)")
+    ap.add_argument("--sort", action="store_true",
+                    help="ort-ragged: batches of rows sorted by length (all rows read at once), as "
+                         "sentence-transformers' encode() does")
+    ap.add_argument("--out-dataset", default="logits", help="ort-ragged: the output dataset (default logits)")
     a = ap.parse_args()
     res = ragged(a) if a.peer == "ort-ragged" else fixed(a)
     print(json.dumps(res))

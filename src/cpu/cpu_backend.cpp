@@ -3,9 +3,15 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
+#include <mutex>
+#include <unistd.h>
+#include <vector>
 
 #include "error.hpp"
 #include "gemm.hpp"
@@ -13,8 +19,68 @@
 
 namespace mgi {
 
+namespace {
+
+// MGI_PROFILE_OPS=1: wall time of every node the CPU backend runs, summed per op type and
+// per node, printed to stderr when the process exits (each rank prints its own). Off by
+// default: then the cost is one branch per node.
+struct OpProfile {
+  struct Acc {
+    double s = 0;
+    long calls = 0;
+  };
+  const bool on = [] {
+    const char* e = std::getenv("MGI_PROFILE_OPS");
+    return e != nullptr && *e != '\0' && std::strcmp(e, "0") != 0;
+  }();
+  std::mutex mu;
+  std::map<std::string, Acc> by_op, by_node;
+
+  void add(const Node& n, const Shape* out, double s) {
+    std::string op = n.op_type;
+    if (n.def != nullptr && n.def->name != n.op_type) op += " (" + n.def->name + ")";
+    if (!n.epilogue.empty()) op += " +" + std::to_string(n.epilogue.size()) + " fused";
+    std::string node = n.name + " [" + op + (out ? " -> " + shape_str(*out) : "") + "]";
+    std::lock_guard<std::mutex> lock(mu);
+    Acc& a = by_op[op];
+    a.s += s;
+    ++a.calls;
+    Acc& b = by_node[node];
+    b.s += s;
+    ++b.calls;
+  }
+
+  static void print_top(const std::map<std::string, Acc>& m, double total, size_t top, const char* what) {
+    std::vector<std::pair<std::string, Acc>> v(m.begin(), m.end());
+    std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.second.s > b.second.s; });
+    std::fprintf(stderr, "  %-10s %9s %7s %8s  %s\n", "seconds", "calls", "share", "ms/call", what);
+    for (size_t i = 0; i < v.size() && i < top; ++i)
+      std::fprintf(stderr, "  %-10.3f %9ld %6.1f%% %8.3f  %s\n", v[i].second.s, v[i].second.calls,
+                   100.0 * v[i].second.s / total, 1e3 * v[i].second.s / static_cast<double>(v[i].second.calls),
+                   v[i].first.c_str());
+  }
+
+  ~OpProfile() {
+    if (!on || by_op.empty()) return;
+    double total = 0;
+    for (const auto& kv : by_op) total += kv.second.s;
+    std::fprintf(stderr, "MGI_PROFILE_OPS (pid %d): %.3f s in CPU backend nodes\n", static_cast<int>(getpid()),
+                 total);
+    print_top(by_op, total, 25, "op type");
+    std::fprintf(stderr, "  slowest nodes:\n");
+    print_top(by_node, total, 15, "node [op -> output shape of the last call]");
+  }
+};
+
+OpProfile& op_profile() {
+  static OpProfile p;
+  return p;
+}
+
+}  // namespace
+
 CpuBackend::CpuBackend(int threads, const BackendOptions& options)
-    : threads_(threads > 0 ? threads : omp_get_max_threads()), options_(options) {}
+    : threads_(threads > 0 ? threads : omp_get_max_threads()), options_(options), profile_(op_profile().on) {}
 
 std::string CpuBackend::describe() const {
   // Always fp32 here; a lower precision asked for the CUDA backend is named so the plan shows it was not used.
@@ -271,7 +337,14 @@ void CpuBackend::execute(const ShapePlan& plan, const std::vector<const void*>& 
       const size_t v = static_cast<size_t>(id);
       args.out.push_back(Out{graph_.values[v].dtype, &plan.shapes[v], const_cast<void*>(ptr_[v])});
     }
-    n.def->cpu(args);
+    if (profile_) {
+      const auto t0 = std::chrono::steady_clock::now();
+      n.def->cpu(args);
+      const std::chrono::duration<double> dt = std::chrono::steady_clock::now() - t0;
+      op_profile().add(n, args.out.empty() ? nullptr : args.out[0].shape, dt.count());
+    } else {
+      n.def->cpu(args);
+    }
   }
   for (size_t k = 0; k < outputs.size(); ++k) {
     const size_t v = static_cast<size_t>(graph_.outputs[k]);

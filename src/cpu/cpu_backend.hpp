@@ -39,6 +39,7 @@ class CpuBackend final : public Backend {
 
   int threads_;
   BackendOptions options_;  // precision is only reported: the CPU backend computes in fp32
+  bool profile_ = false;    // MGI_PROFILE_OPS: time every node (cpu_backend.cpp)
   Graph graph_;             // fused (graph_fuse.hpp) unless options_.fuse is off
   std::vector<Shape> input_rows_;
   int64_t max_batch_ = 0;

@@ -141,6 +141,9 @@ Graph fuse_graph(Graph g, const std::vector<Shape>& input_rows, FuseStats* stats
                      !g.values[static_cast<size_t>(n.outputs[0])].host;
     if (f32 && (n.is("Gemm") || n.is("MatMul"))) {
       f.fuse_gemm(n);
+    } else if (f32 && n.is("Conv")) {
+      // The Conv kernel applies the epilogue to each finished output element (both paths).
+      n.outputs[0] = f.take_unary_chain(n, n.outputs[0], &f.st.conv_unary);
     } else if (f32 && n.inputs.size() == 1 && is_unary_node(n)) {
       n.outputs[0] = f.take_unary_chain(n, n.outputs[0], &f.st.chain_unary);
     }

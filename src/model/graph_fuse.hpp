@@ -23,6 +23,7 @@ struct FuseStats {
   int gemm_unary = 0;    // unary ops folded into a Gemm/MatMul epilogue
   int chain_unary = 0;   // unary ops folded into a preceding unary op
   int nodes_before = 0, nodes_after = 0;
+  int conv_unary = 0;    // unary ops folded into a Conv's epilogue (Conv + Relu)
 };
 
 // `input_rows`: per-row shapes of the graph inputs, as given to Backend::prepare

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "error.hpp"
 #include "layout.hpp"
@@ -65,6 +66,24 @@ void pool_kernel(const KernelArgs& k) {
   const bool include_pad = n.count_include_pad;
   const float p = static_cast<float>(n.lp_p);
   const int threads = k.opt.threads;
+  // Per axis and output index, computed once (the same for every plane): taps inside the
+  // input [lo, hi), and (count_include_pad) the number of taps inside input + pads.
+  std::vector<int64_t> tab[3];
+  for (int i = 0; i < 3; ++i) {
+    tab[i].resize(static_cast<size_t>(3 * out[i]));
+    for (int64_t o = 0; o < out[i]; ++o) {
+      const int64_t start = o * s[i] - pb[i];
+      int64_t lo = start >= 0 ? 0 : (-start + d[i] - 1) / d[i];
+      int64_t hi = start >= in[i] ? 0 : std::min(kk[i], (in[i] - 1 - start) / d[i] + 1);
+      if (hi < lo) hi = lo;
+      // Taps within [-pb, in + pe): the window part that is input or explicit padding.
+      const int64_t plo = start >= -pb[i] ? 0 : (-pb[i] - start + d[i] - 1) / d[i];
+      const int64_t phi = std::min(kk[i], (in[i] + pe[i] - 1 - start) / d[i] + 1);
+      tab[i][static_cast<size_t>(3 * o)] = lo;
+      tab[i][static_cast<size_t>(3 * o + 1)] = hi;
+      tab[i][static_cast<size_t>(3 * o + 2)] = std::max<int64_t>(0, phi - plo);
+    }
+  }
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && planes * OUT > 16384)
   for (int64_t pl = 0; pl < planes; ++pl) {
     const float* xp = x + pl * IN;
@@ -73,17 +92,12 @@ void pool_kernel(const KernelArgs& k) {
       for (int64_t oh = 0; oh < out[1]; ++oh)
         for (int64_t ow = 0; ow < out[2]; ++ow) {
           const int64_t o[3] = {od, oh, ow};
-          // Per axis: taps inside the input, and (count_include_pad) taps inside input + pads.
           int64_t lo[3], hi[3], padded = 1;
           for (int i = 0; i < 3; ++i) {
-            const int64_t start = o[i] * s[i] - pb[i];
-            lo[i] = start >= 0 ? 0 : (-start + d[i] - 1) / d[i];
-            hi[i] = start >= in[i] ? 0 : std::min(kk[i], (in[i] - 1 - start) / d[i] + 1);
-            if (hi[i] < lo[i]) hi[i] = lo[i];
-            // Taps within [-pb, in + pe): the window part that is input or explicit padding.
-            const int64_t plo = start >= -pb[i] ? 0 : (-pb[i] - start + d[i] - 1) / d[i];
-            const int64_t phi = std::min(kk[i], (in[i] + pe[i] - 1 - start) / d[i] + 1);
-            padded *= std::max<int64_t>(0, phi - plo);
+            const int64_t* t = tab[i].data() + 3 * o[i];
+            lo[i] = t[0];
+            hi[i] = t[1];
+            padded *= t[2];
           }
           float acc = K == PoolKind::max ? -std::numeric_limits<float>::infinity() : 0.0f;
           int64_t count = 0;

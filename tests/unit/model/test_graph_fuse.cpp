@@ -182,6 +182,35 @@ TEST(GraphFuse, UnaryChainOnePass) {
   expect_fused_bitwise(g, {300}, rng);  // includes log(0) = -inf and NaN-free erf(inf)
 }
 
+// Conv + Relu (+ a further unary op) into the Conv's epilogue, on the im2col path and the
+// depthwise direct loop; a Relu after a residual Add stays (Add is not fused).
+TEST(GraphFuse, ConvReluIntoConvEpilogue) {
+  Rng rng;
+  SEED_TRACE(rng);
+  test::OnnxModel m;
+  m.input("x", {-1, 4, 9, 9});
+  m.init("w1", {8, 4, 3, 3}, rng.uniform({8, 4, 3, 3}));
+  m.init("b1", {8}, rng.uniform({8}));
+  m.init("w2", {8, 1, 3, 3}, rng.uniform({8, 1, 3, 3}));
+  auto* c1 = m.node("Conv", {"x", "w1", "b1"}, {"c1"});
+  test::OnnxModel::attr_ints(c1, "pads", {1, 1, 1, 1});
+  m.node("Relu", {"c1"}, {"r1"});
+  auto* c2 = m.node("Conv", {"r1", "w2"}, {"c2"});  // depthwise: group 8
+  test::OnnxModel::attr_i(c2, "group", 8);
+  test::OnnxModel::attr_ints(c2, "pads", {1, 1, 1, 1});
+  m.node("Relu", {"c2"}, {"r2"});
+  m.node("Tanh", {"r2"}, {"t2"});
+  m.node("Add", {"t2", "r1"}, {"s"});
+  m.node("Relu", {"s"}, {"y"});
+  m.output("y");
+  const Graph g = m.load();
+  FuseStats st;
+  EXPECT_EQ(op_list(fuse_graph(g, {{4, 9, 9}}, &st)),
+            (std::vector<std::string>{"Conv+Relu", "Conv+Relu+Tanh", "Add", "Relu"}));
+  EXPECT_EQ(st.conv_unary, 3);
+  expect_fused_bitwise(g, {4, 9, 9}, rng);
+}
+
 TEST(GraphFuse, LongChainSplitsAtTheLimit) {
   Rng rng;
   SEED_TRACE(rng);
