@@ -44,7 +44,15 @@ std::string differences(const std::string& mine, const std::string& theirs) {
     return "unreadable fingerprint";
   }
   std::string out;
+  // A changed input is named first, by its dataset.
   for (auto it = a.begin(); it != a.end(); ++it) {
+    if (it.key().rfind(kInputDataKey, 0) != 0 || (b.contains(it.key()) && b[it.key()] == it.value())) continue;
+    out += (out.empty() ? "" : ", ") + std::string("the values of input dataset '") +
+           it.key().substr(kInputDataKey.size()) + "' changed since the journal was written" +
+           (b.contains(it.key()) ? "" : " (the journal has no fingerprint of them)");
+  }
+  for (auto it = a.begin(); it != a.end(); ++it) {
+    if (it.key().rfind(kInputDataKey, 0) == 0) continue;
     if (b.contains(it.key()) && b[it.key()] == it.value()) continue;
     auto shorten = [](const nlohmann::json& v) {
       std::string s = v.is_string() ? v.get<std::string>() : v.dump();

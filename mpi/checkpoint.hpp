@@ -29,10 +29,14 @@ struct RunFingerprint {
   std::vector<OutputDatasetSpec> outputs;
   // Further keys, each left out when empty so journals of runs without them
   // still resume: "inputs" (several input datasets), "feeds" (input.fill,
-  // input.pad_value), "model_external_data" (weight files: size and mtime).
+  // input.pad_value), "model_external_data" (weight files: size and mtime),
+  // "input_data:<dataset>" (a hash of a fixed sample of that dataset's rows).
   std::map<std::string, std::string> extra;
   std::string text() const;  // JSON
 };
+
+// Fingerprint key prefix of an input dataset's sampled values ("input_data:/x").
+inline const std::string kInputDataKey = "input_data:";
 
 std::string journal_path(const std::string& output);
 

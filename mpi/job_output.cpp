@@ -6,6 +6,7 @@
 #include "error_sync.hpp"
 #include "job_internal.hpp"
 #include "mpi_check.hpp"
+#include "input_fingerprint.hpp"
 #include "output_writer.hpp"
 
 namespace mgi {
@@ -45,6 +46,15 @@ void Job::open_checkpoint() {
       files += (files.empty() ? "" : "; ") + f.location + " " + std::to_string(f.size) + " bytes mtime " +
                std::to_string(f.mtime_ns);
     fp.extra["model_external_data"] = files;
+    // The values themselves: a hash of a fixed sample of rows of every input
+    // dataset (and of the offsets and cost datasets), so a resume notices an
+    // input rewritten in place with the same shape.
+    std::vector<std::string> sampled;
+    for (const auto& in : inputs_) sampled.push_back(in.dataset);
+    if (!cfg_.input.offsets.empty()) sampled.push_back(cfg_.input.offsets);
+    if (!cfg_.input.cost.empty()) sampled.push_back(cfg_.input.cost);
+    for (const auto& ds : sampled)
+      if (!fp.extra.count(kInputDataKey + ds)) fp.extra[kInputDataKey + ds] = input_sample_digest(cfg_.input.file, ds);
     checkpoint_ = std::make_unique<Checkpoint>(cfg_.output.file, fp,
                                                CheckpointOptions{opts_.fresh, cfg_.checkpoint.flush_seconds,
                                                                  cfg_.output.on_nonfinite == "fail"});
