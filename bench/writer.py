@@ -89,6 +89,7 @@ def main():
     args = ap.parse_args()
     args.tmp = args.tmp or tempfile.mkdtemp(prefix="mgi-writer-")
     tmp = Path(args.tmp)
+    tmp.mkdir(parents=True, exist_ok=True)
     data, model, out = tmp / "x.h5", tmp / "mlp.onnx", tmp / "y.h5"
     if not data.exists():
         make_inputs(data, args.rows)
