@@ -29,7 +29,7 @@ for sig in USR1 USR2; do
   rc=$(start_and_signal "$sig" "$out")
   [[ $rc -eq 75 ]] || fail "kill -$sig <mpirun> gave exit $rc, expected 75: $(tail -5 "$out.log")"
   [[ -s "$out.journal" && ! -e "$out" ]] || fail "$sig: expected a journal and no output"
-  grep -q "interrupted by SIG$sig" "$out.log" || fail "$sig: the ranks did not say they were interrupted"
+  grep -q "mgi-mpi: interrupted" "$out.log" || fail "$sig: the ranks did not say they were interrupted"
   res=$("$mpiexec" -n 2 "$tool" "$cfg" --set input.file="$in_dir/kill.h5" --set output.file="$out" 2>&1); rc=$?
   [[ $rc -eq 0 ]] || fail "$sig: resume gave exit $rc: $res"
   grep -q "journal resuming: [1-9][0-9]* of 40000 rows" <<<"$res" || fail "$sig: the plan does not say it resumed: $res"
