@@ -44,7 +44,15 @@ std::string differences(const std::string& mine, const std::string& theirs) {
     return "unreadable fingerprint";
   }
   std::string out;
+  // A changed input is named first, by its dataset.
   for (auto it = a.begin(); it != a.end(); ++it) {
+    if (it.key().rfind(kInputDataKey, 0) != 0 || (b.contains(it.key()) && b[it.key()] == it.value())) continue;
+    out += (out.empty() ? "" : ", ") + std::string("the values of input dataset '") +
+           it.key().substr(kInputDataKey.size()) + "' changed since the journal was written" +
+           (b.contains(it.key()) ? "" : " (the journal has no fingerprint of them)");
+  }
+  for (auto it = a.begin(); it != a.end(); ++it) {
+    if (it.key().rfind(kInputDataKey, 0) == 0) continue;
     if (b.contains(it.key()) && b[it.key()] == it.value()) continue;
     auto shorten = [](const nlohmann::json& v) {
       std::string s = v.is_string() ? v.get<std::string>() : v.dump();
@@ -83,7 +91,7 @@ void flag_nonfinite(DType t, const void* p, int64_t rows, int64_t elems, std::ve
 
 Checkpoint::Checkpoint(const std::string& output, const RunFingerprint& fp, const CheckpointOptions& opt)
     : path_(journal_path(output)), lock_path_(output + ".lock"), fingerprint_(fp.text()), outputs_(fp.outputs),
-      opt_(opt), rows_(fp.rows) {
+      opt_(opt), rows_(fp.rows), output_(output) {
   for (const auto& o : outputs_) row_bytes_.push_back(o.row_bytes());
   if (opt.fresh) return;  // the old journal is replaced by open()
   const JournalScan scan = scan_journal(path_, row_bytes_);
@@ -100,6 +108,90 @@ Checkpoint::Checkpoint(const std::string& output, const RunFingerprint& fp, cons
   done_ = scan.done;
   valid_bytes_ = scan.valid_bytes;
   dropped_bytes_ = scan.dropped_bytes;
+  if (opt_.in_place) verify_in_place(scan);
+}
+
+namespace {
+void pread_all(int fd, void* p, size_t n, int64_t at, const std::string& path) {
+  auto* b = static_cast<char*>(p);
+  while (n > 0) {
+    const ssize_t k = pread(fd, b, n, at);
+    if (k <= 0) throw DataError("cannot read '" + path + "': " + (k < 0 ? std::strerror(errno) : "short file"));
+    b += k, n -= static_cast<size_t>(k), at += k;
+  }
+}
+void pwrite_all(int fd, const void* p, size_t n, int64_t at, const std::string& path) {
+  const auto* b = static_cast<const char*>(p);
+  while (n > 0) {
+    const ssize_t k = pwrite(fd, b, n, at);
+    if (k < 0) throw DataError("cannot write '" + path + "': " + std::strerror(errno));
+    b += k, n -= static_cast<size_t>(k), at += k;
+  }
+}
+}  // namespace
+
+// A resume keeps only the journaled rows whose bytes in the .partial file
+// still have the journaled CRC; the rest are computed again. A .partial whose
+// structure is not the one this run creates is started over (every row again).
+void Checkpoint::verify_in_place(const JournalScan& scan) {
+  const std::string partial = partial_path(output_);
+  std::string why;
+  if (!read_in_place_layout(partial, outputs_, opt_.status_dataset, rows_, layout_, why)) {
+    restart_why_ = why;
+    done_.clear();
+    valid_bytes_ = dropped_bytes_ = 0;  // open() writes a new journal and a new file
+    return;
+  }
+  const int fd = ::open(partial.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw DataError("cannot open '" + partial + "': " + std::strerror(errno));
+  std::vector<RowRange> verified;
+  std::vector<char> buf;
+  try {
+    for (const auto& rec : scan.index) {
+      if (rec.payload_offset >= 0) continue;  // a record with its rows (not written by an in-place run)
+      const RowRange& r = rec.rows;
+      uint32_t c = 0;
+      for (size_t d = 0; d < outputs_.size(); ++d) {
+        buf.resize(static_cast<size_t>(r.rows() * row_bytes_[d]));
+        pread_all(fd, buf.data(), buf.size(), layout_.offsets[d] + r.begin * row_bytes_[d], partial);
+        c = journal_crc(buf.data(), buf.size(), c);
+      }
+      buf.resize(static_cast<size_t>(r.rows()));
+      pread_all(fd, buf.data(), buf.size(), layout_.flags_offset + r.begin, partial);
+      c = journal_crc(buf.data(), buf.size(), c);
+      if (c == rec.crc)
+        verified.push_back(r);
+      else
+        unverified_records_ += 1;
+    }
+    done_ = merge_ranges(verified);
+    for (const auto& r : done_) {  // flagged rows among those already done
+      buf.resize(static_cast<size_t>(r.rows()));
+      pread_all(fd, buf.data(), buf.size(), layout_.flags_offset + r.begin, partial);
+      for (char f : buf) flagged_ += f != 0;
+    }
+  } catch (...) {
+    close(fd);
+    throw;
+  }
+  close(fd);
+}
+
+int64_t Checkpoint::finish_in_place() {
+  std::vector<RowRange> all = done_;
+  all.insert(all.end(), seen_.begin(), seen_.end());
+  const auto missing = missing_ranges(all, rows_);
+  if (!missing.empty())
+    throw RuntimeError("output '" + partial_path(output_) + "' lacks rows [" + std::to_string(missing[0].begin) +
+                       ", " + std::to_string(missing[0].end) + ") at the end of the run");
+  if (data_fd_ >= 0) {
+    if (fdatasync(data_fd_) != 0)
+      throw DataError("cannot flush '" + partial_path(output_) + "': " + std::strerror(errno));
+    close(data_fd_);
+    data_fd_ = -1;
+  }
+  sync();
+  return flagged_;
 }
 
 int64_t Checkpoint::done_rows() const {
@@ -109,14 +201,23 @@ int64_t Checkpoint::done_rows() const {
 }
 
 std::string Checkpoint::describe() const {
-  if (valid_bytes_ == 0) return opt_.fresh ? "fresh (--fresh: any old journal discarded)" : "fresh";
+  const std::string how = opt_.in_place ? "; rows written in place into " + partial_path(output_)
+                                        : "; rows journaled, output file built from the journal at the end";
+  if (valid_bytes_ == 0) {
+    std::string s = opt_.fresh ? "fresh (--fresh: any old journal discarded)" : "fresh";
+    if (!restart_why_.empty()) s += " (" + restart_why_ + ": the output file is started over)";
+    return s + how;
+  }
   std::string s = "resuming: " + std::to_string(done_rows()) + " of " + std::to_string(rows_) +
-                  " rows already in " + path_;
+                  " rows already in " + (opt_.in_place ? partial_path(output_) + " (" + path_ + ")" : path_);
   if (dropped_bytes_ > 0) s += " (a torn last record of " + std::to_string(dropped_bytes_) + " bytes dropped)";
-  return s;
+  if (unverified_records_ > 0)
+    s += " (" + std::to_string(unverified_records_) + " journaled block(s) not matching the file: computed again)";
+  return s + how;
 }
 
 Checkpoint::~Checkpoint() {
+  if (data_fd_ >= 0) close(data_fd_);
   if (lock_fd_ >= 0) close(lock_fd_);
 }
 
@@ -126,6 +227,45 @@ void Checkpoint::open() {
   if (flock(lock_fd_, LOCK_EX | LOCK_NB) != 0)
     throw DataError("the output is being written by another running mgi-mpi job (" + lock_path_ +
                     " is locked); wait for it or choose another output.file");
+  if (opt_.in_place) {
+    const std::string partial = partial_path(output_);
+    if (valid_bytes_ == 0) {
+      // A new file: every dataset allocated and all metadata written and
+      // flushed now, before any row; the HDF5 file is then closed and rows
+      // are plain writes into the allocated extents.
+      OutputOptions oo;
+      oo.contiguous = true;
+      int64_t bytes = rows_;  // the status flags
+      for (int64_t b : row_bytes_) bytes += rows_ * b;
+      {  // the space first, without HDF5 (a full disk seen here leaves no half-made HDF5 state)
+        const int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0) throw DataError("output.file '" + output_ + "': cannot create " + partial + ": " + std::strerror(errno));
+        const int err = posix_fallocate(fd, 0, bytes + (int64_t{64} << 10));  // + room for the metadata
+        close(fd);
+        if (err != 0 && err != EOPNOTSUPP && err != EINVAL) {
+          std::remove(partial.c_str());
+          throw DataError("output.file '" + output_ + "': cannot allocate " + std::to_string(bytes) + " bytes for " +
+                          partial + ": " + std::strerror(err) + "; free space or raise the quota and run again");
+        }
+      }
+      try {
+        OutputWriter w(output_, outputs_, rows_, oo);
+        w.add_row_flags(opt_.status_dataset);
+        layout_ = w.flush_layout();
+      } catch (const Error& e) {
+        // Space for every row is taken now: a full disk or a quota stops the
+        // run before any work, and leaves no half-made file.
+        std::remove(partial.c_str());
+        std::string why = e.what();
+        const auto at = why.find("error message = '");
+        if (at != std::string::npos) why = why.substr(at + 17, why.find('\'', at + 17) - at - 17);
+        throw DataError("output.file '" + output_ + "': cannot allocate " + std::to_string(bytes) + " bytes for " +
+                        partial + ": " + why);
+      }
+    }
+    data_fd_ = ::open(partial.c_str(), O_RDWR | O_CLOEXEC);
+    if (data_fd_ < 0) throw DataError("cannot open '" + partial + "' for writing: " + std::strerror(errno));
+  }
   if (valid_bytes_ > 0) {
     writer_ = std::make_unique<JournalWriter>(path_, fingerprint_, row_bytes_, valid_bytes_);
   } else {
@@ -150,16 +290,38 @@ void Checkpoint::record(const RowRange& rows, const std::vector<const void*>& ou
                         outputs_[d].path +
                         "' (output.on_nonfinite: fail; 'flag' marks such rows in the status dataset instead)");
     }
-  writer_->append(rows, outputs);
+  if (opt_.in_place) {
+    // The rows into the file first, then their index record: a kill between
+    // the two leaves rows the journal does not claim (computed again).
+    const std::string partial = partial_path(output_);
+    std::vector<uint8_t> flags(static_cast<size_t>(rows.rows()), 0);
+    uint32_t c = 0;
+    for (size_t d = 0; d < outputs.size(); ++d) {
+      const size_t n = static_cast<size_t>(rows.rows() * row_bytes_[d]);
+      pwrite_all(data_fd_, outputs[d], n, layout_.offsets[d] + rows.begin * row_bytes_[d], partial);
+      c = journal_crc(outputs[d], n, c);
+      flag_nonfinite(outputs_[d].dtype, outputs[d], rows.rows(), shape_numel(outputs_[d].row_shape), flags);
+    }
+    pwrite_all(data_fd_, flags.data(), flags.size(), layout_.flags_offset + rows.begin, partial);
+    c = journal_crc(flags.data(), flags.size(), c);
+    for (uint8_t f : flags) flagged_ += f;
+    writer_->append_index(rows, c);
+    seen_.push_back(rows);
+  } else {
+    writer_->append(rows, outputs);
+  }
   if (progress_) progress_->add(rows.rows());
   const auto now = std::chrono::steady_clock::now();
   if (std::chrono::duration<double>(now - last_sync_).count() >= opt_.flush_seconds) {
-    writer_->sync();
+    sync();
     last_sync_ = now;
   }
 }
 
 void Checkpoint::sync() {
+  // The file's rows are durable before the records that claim them.
+  if (data_fd_ >= 0 && fdatasync(data_fd_) != 0)
+    throw DataError("cannot flush '" + partial_path(output_) + "': " + std::strerror(errno));
   if (writer_) writer_->sync();
 }
 

@@ -19,6 +19,12 @@ struct CheckpointOptions {
   bool fresh = false;          // --fresh: discard a journal
   double flush_seconds = 10;   // fsync interval
   bool fail_on_nonfinite = false;  // output.on_nonfinite: fail
+  // Rows go straight into "<output>.partial" at their final place (in-place
+  // layout, docs/DURABILITY.md) and the journal holds only which rows are
+  // there, with CRCs. Off: the journal holds the rows and the file is built
+  // from it at the end (compressed or chunked outputs, converted types).
+  bool in_place = false;
+  std::string status_dataset = "/status";  // the row-flags dataset
 };
 
 // Canonical description of what a journal's rows are the output of.
@@ -29,10 +35,14 @@ struct RunFingerprint {
   std::vector<OutputDatasetSpec> outputs;
   // Further keys, each left out when empty so journals of runs without them
   // still resume: "inputs" (several input datasets), "feeds" (input.fill,
-  // input.pad_value), "model_external_data" (weight files: size and mtime).
+  // input.pad_value), "model_external_data" (weight files: size and mtime),
+  // "input_data:<dataset>" (a hash of a fixed sample of that dataset's rows).
   std::map<std::string, std::string> extra;
   std::string text() const;  // JSON
 };
+
+// Fingerprint key prefix of an input dataset's sampled values ("input_data:/x").
+inline const std::string kInputDataKey = "input_data:";
 
 std::string journal_path(const std::string& output);
 
@@ -63,6 +73,10 @@ class Checkpoint {
   // row, a flag (1 = some output value is NaN or infinite; only float outputs
   // can hold one) into its row-flags dataset. Returns the number of flagged rows.
   int64_t assemble(OutputWriter& writer) const;
+  bool in_place() const { return opt_.in_place; }
+  // In place: checks that every row is in the file, makes it durable and
+  // closes it; returns the number of flagged rows (as assemble()).
+  int64_t finish_in_place();
   // After the output is in place.
   void remove_journal();
 
@@ -77,6 +91,13 @@ class Checkpoint {
   std::chrono::steady_clock::time_point last_sync_;
   Progress* progress_ = nullptr;
   int lock_fd_ = -1;
+  // In place:
+  std::string output_, restart_why_;  // why an existing .partial was started over
+  InPlaceLayout layout_;
+  int data_fd_ = -1;
+  int64_t flagged_ = 0, unverified_records_ = 0;
+  std::vector<RowRange> seen_;  // recorded by this run
+  void verify_in_place(const JournalScan& scan);
 };
 
 }  // namespace mgi

@@ -6,6 +6,7 @@
 #include "error_sync.hpp"
 #include "job_internal.hpp"
 #include "mpi_check.hpp"
+#include "input_fingerprint.hpp"
 #include "output_writer.hpp"
 
 namespace mgi {
@@ -45,9 +46,22 @@ void Job::open_checkpoint() {
       files += (files.empty() ? "" : "; ") + f.location + " " + std::to_string(f.size) + " bytes mtime " +
                std::to_string(f.mtime_ns);
     fp.extra["model_external_data"] = files;
-    checkpoint_ = std::make_unique<Checkpoint>(cfg_.output.file, fp,
-                                               CheckpointOptions{opts_.fresh, cfg_.checkpoint.flush_seconds,
-                                                                 cfg_.output.on_nonfinite == "fail"});
+    // The values themselves: a hash of a fixed sample of rows of every input
+    // dataset (and of the offsets and cost datasets), so a resume notices an
+    // input rewritten in place with the same shape.
+    std::vector<std::string> sampled;
+    for (const auto& in : inputs_) sampled.push_back(in.dataset);
+    if (!cfg_.input.offsets.empty()) sampled.push_back(cfg_.input.offsets);
+    if (!cfg_.input.cost.empty()) sampled.push_back(cfg_.input.cost);
+    for (const auto& ds : sampled)
+      if (!fp.extra.count(kInputDataKey + ds)) fp.extra[kInputDataKey + ds] = input_sample_digest(cfg_.input.file, ds);
+    CheckpointOptions co{opts_.fresh, cfg_.checkpoint.flush_seconds, cfg_.output.on_nonfinite == "fail"};
+    co.in_place = in_place_possible(
+        io_.outputs, OutputOptions{cfg_.output.compression, cfg_.output.compression_level, cfg_.output.chunk_rows});
+    co.status_dataset = cfg_.output.status;
+    // A journal of the other kind (rows in it, or rows in the file) is not resumed.
+    if (co.in_place) fp.extra["output_rows_in"] = "file";
+    checkpoint_ = std::make_unique<Checkpoint>(cfg_.output.file, fp, co);
     for (const auto& r : checkpoint_->done()) done.insert(done.end(), {r.begin, r.end});
   });
   int64_t count = static_cast<int64_t>(done.size());
@@ -64,11 +78,17 @@ void Job::open_checkpoint() {
 void Job::finish_output(const std::string& started) {
   collectively(comm_, [&] {
     if (topo_.rank != 0) return;
-    checkpoint_->sync();
-    OutputOptions oo{cfg_.output.compression, cfg_.output.compression_level, cfg_.output.chunk_rows};
-    auto writer = std::make_unique<OutputWriter>(cfg_.output.file, io_.outputs, rows(), oo);
-    writer->add_row_flags(cfg_.output.status);
-    nonfinite_rows_ = checkpoint_->assemble(*writer);
+    std::unique_ptr<OutputWriter> writer;
+    if (checkpoint_->in_place()) {  // the rows are in the file: a flush, the attributes, the rename
+      nonfinite_rows_ = checkpoint_->finish_in_place();
+      writer = std::make_unique<OutputWriter>(cfg_.output.file, OutputWriter::Reopen{});
+    } else {
+      checkpoint_->sync();
+      OutputOptions oo{cfg_.output.compression, cfg_.output.compression_level, cfg_.output.chunk_rows};
+      writer = std::make_unique<OutputWriter>(cfg_.output.file, io_.outputs, rows(), oo);
+      writer->add_row_flags(cfg_.output.status);
+      nonfinite_rows_ = checkpoint_->assemble(*writer);
+    }
     std::string devices;
     for (const auto& r : ranks_)
       devices += (devices.empty() ? "" : "; ") + std::to_string(r.rank) + "@" + r.host + ": " + r.device;

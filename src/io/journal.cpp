@@ -17,6 +17,7 @@ namespace mgi {
 namespace {
 constexpr char kMagic[8] = {'M', 'G', 'I', 'J', 'R', 'N', 'L', '1'};
 constexpr uint32_t kRecordMagic = 0x4A49474D;  // "MGIJ"
+constexpr uint32_t kIndexMagic = 0x4B49474D;   // "MGIK": rows in the output file, no payload
 constexpr uint32_t kMaxFingerprint = 1u << 20;
 
 struct RecordHeader {
@@ -107,6 +108,14 @@ void walk(const std::string& path, const std::vector<int64_t>& row_bytes, Journa
   for (;;) {
     RecordHeader h{};
     if (std::fread(&h, sizeof h, 1, file.get()) != 1) break;
+    if (h.magic == kIndexMagic && h.header_crc == header_crc(h) && h.zero == 0 && h.payload_bytes == 0 &&
+        h.begin >= 0 && h.end > h.begin) {
+      scan.valid_bytes += static_cast<int64_t>(sizeof h);
+      scan.records += 1;
+      done.push_back({h.begin, h.end});
+      scan.index.push_back({{h.begin, h.end}, -1, h.payload_crc});
+      continue;
+    }
     if (h.magic != kRecordMagic || h.header_crc != header_crc(h) || h.zero != 0) break;
     // Sizes come from the file: check them before allocating anything.
     if (h.begin < 0 || h.end <= h.begin || per_row <= 0 || h.end - h.begin > INT64_MAX / per_row) break;
@@ -117,7 +126,7 @@ void walk(const std::string& path, const std::vector<int64_t>& row_bytes, Journa
     scan.valid_bytes += static_cast<int64_t>(sizeof h + h.payload_bytes);
     scan.records += 1;
     done.push_back({h.begin, h.end});
-    scan.index.push_back({{h.begin, h.end}, scan.valid_bytes - static_cast<int64_t>(h.payload_bytes)});
+    scan.index.push_back({{h.begin, h.end}, scan.valid_bytes - static_cast<int64_t>(h.payload_bytes), 0});
     if (f) {
       std::vector<const void*> ptrs;
       for (const auto& p : parts) ptrs.push_back(p.data());
@@ -188,6 +197,7 @@ void replay_journal_by_rows(const std::string& path, const std::vector<int64_t>&
   };
   int64_t covered = 0;  // rows below this are out already
   for (const auto& r : recs) {
+    if (r.payload_offset < 0) continue;  // index record: the rows are in the output file
     const int64_t begin = std::max(r.rows.begin, covered);
     if (begin >= r.rows.end) continue;
     if (cur.rows() > 0 && (begin != cur.end || cur.rows() >= block_rows)) flush();
@@ -254,6 +264,20 @@ void JournalWriter::append(const RowRange& rows, const std::vector<const void*>&
   // sync() bounds what a node crash can lose.
   if (std::fflush(f_) != 0) io_fail("cannot append", path_);
 }
+
+void JournalWriter::append_index(const RowRange& rows, uint32_t c) {
+  MGI_ASSERT(rows.rows() > 0, "journal index record without rows");
+  RecordHeader h{};
+  h.magic = kIndexMagic;
+  h.begin = rows.begin;
+  h.end = rows.end;
+  h.payload_bytes = 0;
+  h.payload_crc = c;
+  h.header_crc = header_crc(h);
+  if (std::fwrite(&h, sizeof h, 1, f_) != 1 || std::fflush(f_) != 0) io_fail("cannot append", path_);
+}
+
+uint32_t journal_crc(const void* p, size_t n, uint32_t seed) { return crc(p, n, seed); }
 
 void JournalWriter::rename_to(const std::string& path) {
   if (std::rename(path_.c_str(), path.c_str()) != 0) io_fail("cannot rename to '" + path + "'", path_);

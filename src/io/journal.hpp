@@ -12,6 +12,11 @@
 // output's row bytes (its elements in the model output's type, native byte
 // order). The journal holds bytes only; the outputs' types come with the run.
 // Float32 outputs give the same bytes as before outputs were typed.
+//
+// In-place journals (the output file holds the rows, see docs/DURABILITY.md)
+// hold index records instead: magic "MGIK", payload bytes 0, and payload crc
+// = the CRC-32 of the rows' bytes as written to the output file (each output
+// in order, then the rows' flags). No payload follows.
 #pragma once
 #include <cstdint>
 #include <cstdio>
@@ -40,13 +45,17 @@ struct JournalScan {
   std::vector<RowRange> done;  // merged
   struct Record {
     RowRange rows;
-    int64_t payload_offset;    // byte offset of the payload in the file
+    int64_t payload_offset;    // byte offset of the payload in the file (-1: index record)
+    uint32_t crc = 0;          // index record: CRC-32 of the rows' bytes in the output file
   };
   std::vector<Record> index;   // intact records, in file order
   int64_t records = 0;
   int64_t valid_bytes = 0;     // file prefix that holds only intact records
   int64_t dropped_bytes = 0;   // torn or corrupt tail, ignored
 };
+
+// CRC-32 (zlib) of n bytes, continuing from `seed`.
+uint32_t journal_crc(const void* p, size_t n, uint32_t seed = 0);
 
 // f(rows, per-output bytes): each pointer holds rows.rows() rows of that
 // output, aligned for any element type.
@@ -76,6 +85,8 @@ class JournalWriter {
 
   // outputs[d]: rows.rows() rows of row_bytes[d] bytes.
   void append(const RowRange& rows, const std::vector<const void*>& outputs);
+  // In-place journals: rows are in the output file with CRC-32 `crc`.
+  void append_index(const RowRange& rows, uint32_t crc);
   // Makes everything appended so far durable (fflush + fsync).
   void sync();
   const std::string& path() const { return path_; }

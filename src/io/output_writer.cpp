@@ -94,6 +94,106 @@ hid_t memory_type(DType stored) {
 }
 }  // namespace
 
+namespace {
+// Contiguous, allocated at creation, never filled: the row bytes are the only
+// writes after creation.
+void set_in_place(hid_t dcpl) {
+  MGI_HDF5(H5Pset_layout(dcpl, H5D_CONTIGUOUS));
+  MGI_HDF5(H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY));
+  MGI_HDF5(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER));
+}
+
+// The contiguous data's file offset of dataset `d`, or -1.
+int64_t data_offset(hid_t d) {
+  const haddr_t a = H5Dget_offset(d);
+  return a == HADDR_UNDEF ? -1 : static_cast<int64_t>(a);
+}
+}  // namespace
+
+bool in_place_possible(const std::vector<OutputDatasetSpec>& datasets, const OutputOptions& options) {
+  if (options.compression != "none" || options.chunk_rows > 0) return false;
+  if (H5Tequal(H5T_NATIVE_FLOAT, H5T_IEEE_F32LE) <= 0) return false;  // the stored bytes are little-endian
+  for (const auto& d : datasets)
+    if (stored_type(d.dtype) != d.dtype && d.dtype != DType::b8) return false;  // bool: the same 0/1 bytes
+  return true;
+}
+
+bool read_in_place_layout(const std::string& partial, const std::vector<OutputDatasetSpec>& datasets,
+                          const std::string& flags_path, int64_t rows, InPlaceLayout& layout, std::string& why) {
+  std::lock_guard<std::recursive_mutex> lock(h5_mutex());
+  h5_quiet();
+  layout = {};
+  struct stat st {};
+  if (stat(partial.c_str(), &st) != 0) {
+    why = "no " + partial;
+    return false;
+  }
+  H5Handle file(H5Fopen(partial.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  if (!file) {
+    why = partial + " does not open: " + h5_error_message();
+    return false;
+  }
+  // check(path, expected dims, stored type): the dataset's offset, or -1 with why.
+  auto check = [&](const std::string& path, const std::vector<hsize_t>& dims, DType stored) -> int64_t {
+    H5Handle d(H5Dopen2(file.get(), path.c_str(), H5P_DEFAULT), H5Dclose);
+    if (!d) {
+      why = "dataset " + path + " missing";
+      return -1;
+    }
+    H5Handle dcpl(H5Dget_create_plist(d.get()), H5Pclose);
+    H5Handle space(H5Dget_space(d.get()), H5Sclose);
+    H5Handle type(H5Dget_type(d.get()), H5Tclose);
+    if (!dcpl || !space || !type || H5Pget_layout(dcpl.get()) != H5D_CONTIGUOUS) {
+      why = "dataset " + path + " is not contiguous";
+      return -1;
+    }
+    const int rank = H5Sget_simple_extent_ndims(space.get());
+    std::vector<hsize_t> have(static_cast<size_t>(std::max(rank, 0)));
+    if (rank != static_cast<int>(dims.size()) || H5Sget_simple_extent_dims(space.get(), have.data(), nullptr) < 0 ||
+        have != dims) {
+      why = "dataset " + path + " has another shape";
+      return -1;
+    }
+    if (H5Tequal(type.get(), file_type(stored)) <= 0) {
+      why = "dataset " + path + " has another type";
+      return -1;
+    }
+    const int64_t off = data_offset(d.get());
+    if (off < 0) why = "dataset " + path + " is not allocated";
+    return off;
+  };
+  for (const auto& spec : datasets) {
+    std::vector<hsize_t> dims{static_cast<hsize_t>(rows)};
+    for (int64_t e : spec.row_shape) dims.push_back(static_cast<hsize_t>(e));
+    const int64_t off = check(spec.path, dims, stored_type(spec.dtype));
+    if (off < 0) return false;
+    layout.offsets.push_back(off);
+  }
+  layout.flags_offset = check(flags_path, {static_cast<hsize_t>(rows)}, DType::u8);
+  if (layout.flags_offset < 0) return false;
+  return true;
+}
+
+InPlaceLayout OutputWriter::flush_layout() {
+  std::lock_guard<std::recursive_mutex> lock(h5_mutex());
+  MGI_ASSERT(options_.contiguous, "flush_layout() needs the in-place layout");
+  MGI_HDF5(H5Fflush(file_.get(), H5F_SCOPE_GLOBAL));
+  InPlaceLayout l;
+  for (const auto& d : datasets_) l.offsets.push_back(data_offset(d.get()));
+  if (flags_) l.flags_offset = data_offset(flags_.get());
+  for (int64_t o : l.offsets) MGI_ASSERT(o >= 0 || rows_ == 0, "in-place dataset not allocated");
+  return l;
+}
+
+OutputWriter::OutputWriter(const std::string& output, Reopen)
+    : output_(output), partial_(partial_path(output)) {
+  h5_quiet();
+  std::lock_guard<std::recursive_mutex> lock(h5_mutex());
+  file_ = H5Handle(H5Fopen(partial_.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose);
+  if (!file_)
+    throw DataError("output.file '" + output + "': cannot reopen '" + partial_ + "': " + h5_error_message());
+}
+
 int64_t auto_chunk_rows(int64_t rows, int64_t row_bytes) {
   const int64_t target = 1 << 20;
   int64_t r = std::max<int64_t>(1, target / std::max<int64_t>(1, row_bytes));
@@ -114,7 +214,8 @@ OutputWriter::OutputWriter(const std::string& output, const std::vector<OutputDa
     const int rank = static_cast<int>(spec.row_shape.size()) + 1;
     std::vector<hsize_t> dims(rank), maxdims(rank), chunk(rank);
     dims[0] = static_cast<hsize_t>(rows);
-    maxdims[0] = H5S_UNLIMITED;  // extendible: lets a later run append without rewriting
+    // extendible: lets a later run append without rewriting (not in place: fixed size)
+    maxdims[0] = options.contiguous ? dims[0] : H5S_UNLIMITED;
     const DType stored = stored_type(spec.dtype);
     const int64_t row_bytes = shape_numel(spec.row_shape) * static_cast<int64_t>(dtype_size(stored));
     chunk[0] = static_cast<hsize_t>(options.chunk_rows > 0 ? options.chunk_rows
@@ -122,8 +223,11 @@ OutputWriter::OutputWriter(const std::string& output, const std::vector<OutputDa
     for (int k = 1; k < rank; ++k) dims[k] = maxdims[k] = chunk[k] = spec.row_shape[k - 1];
     H5Handle space = MGI_H5_OWN(H5Screate_simple(rank, dims.data(), maxdims.data()), H5Sclose);
     H5Handle dcpl = MGI_H5_OWN(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
-    MGI_HDF5(H5Pset_chunk(dcpl.get(), rank, chunk.data()));
-    if (options.compression == "gzip") {
+    if (options.contiguous)
+      set_in_place(dcpl.get());
+    else
+      MGI_HDF5(H5Pset_chunk(dcpl.get(), rank, chunk.data()));
+    if (!options.contiguous && options.compression == "gzip") {
       MGI_HDF5(H5Pset_shuffle(dcpl.get()));
       MGI_HDF5(H5Pset_deflate(dcpl.get(), static_cast<unsigned>(options.compression_level)));
     }
@@ -168,12 +272,15 @@ void OutputWriter::write_rows(size_t k, int64_t first, int64_t count, const void
 
 void OutputWriter::add_row_flags(const std::string& path) {
   std::lock_guard<std::recursive_mutex> lock(h5_mutex());
-  const hsize_t dims = static_cast<hsize_t>(rows_), maxdims = H5S_UNLIMITED;
+  const hsize_t dims = static_cast<hsize_t>(rows_), maxdims = options_.contiguous ? dims : H5S_UNLIMITED;
   const hsize_t chunk = static_cast<hsize_t>(std::max<int64_t>(1, std::min<int64_t>(rows_, 1 << 20)));
   H5Handle space = MGI_H5_OWN(H5Screate_simple(1, &dims, &maxdims), H5Sclose);
   H5Handle dcpl = MGI_H5_OWN(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
-  MGI_HDF5(H5Pset_chunk(dcpl.get(), 1, &chunk));
-  if (options_.compression == "gzip") MGI_HDF5(H5Pset_deflate(dcpl.get(), static_cast<unsigned>(options_.compression_level)));
+  if (options_.contiguous)
+    set_in_place(dcpl.get());
+  else
+    MGI_HDF5(H5Pset_chunk(dcpl.get(), 1, &chunk));
+  if (!options_.contiguous && options_.compression == "gzip") MGI_HDF5(H5Pset_deflate(dcpl.get(), static_cast<unsigned>(options_.compression_level)));
   H5Handle lcpl = MGI_H5_OWN(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
   MGI_HDF5(H5Pset_create_intermediate_group(lcpl.get(), 1));
   flags_ = MGI_H5_OWN(H5Dcreate2(file_.get(), path.c_str(), H5T_STD_U8LE, space.get(), lcpl.get(), dcpl.get(),

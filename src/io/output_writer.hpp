@@ -30,7 +30,33 @@ struct OutputOptions {
   std::string compression = "none";  // none | gzip
   int compression_level = 4;
   int64_t chunk_rows = 0;  // 0 = about 1 MiB per chunk
+  // In-place layout (see docs/DURABILITY.md): contiguous datasets of fixed
+  // size, space allocated at creation (H5D_ALLOC_TIME_EARLY), no fill
+  // written, so that after flush() no row write touches HDF5 metadata and
+  // rows can be written with plain pwrite at data_offsets().
+  bool contiguous = false;
 };
+
+// True when every output of `datasets` can be written in place: its stored
+// type is its own (no conversion on write) and `options` ask for no
+// compression and no chunk size.
+bool in_place_possible(const std::vector<OutputDatasetSpec>& datasets, const OutputOptions& options);
+
+// Where the rows of an in-place file live: the byte offset in the file of
+// each dataset's contiguous data (row r of dataset k at offsets[k] + r *
+// row_bytes), and of the uint8 row-flags dataset.
+struct InPlaceLayout {
+  std::vector<int64_t> offsets;
+  int64_t flags_offset = -1;
+};
+
+// Reads the layout of an existing in-place `partial` file and checks that
+// its structure is what this run would create (every dataset present,
+// contiguous, allocated, of `rows` rows of the right shape and type, and the
+// flags dataset). Returns false (with `why`) when it is not, or the file does
+// not open: the file must then be created anew.
+bool read_in_place_layout(const std::string& partial, const std::vector<OutputDatasetSpec>& datasets,
+                          const std::string& flags_path, int64_t rows, InPlaceLayout& layout, std::string& why);
 
 // Name of the in-progress file for `output`.
 std::string partial_path(const std::string& output);
@@ -50,6 +76,9 @@ class OutputWriter {
   OutputWriter(const std::string& output, const std::vector<OutputDatasetSpec>& datasets, int64_t rows,
                const OutputOptions& options);
   ~OutputWriter();  // unfinished: closes the partial file, never renames it
+  // Reopens an existing "<output>.partial" to set attributes and finish().
+  struct Reopen {};
+  OutputWriter(const std::string& output, Reopen);
   OutputWriter(const OutputWriter&) = delete;
   OutputWriter& operator=(const OutputWriter&) = delete;
 
@@ -58,6 +87,8 @@ class OutputWriter {
   // A uint8 [rows] dataset beside the predictions (per-row status flags).
   void add_row_flags(const std::string& path);
   void write_row_flags(int64_t first, int64_t count, const uint8_t* flags);
+  // In-place layout: flushes all metadata (H5Fflush) and returns where rows go.
+  InPlaceLayout flush_layout();
   void set_attribute(const std::string& name, const std::string& value);
   void set_attribute(const std::string& name, int64_t value);
   // Writes the completion mark, closes the file and renames it into place.

@@ -30,6 +30,7 @@ void install_signal_handlers() {
   sa.sa_flags = SA_RESTART;
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGUSR1, &sa, nullptr);
+  sigaction(SIGUSR2, &sa, nullptr);  // Open MPI's mpirun forwards USR1 and USR2 to the ranks
   std::signal(SIGXFSZ, SIG_IGN);
 }
 
@@ -51,7 +52,7 @@ void start_grace_watchdog(double seconds) {
 void throw_if_interrupted() {
   const int sig = interrupt_signal();
   if (sig == 0) return;
-  const char* name = sig == SIGTERM ? "SIGTERM" : sig == SIGUSR1 ? "SIGUSR1" : strsignal(sig);
+  const char* name = sig == SIGTERM ? "SIGTERM" : sig == SIGUSR1 ? "SIGUSR1" : sig == SIGUSR2 ? "SIGUSR2" : strsignal(sig);
   throw Error(Exit::interrupted, std::string("interrupted by ") + name);
 }
 

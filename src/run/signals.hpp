@@ -1,4 +1,5 @@
-// SIGTERM / SIGUSR1 (Slurm's time-limit warnings, scancel, preemption) only set
+// SIGTERM / SIGUSR1 / SIGUSR2 (Slurm's time-limit warnings, scancel, preemption,
+// a USR1 or USR2 sent to mpirun, which forwards both to every rank) only set
 // a flag; the run checks it at its agreement points, stops taking new work,
 // leaves the journal consistent and exits 75 so the job can be requeued.
 // SIGXFSZ is ignored so a file-size limit surfaces as a write error with a

@@ -758,15 +758,17 @@ CASES = [
          fix="Wait for the other job (`squeue`), or write elsewhere; the lock is released when that job's "
              "process ends, even if it is killed."),
     dict(id="disk_full", section="Output", title="Disk full / file size limit",
-         did="Ran out of space in the middle of a run (simulated with `prlimit --fsize=65536`: writes "
-             "past 64 KiB fail with EFBIG, and the tool ignores SIGXFSZ).",
+         did="Not enough space for the output (simulated with `prlimit --fsize=65536`: writes "
+             "past 64 KiB fail with EFBIG, and the tool ignores SIGXFSZ). Rows are written in place, so "
+             "the space for every row is taken when the run starts: a full disk stops it before any work.",
          setup=_many_rows, args=cfg("runtime.gather_window_bytes=16KiB"), exit=3, limit=20,
          tool_prefix=["prlimit", "--fsize=65536"], then=_resume_completes,
-         leaves={"out/pred.h5.journal": "the rows done so far, for the resume",
-                 "out/pred.h5.lock": "empty; the lock itself ends with the process"},
-         message=E("journal 'out/pred.h5.journal': cannot append: File too large"),
-         fix="Free space or raise the quota, then run the same command: the journal keeps the rows "
-             "done so far and the run resumes."),
+         leaves={"out/pred.h5.lock": "empty; the lock itself ends with the process"},
+         message=E("output.file 'out/pred.h5': cannot allocate 500000 bytes for out/pred.h5.partial: "
+                   "File too large; free space or raise the quota and run again"),
+         fix="Free space or raise the quota, then run the same command. (A compressed output, which "
+             "journals its rows, can still run out in the middle; the journal then keeps the rows done "
+             "so far and the same command resumes.)"),
 
     # ------------------------------------------------------------ journal
     dict(id="journal_other_run", section="Journal (resume)", title="Journal from another run",

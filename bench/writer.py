@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Output path cost on an I/O-bound model: the rows written in place into the
+output file (the default where the output allows it) against the journal that
+holds the rows and the file built from it at the end (what any output with
+`output.chunk_rows` or compression still uses, forced here by
+`--set output.chunk_rows=<auto size>`).
+
+Model: 64 -> 32 -> ReLU -> 8 MLP on the CPU backend (one thread per rank),
+--rows rows of float32 from the page cache. For each rank count and path, the
+median over --repeat runs of: the whole command's wall time, the report's run
+phase (run_s), the time after the run phase (wall_s - run_s - start-up, shown
+as `tail`), rows/s over the whole command, and bytes written per output byte
+(the ranks' `wchar` from /proc/<pid>/io of a shell that waited for them,
+which holds its reaped children's counts, over the output file's size).
+
+    .venv/bin/python bench/writer.py --build build [--rows 4000000] [--ranks 1,2,4] [--repeat 3]
+
+`output.writer: parallel` (every rank writes its own rows) is not
+implemented yet; with in-place writes rank 0 is still the only writer.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+
+def mlp(path, d_in=64, hidden=32, d_out=8, seed=1):
+    rng = np.random.default_rng(seed)
+    w1 = rng.standard_normal((hidden, d_in)).astype(np.float32) / np.sqrt(d_in)
+    w2 = rng.standard_normal((d_out, hidden)).astype(np.float32) / np.sqrt(hidden)
+    nodes = [helper.make_node("Gemm", ["x", "w1", "b1"], ["h"], transB=1),
+             helper.make_node("Relu", ["h"], ["r"]),
+             helper.make_node("Gemm", ["r", "w2", "b2"], ["y"], transB=1)]
+    inits = [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(np.zeros(hidden, np.float32), "b1"),
+             numpy_helper.from_array(w2, "w2"), numpy_helper.from_array(np.zeros(d_out, np.float32), "b2")]
+    graph = helper.make_graph(nodes, "mlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", d_in])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", d_out])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+
+
+def make_inputs(path, rows, d_in=64, seed=2):
+    rng = np.random.default_rng(seed)
+    with h5py.File(path, "w") as f:
+        x = f.create_dataset("x", (rows, d_in), np.float32)
+        step = 1 << 18
+        for a in range(0, rows, step):
+            b = min(rows, a + step)
+            x[a:b] = rng.standard_normal((b - a, d_in)).astype(np.float32)
+
+
+def run(args, cfg, out, ranks, journal_path):
+    rep = Path(args.tmp) / "report.json"
+    cmd = [args.mpirun, "-x", "OPENBLAS_NUM_THREADS", "-x", "OMP_NUM_THREADS", "-n", str(ranks),
+           str(Path(args.build) / "mgi-mpi"), str(cfg), "--overwrite", "--fresh", "--report", str(rep)]
+    if journal_path:
+        cmd += ["--set", "output.chunk_rows=131072"]  # about 4 MiB chunks of 8 floats: the journal path
+    shell = " ".join(f"'{c}'" for c in cmd) + " >/dev/null && cat /proc/$$/io"
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    t0 = time.perf_counter()
+    io = subprocess.run(["bash", "-c", shell], check=True, env=env, capture_output=True, text=True).stdout
+    wall = time.perf_counter() - t0
+    wchar = int(next(l.split()[1] for l in io.splitlines() if l.startswith("wchar")))
+    r = json.loads(rep.read_text())
+    t = r["totals"]
+    size = os.path.getsize(out)
+    return {"wall_s": wall, "run_s": t["run_s"], "tool_wall_s": t["wall_s"], "rows_per_s": t["rows"] / wall,
+            "write_s": max(x["write_s"] for x in r["ranks"]), "bytes_per_output_byte": wchar / size}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--mpirun", default="mpirun")
+    ap.add_argument("--rows", type=int, default=4_000_000)
+    ap.add_argument("--ranks", default="1,2,4")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--tmp", default=None)
+    args = ap.parse_args()
+    args.tmp = args.tmp or tempfile.mkdtemp(prefix="mgi-writer-")
+    tmp = Path(args.tmp)
+    tmp.mkdir(parents=True, exist_ok=True)
+    data, model, out = tmp / "x.h5", tmp / "mlp.onnx", tmp / "y.h5"
+    if not data.exists():
+        make_inputs(data, args.rows)
+    mlp(model)
+    cfg = tmp / "writer.yaml"
+    cfg.write_text(f"input: {{file: {data}, dataset: /x}}\noutput: {{file: {out}, dataset: /y}}\n"
+                   f"model: {{file: {model}}}\nruntime: {{device: cpu, batch_size: 8192}}\nmode: static\n")
+    print(f"{args.rows} rows, 64 -> 32 -> 8 MLP, CPU backend, page cache; median of {args.repeat}")
+    print(f"{'ranks':>5} {'path':<9} {'wall s':>7} {'run s':>6} {'write s':>8} {'rows/s':>10} {'bytes/out byte':>15}")
+    results = []
+    for ranks in [int(x) for x in args.ranks.split(",")]:
+        for journal_path in (True, False):
+            runs = [run(args, cfg, out, ranks, journal_path) for _ in range(args.repeat)]
+            med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+            name = "journal" if journal_path else "in-place"
+            results.append(dict(ranks=ranks, path=name, **med))
+            print(f"{ranks:>5} {name:<9} {med['wall_s']:7.2f} {med['run_s']:6.2f} {med['write_s']:8.2f} "
+                  f"{med['rows_per_s']:10.0f} {med['bytes_per_output_byte']:15.2f}", flush=True)
+    (tmp / "writer.json").write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
