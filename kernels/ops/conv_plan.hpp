@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "geo3.hpp"
 #include "graph.hpp"
 #include "tensor.hpp"
 
@@ -22,11 +23,6 @@
 #endif
 
 namespace mgi::cuda {
-
-struct Geo3 {
-  int64_t in[3], out[3], k[3], s[3], d[3], pb[3], pe[3];
-  int64_t IN = 1, OUT = 1, KK = 1;
-};
 
 enum class ConvPath { direct, pointwise, im2col };
 

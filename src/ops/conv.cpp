@@ -37,29 +37,6 @@ namespace {
 
 using cpu::PackedB;
 
-// The geometry as 3-D (leading axes of size 1 for 1-D and 2-D).
-struct Geo3 {
-  int64_t in[3], out[3], k[3], s[3], d[3], pb[3];
-  int64_t IN = 1, OUT = 1, KK = 1;
-};
-Geo3 geo3(const Spatial& g) {
-  Geo3 r;
-  const size_t lead = 3 - g.nd;
-  for (size_t i = 0; i < 3; ++i) {
-    const bool real = i >= lead;
-    const size_t j = real ? i - lead : 0;
-    r.in[i] = real ? g.in[j] : 1;
-    r.out[i] = real ? g.out[j] : 1;
-    r.k[i] = real ? g.k[j] : 1;
-    r.s[i] = real ? g.s[j] : 1;
-    r.d[i] = real ? g.d[j] : 1;
-    r.pb[i] = real ? g.pb[j] : 0;
-  }
-  r.IN = r.in[0] * r.in[1] * r.in[2];
-  r.OUT = r.out[0] * r.out[1] * r.out[2];
-  r.KK = r.k[0] * r.k[1] * r.k[2];
-  return r;
-}
 
 std::vector<int64_t> kernel_dims(const Shape& w) { return std::vector<int64_t>(w.begin() + 2, w.end()); }
 

@@ -161,4 +161,24 @@ Spatial spatial_of_transpose(const Node& n, const Shape& x, const std::vector<in
   return g;
 }
 
+Geo3 geo3(const Spatial& sp) {
+  Geo3 r;
+  const size_t lead = 3 - sp.nd;
+  for (size_t i = 0; i < 3; ++i) {
+    const bool real = i >= lead;
+    const size_t j = real ? i - lead : 0;
+    r.in[i] = real ? sp.in[j] : 1;
+    r.out[i] = real ? sp.out[j] : 1;
+    r.k[i] = real ? sp.k[j] : 1;
+    r.s[i] = real ? sp.s[j] : 1;
+    r.d[i] = real ? sp.d[j] : 1;
+    r.pb[i] = real ? sp.pb[j] : 0;
+    r.pe[i] = real ? sp.pe[j] : 0;
+  }
+  r.IN = r.in[0] * r.in[1] * r.in[2];
+  r.OUT = r.out[0] * r.out[1] * r.out[2];
+  r.KK = r.k[0] * r.k[1] * r.k[2];
+  return r;
+}
+
 }  // namespace mgi

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "geo3.hpp"
 #include "op_registry.hpp"
 
 namespace mgi {
@@ -33,5 +34,8 @@ Spatial resolve_transpose(const InferArgs& a, const Shape& x, const std::vector<
 // The same for a kernel, whose shapes inference has already checked.
 Spatial spatial_of(const Node& n, const Shape& x, const std::vector<int64_t>& kernel, bool ceil_mode);
 Spatial spatial_of_transpose(const Node& n, const Shape& x, const std::vector<int64_t>& kernel);
+
+// The geometry as three axes (geo3.hpp).
+Geo3 geo3(const Spatial& sp);
 
 }  // namespace mgi

@@ -1,5 +1,5 @@
-// Helpers shared by the ONNX loader tests (test_onnx_loader*.cpp): model_error(),
-// EXPECT_HAS and a small MLP model.
+// Helpers shared by the ONNX loader tests (test_onnx_loader*.cpp): model_error(), EXPECT_HAS
+// (error_test_util.hpp) and a small MLP model.
 #pragma once
 #include <gtest/gtest.h>
 
@@ -7,6 +7,7 @@
 #include <string>
 
 #include "error.hpp"
+#include "error_test_util.hpp"
 #include "graph.hpp"
 #include "onnx_test_model.hpp"
 
@@ -27,9 +28,6 @@ inline std::string model_error(F&& f) {
   }
   return "no error";
 }
-
-#define EXPECT_HAS(haystack, needle) \
-  EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << "message: " << (haystack)
 
 // x[N, 4] -> Gemm(W1[4,3], b1) -> Relu -> Gemm(W2[3,2]) -> y[N, 2]
 inline OnnxModel mlp() {

@@ -4,6 +4,7 @@
 #include "error.hpp"
 #include "graph.hpp"
 #include "op_registry.hpp"
+#include "error_test_util.hpp"
 
 namespace mgi {
 namespace {
@@ -60,8 +61,6 @@ struct G {
   }
 };
 
-#define EXPECT_HAS(haystack, needle) \
-  EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << "message: " << (haystack)
 
 TEST(ShapeInfer, GemmGoodAndTransposed) {
   G t({-1, 64});

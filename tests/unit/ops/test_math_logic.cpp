@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "error.hpp"
+#include "error_test_util.hpp"
 #include "graph.hpp"
 #include "onnx_attrs.hpp"
 #include "op_registry.hpp"
@@ -86,16 +87,7 @@ Tensor run(const Node& n, const std::vector<const Tensor*>& in, int threads = 1)
   return out;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ModelError& e) {
-    return e.what();
-  }
-  return "(no ModelError)";
-}
-#define EXPECT_HAS(haystack, needle) \
-  EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << "message: " << (haystack)
+using test::error_of;
 
 // Element k of t set from a double (rounded to the type's storage; ints: exact values only).
 void set(Tensor& t, int64_t k, double v) {

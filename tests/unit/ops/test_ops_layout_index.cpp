@@ -14,6 +14,7 @@
 
 #include "cast.hpp"
 #include "error.hpp"
+#include "error_test_util.hpp"
 #include "graph.hpp"
 #include "onnx_attrs.hpp"
 #include "op_registry.hpp"
@@ -65,16 +66,7 @@ Node node(const std::string& op, size_t n_in, int64_t opset = 17,
 
 Tensor run1(const Node& n, const std::vector<const Tensor*>& in) { return run_cpu_node(n, in, kSource).at(0); }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ModelError& e) {
-    return e.what();
-  }
-  return "(no ModelError)";
-}
-#define EXPECT_HAS(haystack, needle) \
-  EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << "message: " << (haystack)
+using test::error_of;
 
 // Element k of t set from an integer value (exact in every type for the values used).
 void set_int(Tensor& t, int64_t k, int64_t v) {

@@ -17,6 +17,7 @@
 #include "backend.hpp"
 #include "cpu_backend.hpp"
 #include "error.hpp"
+#include "error_test_util.hpp"
 #include "graph.hpp"
 #include "onnx_attrs.hpp"
 #include "onnx_test_model.hpp"
@@ -98,16 +99,7 @@ std::vector<Tensor> run(const Node& n, const std::vector<const Tensor*>& in, int
 }
 Tensor run1(const Node& n, const std::vector<const Tensor*>& in, int threads = 1) { return run(n, in, threads).at(0); }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ModelError& e) {
-    return e.what();
-  }
-  return "(no ModelError)";
-}
-#define EXPECT_HAS(haystack, needle) \
-  EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << "message: " << (haystack)
+using test::error_of;
 
 int64_t rand_int(Rng& rng, int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng.gen); }
 

@@ -10,6 +10,7 @@
 #include "error.hpp"
 #include "model_io.hpp"
 #include "onnx_test_model.hpp"
+#include "error_test_util.hpp"
 
 namespace mgi {
 namespace {
@@ -53,7 +54,6 @@ std::string error_of(F&& f) {
   }
   return "no error";
 }
-#define EXPECT_HAS(s, needle) EXPECT_NE(std::string(s).find(needle), std::string::npos) << (s)
 
 TEST(MatchInputs, EachInputFromItsDatasetOrAFill) {
   const Graph g = three_inputs(4);
