@@ -23,6 +23,7 @@ const OpRegistry& OpRegistry::get() {
     register_shape_ops(reg);
     register_index_ops(reg);
     register_reduce_ops(reg);
+    register_along_axis_ops(reg);
     register_gather_scatter_ops(reg);
     register_einsum_ops(reg);
     register_logic_ops(reg);

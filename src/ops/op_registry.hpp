@@ -144,6 +144,7 @@ void register_slice_concat_ops(OpRegistry& r);
 void register_shape_ops(OpRegistry& r);
 void register_index_ops(OpRegistry& r);
 void register_reduce_ops(OpRegistry& r);
+void register_along_axis_ops(OpRegistry& r);
 void register_gather_scatter_ops(OpRegistry& r);
 void register_einsum_ops(OpRegistry& r);
 void register_logic_ops(OpRegistry& r);
