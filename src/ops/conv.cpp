@@ -1,4 +1,5 @@
-// Conv and ConvTranspose (1-D, 2-D, 3-D; groups; dilations; strides; pads and
+// Conv and ConvTranspose (one file, over 400 lines: they share the geometry,
+// the im2col panels and the GEMM tiling; 1-D, 2-D, 3-D; groups; dilations; strides; pads and
 // auto_pad; optional bias) on the packed-panel GEMM kernel (gemm_kernel.hpp).
 //
 // Conv, per group: Y[Mg, pixels] = W[Mg, Cg*k] x col[Cg*k, pixels]. The

@@ -1,4 +1,5 @@
-// Math ops with numpy broadcasting: the variadic Min, Max, Sum, Mean; Clip (both
+// Math ops with numpy broadcasting (one file, over 400 lines: the four op groups
+// share the broadcast walk and the float16/bfloat16 round trip below): the variadic Min, Max, Sum, Mean; Clip (both
 // forms); Mod (both modes); Pow (float and integer bases, any numeric exponent).
 // float16/bfloat16 are storage types: they compute through float32 and round
 // once to their own type (Min/Max/Clip select an input's own bits). Each output

@@ -1,4 +1,5 @@
-// BatchNormalization (inference form), LayerNormalization,
+// BatchNormalization (inference form), LayerNormalization, (one family over 400
+// lines: they share the per-block statistics loop below)
 // InstanceNormalization, GroupNormalization, LRN and LpNormalization.
 // Reductions run per row (per instance, channel or group: never across the
 // batch dim) in a fixed sequential order with double accumulators, so threads
