@@ -1,6 +1,6 @@
 // BatchNormalization (inference form), LayerNormalization,
 // InstanceNormalization, GroupNormalization, LRN and LpNormalization (one file
-// over 400 lines: they share the per-block statistics loops).
+// over 400 lines: they share the block statistics and the parameter checks).
 // Reductions run per row (per instance, channel or group: never across the
 // batch dim) in a fixed sequential order with double accumulators, so threads
 // only split independent blocks and never change a block's result.
