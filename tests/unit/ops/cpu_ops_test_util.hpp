@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "graph.hpp"
+#include "index_test_util.hpp"
 #include "op_registry.hpp"
 #include "test_rng.hpp"
 
@@ -32,14 +33,7 @@ inline int64_t bcast_offset(const Shape& in, const Shape& out, const std::vector
   }
   return off;
 }
-inline std::vector<int64_t> unravel(int64_t e, const Shape& s) {
-  std::vector<int64_t> idx(s.size());
-  for (size_t k = s.size(); k-- > 0;) {
-    idx[k] = e % s[k];
-    e /= s[k];
-  }
-  return idx;
-}
+using test::unravel;
 inline Shape bshape(const Shape& a, const Shape& b) {
   const size_t r = std::max(a.size(), b.size());
   Shape o(r);

@@ -15,6 +15,7 @@
 #include "cast.hpp"
 #include "error.hpp"
 #include "error_test_util.hpp"
+#include "index_test_util.hpp"
 #include "graph.hpp"
 #include "onnx_attrs.hpp"
 #include "op_registry.hpp"
@@ -110,19 +111,8 @@ int64_t rand_int(Rng& rng, int64_t lo, int64_t hi) {  // [lo, hi]
   return std::uniform_int_distribution<int64_t>(lo, hi)(rng.gen);
 }
 
-std::vector<int64_t> unravel(int64_t e, const Shape& s) {
-  std::vector<int64_t> idx(s.size());
-  for (size_t k = s.size(); k-- > 0;) {
-    idx[k] = e % s[k];
-    e /= s[k];
-  }
-  return idx;
-}
-int64_t ravel(const std::vector<int64_t>& idx, const Shape& s) {
-  int64_t off = 0;
-  for (size_t k = 0; k < s.size(); ++k) off = off * s[k] + idx[k];
-  return off;
-}
+using test::ravel;
+using test::unravel;
 // Offset in a tensor of shape `in` of the element that broadcasts to output index idx.
 int64_t bcast_offset(const Shape& in, const std::vector<int64_t>& idx) {
   std::vector<int64_t> j(in.size());

@@ -18,6 +18,7 @@
 #include "cpu_backend.hpp"
 #include "error.hpp"
 #include "error_test_util.hpp"
+#include "index_test_util.hpp"
 #include "graph.hpp"
 #include "onnx_attrs.hpp"
 #include "onnx_test_model.hpp"
@@ -121,19 +122,8 @@ Tensor rand_tensor(Rng& rng, DType t, const Shape& s, bool ties = false, int64_t
   return r;
 }
 
-std::vector<int64_t> unravel(int64_t e, const Shape& s) {
-  std::vector<int64_t> idx(s.size());
-  for (size_t k = s.size(); k-- > 0;) {
-    idx[k] = e % s[k];
-    e /= s[k];
-  }
-  return idx;
-}
-int64_t ravel(const std::vector<int64_t>& idx, const Shape& s) {
-  int64_t off = 0;
-  for (size_t k = 0; k < s.size(); ++k) off = off * s[k] + idx[k];
-  return off;
-}
+using test::ravel;
+using test::unravel;
 
 void expect_bits(const Tensor& got, const Tensor& want, const std::string& what) {
   ASSERT_EQ(got.dtype, want.dtype) << what;
