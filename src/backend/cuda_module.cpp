@@ -29,6 +29,12 @@ struct Loaded {
 };
 
 #ifdef MGI_CUDA_BUILT
+// Where the install puts the module, from the executable's folder: set by
+// src/CMakeLists.txt from GNUInstallDirs' CMAKE_INSTALL_BINDIR and _LIBDIR.
+#ifndef MGI_INSTALL_LIBDIR_FROM_BIN
+#define MGI_INSTALL_LIBDIR_FROM_BIN "../lib"
+#endif
+
 // The executable's path. /proc/self/exe, unless the program was started by an
 // explicit ld.so invocation (bench/device_bundle.sh's bundle-exec), where that
 // is the loader and AT_EXECFN names the program.
@@ -97,11 +103,16 @@ Loaded load() {
     }
   } else {
     const std::string dir = dir_of(executable_path());
-    const std::string beside = dir + "/" MGI_CUDA_MODULE_FILE, lib = dir + "/../lib/" MGI_CUDA_MODULE_FILE;
+    // The install's library folder: relative to the executable's folder (e.g.
+    // "../lib", "../lib64"), or absolute when CMAKE_INSTALL_LIBDIR was.
+    const std::string libdir = MGI_INSTALL_LIBDIR_FROM_BIN[0] == '/'
+                                   ? std::string(MGI_INSTALL_LIBDIR_FROM_BIN)
+                                   : dir + "/" MGI_INSTALL_LIBDIR_FROM_BIN;
+    const std::string beside = dir + "/" MGI_CUDA_MODULE_FILE, lib = libdir + "/" MGI_CUDA_MODULE_FILE;
     path = file_exists(beside) ? beside : file_exists(lib) ? lib : "";
     if (path.empty()) {
-      l.status.reason = MGI_CUDA_MODULE_FILE " not found beside the executable (" + dir + ") nor in " + dir +
-                        "/../lib; set MGI_CUDA_MODULE to its path";
+      l.status.reason = MGI_CUDA_MODULE_FILE " not found beside the executable (" + dir + ") nor in " + libdir +
+                        "; set MGI_CUDA_MODULE to its path";
       return l;
     }
   }

@@ -7,7 +7,9 @@
 //   1. $MGI_CUDA_MODULE when set (a path to the module; nothing else is tried)
 //   2. beside the executable (/proc/self/exe, symlinks resolved; under an explicit
 //      ld.so invocation, the program it runs): <dir>/libmgi-cuda.so
-//   3. <dir>/../lib/libmgi-cuda.so (the install layout: bin/ and lib/)
+//   3. the install's library folder, from <dir>: <dir>/../lib/libmgi-cuda.so, or
+//      ../lib64, ../lib/<multiarch>: whatever CMAKE_INSTALL_LIBDIR is (GNUInstallDirs;
+//      MGI_INSTALL_LIBDIR_FROM_BIN, set in src/CMakeLists.txt)
 // An executable that links the backend's objects in (tests/gpu, the benches,
 // mgi-ops-table) uses them directly and opens nothing.
 #pragma once

@@ -20,7 +20,8 @@
 
 // Raised whenever the table below changes.
 #define MGI_CUDA_ABI_VERSION 1
-// The module's file name; installed beside mgi-mpi or in ../lib (cuda_module.cpp).
+// The module's file name; beside mgi-mpi in the build tree, in the install's
+// library folder (lib/, lib64/...) when installed (cuda_module.cpp).
 #define MGI_CUDA_MODULE_FILE "libmgi-cuda.so"
 
 extern "C" {
