@@ -4,8 +4,6 @@
 #
 #   bin/mgi-mpi
 #   lib/libmgi-cuda.so                       CUDA builds: the backend module
-#   lib/cmake/mgi-mpi/mgi-mpiConfig.cmake    find_package(mgi-mpi CONFIG): target mgi-mpi::mgi-mpi
-#   lib/cmake/mgi-mpi/mgi-mpiConfigVersion.cmake
 #   share/mgi-mpi/slurm/*.sbatch             the Slurm templates
 #   share/mgi-mpi/configs/*.yaml             example configs; shipped files found through
 #                                            ${MGI_MPI_SHARE:-<this share dir>}
@@ -13,6 +11,8 @@
 #   share/mgi-mpi/modules/lmod/mgi-mpi/<version>.lua   Lmod module file
 #   share/mgi-mpi/modules/tcl/mgi-mpi/<version>        Tcl module file (environment-modules)
 #   share/doc/mgi-mpi/README.md, docs/       the documentation
+#   share/cmake/mgi-mpi/mgi-mpiConfig.cmake  find_package(mgi-mpi CONFIG): target mgi-mpi::mgi-mpi
+#   share/cmake/mgi-mpi/mgi-mpiConfigVersion.cmake
 #
 # Files that name the install's prefix (the installed configs and module files)
 # are written at install time (cmake/MgiInstallConfigured.cmake), so that
@@ -21,7 +21,10 @@
 include(CMakePackageConfigHelpers)
 
 set(MGI_INSTALL_SHAREDIR ${CMAKE_INSTALL_DATADIR}/mgi-mpi)
-set(MGI_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/mgi-mpi)
+# The package config goes to share/, not lib/cmake: it describes an executable and
+# data (no library), and find_package searches <prefix>/share/cmake/<name>/ in every
+# layout, where <prefix>/lib64/cmake is searched only by projects that enable a language.
+set(MGI_INSTALL_CMAKEDIR ${CMAKE_INSTALL_DATADIR}/cmake/mgi-mpi)
 
 # The binary, and the CUDA module in the library folder, where the binary's loader
 # looks for it (MGI_INSTALL_LIBDIR_FROM_BIN). The module keeps the CUDA toolkit's
