@@ -22,7 +22,8 @@ pkgs=(cmake g++ make pkg-config libopenmpi-dev openmpi-bin libhdf5-openmpi-dev h
       libyaml-cpp-dev libgtest-dev libonnx-dev libprotobuf-dev protobuf-compiler libopenblas-dev
       libcli11-dev libssl-dev nlohmann-json3-dev zlib1g-dev
       libonnx-testdata)  # ONNX's conformance suite (about 20 MB) for the conformance_cpu test
-((WITH_PYTHON)) && pkgs+=(python3 python3-venv python3-pip)
+# lmod: the install_modules test loads the installed module files with it.
+((WITH_PYTHON)) && pkgs+=(python3 python3-venv python3-pip lmod)
 # clang's libFuzzer/sanitizer runtimes, its OpenMP, llvm-symbolizer for readable stacks.
 ((WITH_FUZZ)) && pkgs+=(clang libclang-rt-dev libomp-dev llvm)
 missing=()
