@@ -19,9 +19,10 @@
 //    of the FLOPs). The smallest achievable largest load L* over K stages is
 //    found by bisection with a greedy feasibility test; then a DP over the
 //    valid cuts picks, among the splits whose every stage load is at most
-//    1.1 x L*, the one with the fewest bytes per row crossing (+ 256 bytes per
-//    crossing value, to prefer fewer values), in O(K x cuts) with a sliding-
-//    window minimum.
+//    1.1 x L* and at least half an even share (1 / 2K; relaxed to a quarter,
+//    then none, when no such split exists), the one with the fewest bytes per
+//    row crossing (+ 256 bytes per crossing value, to prefer fewer values),
+//    in O(K x cuts) with a sliding-window minimum.
 // 5. Each stage is built as a standalone Graph: its node range, preceded by
 //    copies of the host nodes before it whose results it needs; only the
 //    constants its nodes read; inputs = the received values it reads.
@@ -388,19 +389,20 @@ PipelineSplit split_graph(const Graph& graph, int stages, const std::vector<Shap
   }
   const double best = hi;
 
-  // DP: dp[k][j] = least crossing cost of k stages covering [0, pts[j]) with every load <= cap.
-  std::vector<int> chosen;
-  for (double slack = kBalanceSlack; chosen.empty(); slack += 0.1) {
-    const double cap = best * slack + 1e-12;
-    const double inf = std::numeric_limits<double>::infinity();
+  // DP: dp[k][j] = least crossing cost of k stages covering [0, pts[j]) with every
+  // load in [floor, cap]. For a fixed j the stages [pts[i], pts[j]) allowed form a
+  // window lo(j) <= i <= hi(j), both ends moving forward with j (loads grow with
+  // the stage): a sliding-window minimum over dp[k-1].
+  const double inf = std::numeric_limits<double>::infinity();
+  auto solve = [&](double cap, double floor) {
     std::vector<std::vector<double>> dp(static_cast<size_t>(stages) + 1, std::vector<double>(P, inf));
     std::vector<std::vector<int>> from(static_cast<size_t>(stages) + 1, std::vector<int>(P, -1));
     dp[0][0] = 0;
     for (size_t k = 1; k <= static_cast<size_t>(stages); ++k) {
-      std::deque<size_t> win;  // indices i < j with increasing dp[k-1][i]
+      std::deque<size_t> win;  // admitted i, increasing dp[k-1][i]
       size_t lo_i = 0, next_i = 0;
       for (size_t j = 1; j < P; ++j) {
-        while (next_i < j) {  // admit i = next_i
+        while (next_i < j && load(pts[next_i], pts[j]) >= floor) {  // admit i = next_i
           if (dp[k - 1][next_i] < inf) {
             while (!win.empty() && dp[k - 1][win.back()] >= dp[k - 1][next_i]) win.pop_back();
             win.push_back(next_i);
@@ -416,17 +418,25 @@ PipelineSplit split_graph(const Graph& graph, int stages, const std::vector<Shap
         from[k][j] = static_cast<int>(i);
       }
     }
-    if (dp[static_cast<size_t>(stages)][P - 1] < inf) {
-      std::vector<int> seq;
-      size_t j = P - 1;
-      for (size_t k = static_cast<size_t>(stages); k > 0; --k) {
-        seq.push_back(pts[j]);
-        j = static_cast<size_t>(from[k][j]);
-      }
-      std::reverse(seq.begin(), seq.end());
-      chosen = seq;  // stage ends
+    std::vector<int> ends;
+    if (dp[static_cast<size_t>(stages)][P - 1] == inf) return ends;
+    size_t j = P - 1;
+    for (size_t k = static_cast<size_t>(stages); k > 0; --k) {
+      ends.push_back(pts[j]);
+      j = static_cast<size_t>(from[k][j]);
     }
-    if (slack > 100) throw ModelError(where + "internal error: no pipeline split found");
+    std::reverse(ends.begin(), ends.end());
+    return ends;
+  };
+  // Near-balanced first (largest load within 1.1x the best), then no stage
+  // below half (a quarter, any) of an even share.
+  std::vector<int> chosen;
+  for (double slack = kBalanceSlack; chosen.empty(); slack += 0.1) {
+    for (double share : {0.5, 0.25, 0.0}) {
+      chosen = solve(best * slack + 1e-12, share / stages);
+      if (!chosen.empty()) break;
+    }
+    if (chosen.empty() && slack > 100) throw ModelError(where + "internal error: no pipeline split found");
   }
 
   // Build the stages.

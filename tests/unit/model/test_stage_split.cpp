@@ -263,6 +263,32 @@ TEST(StageSplit, MlpBitwiseBalancedAndCutBetweenLayers) {
   }
 }
 
+// A model whose input fixes the batch ([2, 32]): its stages keep that batch as dim 0.
+TEST(StageSplit, FixedBatchModel) {
+  Rng rng;
+  SEED_TRACE(rng);
+  test::OnnxModel m;
+  m.input("x", {2, 32});
+  std::string prev = "x";
+  for (int l = 0; l < 4; ++l) {
+    const std::string s = std::to_string(l);
+    m.init("W" + s, {32, 32}, rng.uniform({32, 32}, -0.3f, 0.3f));
+    m.node("Gemm", {prev, "W" + s}, {"g" + s});
+    m.node("Tanh", {"g" + s}, {"h" + s});
+    prev = "h" + s;
+  }
+  m.node("Identity", {prev}, {"y"});
+  m.output("y");
+  const Graph g = m.load("fixed.onnx");
+  const PipelineSplit split = split_graph(g, 3, {{32}});
+  for (const PipelineStage& st : split.stages) {
+    ASSERT_FALSE(st.graph.input_shapes.empty());
+    EXPECT_EQ(st.graph.input_shapes[0], (Shape{2, 32}));
+    EXPECT_EQ(model_fixed_batch(st.graph), 2);
+  }
+  check_model(g, {{32}}, {2}, {{{32}}});
+}
+
 TEST(StageSplit, TooFewCutPoints) {
   test::OnnxModel m;
   m.input("x", {-1, 4});
