@@ -47,6 +47,7 @@ namespace {
 
 constexpr double kBalanceSlack = 1.10;      // near-balanced: every stage load <= 1.1 x the best largest load
 constexpr int64_t kPerValueCost = 256;      // bytes a crossing value costs on top of its size (fewer values)
+constexpr size_t kShapeOnlyAbove = 64 * 1024;  // split_graph(keep_stage): other stages' constants above this are shells
 
 std::string flops_str(double f) {
   const char* unit[] = {"", "k", "M", "G", "T", "P"};
@@ -112,6 +113,34 @@ struct Analysis {
   explicit Analysis(const Graph& graph) : g(graph) {}
 };
 
+// `v` without the bytes of its constant: dtype and shape only.
+Value shell_of(const Value& v) {
+  Value shell;
+  shell.name = v.name;
+  shell.dtype = v.dtype;
+  shell.is_constant = true;
+  shell.data.dtype = v.data.dtype;
+  shell.data.shape = v.data.shape;
+  return shell;
+}
+
+// The graph with its constants over kShapeOnlyAbove as shells (fusion decisions
+// read constants' shapes only), so analysing a big model copies no weights.
+Graph shell_copy(const Graph& g) {
+  Graph c;
+  c.nodes = g.nodes;
+  c.inputs = g.inputs;
+  c.input_shapes = g.input_shapes;
+  c.input_dim_names = g.input_dim_names;
+  c.outputs = g.outputs;
+  c.opset = g.opset;
+  c.source = g.source;
+  c.values.reserve(g.values.size());
+  for (const Value& v : g.values)
+    c.values.push_back(v.is_constant && v.data.bytes() > kShapeOnlyAbove ? shell_of(v) : v);
+  return c;
+}
+
 ShapePlan plan_rows(const Graph& g, const std::vector<Shape>& rows, int64_t b) {
   return g.plan(with_batch(rows, b));
 }
@@ -159,7 +188,8 @@ std::vector<Shape> send_shapes(const PipelineStage& stage, const std::vector<Sha
   return out;
 }
 
-PipelineSplit split_graph(const Graph& graph, int stages, const std::vector<Shape>& input_rows) {
+PipelineSplit split_graph(const Graph& graph, int stages, const std::vector<Shape>& input_rows, int keep_stage) {
+  const bool keep_all = keep_stage < 0;
   const std::string where = "model " + graph.source + ": ";
   if (stages < 1) throw ModelError(where + "pipeline stages must be >= 1, got " + std::to_string(stages));
   if (input_rows.size() != graph.inputs.size())
@@ -282,7 +312,7 @@ PipelineSplit split_graph(const Graph& graph, int stages, const std::vector<Shap
   // What fuse_graph() folds away: outputs of nodes that no fused node produces.
   A.absorbed.assign(V, 0);
   {
-    const Graph fused = fuse_graph(g, input_rows);
+    const Graph fused = fuse_graph(shell_copy(g), input_rows);
     std::vector<char> produced(V, 0);
     for (const Node& n : fused.nodes)
       for (int id : n.outputs)
@@ -503,8 +533,16 @@ PipelineSplit split_graph(const Graph& graph, int stages, const std::vector<Shap
       int& id = id_of[static_cast<size_t>(v)];
       if (id < 0) {
         id = static_cast<int>(sg.values.size());
-        sg.values.push_back(g.values[static_cast<size_t>(v)]);
-        if (sg.values.back().is_constant) sg.parameter_count += sg.values.back().data.numel();
+        const Value& full = g.values[static_cast<size_t>(v)];
+        if (full.is_constant && !keep_all && s != keep_stage && full.data.bytes() > kShapeOnlyAbove) {
+          sg.values.push_back(shell_of(full));  // another rank's weight: dtype and shape only
+        } else {
+          sg.values.push_back(full);
+        }
+        if (full.is_constant) {
+          sg.parameter_count += full.data.numel();
+          st.weight_bytes += static_cast<int64_t>(full.data.bytes());
+        }
       }
       return id;
     };
@@ -583,8 +621,6 @@ PipelineSplit split_graph(const Graph& graph, int stages, const std::vector<Shap
       }
       st.send_bytes_per_row += static_cast<int64_t>(std::llround(A.row_bytes[static_cast<size_t>(v)]));
     }
-    for (const Value& val : sg.values)
-      if (val.is_constant) st.weight_bytes += static_cast<int64_t>(val.data.bytes());
     for (size_t k = 0; k < st.input_from.size(); ++k)
       st.input_rows.push_back(row_shape(A.s_lo[static_cast<size_t>(st.receives[static_cast<size_t>(st.input_from[k])])]));
     prev_sends = st.sends;

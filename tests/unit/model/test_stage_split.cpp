@@ -263,6 +263,40 @@ TEST(StageSplit, MlpBitwiseBalancedAndCutBetweenLayers) {
   }
 }
 
+// keep_stage: the other stages hold their big weights as shells (no bytes) but can be planned.
+TEST(StageSplit, KeepStageHoldsOnlyItsOwnWeights) {
+  Rng rng;
+  SEED_TRACE(rng);
+  const Graph g = mlp(4, 160, rng);  // 100 KiB weights per layer
+  const PipelineSplit all = split_graph(g, 2, {{160}});
+  const PipelineSplit mine = split_graph(g, 2, {{160}}, 1);
+  check_structure(g, all, {{160}});  // fusion analysed on weight shells: same fused nodes
+  for (size_t s = 0; s < 2; ++s) {
+    EXPECT_EQ(mine.stages[s].weight_bytes, all.stages[s].weight_bytes);
+    int64_t held = 0;
+    for (const Value& v : mine.stages[s].graph.values)
+      if (v.is_constant) held += static_cast<int64_t>(v.data.bytes());
+    if (s == 1) EXPECT_EQ(held, all.stages[s].weight_bytes);
+    else EXPECT_LT(held, 4096) << "stage 1 keeps only its biases";
+    EXPECT_NO_THROW(mine.stages[s].graph.plan({{3, 160}}));
+  }
+  // keep_stage >= stages: shells everywhere (planning), same stages.
+  const PipelineSplit none = split_graph(g, 2, {{160}}, 2);
+  for (size_t s = 0; s < 2; ++s) {
+    EXPECT_EQ(none.stages[s].weight_bytes, all.stages[s].weight_bytes);
+    EXPECT_EQ(none.stages[s].node_end, all.stages[s].node_end);
+    for (const Value& v : none.stages[s].graph.values)
+      if (v.is_constant) EXPECT_LE(v.data.bytes(), 64u * 1024) << v.name;
+  }
+  // The kept stage runs as in the full split.
+  std::vector<Bytes> in{random_input(g, 0, {3, 160}, rng)};
+  const std::vector<Bytes> whole = run_whole(g, {{160}}, {{3, 160}}, in);
+  const std::vector<Bytes> mid = run_stages(PipelineSplit{{all.stages[0]}}, {{3, 160}}, in);
+  const std::vector<Bytes> out = run_stages(PipelineSplit{{mine.stages[1]}}, send_shapes(all.stages[0], {{3, 160}}), mid);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0], whole[0]);
+}
+
 // A model whose input fixes the batch ([2, 32]): its stages keep that batch as dim 0.
 TEST(StageSplit, FixedBatchModel) {
   Rng rng;
