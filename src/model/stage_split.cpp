@@ -22,7 +22,8 @@
 //    1.1 x L* and at least half an even share (1 / 2K; relaxed to a quarter,
 //    then none, when no such split exists), the one with the fewest bytes per
 //    row crossing (+ 256 bytes per crossing value, to prefer fewer values),
-//    in O(K x cuts) with a sliding-window minimum.
+//    in O(K x cuts) with a sliding-window minimum; among splits that cross
+//    equally, the one meeting the tightest cap of 1.0, 1.02, 1.05 x L*.
 // 5. Each stage is built as a standalone Graph: its node range, preceded by
 //    copies of the host nodes before it whose results it needs; only the
 //    constants its nodes read; inputs = the received values it reads.
@@ -423,6 +424,7 @@ PipelineSplit split_graph(const Graph& graph, int stages, const std::vector<Shap
   // window lo(j) <= i <= hi(j), both ends moving forward with j (loads grow with
   // the stage): a sliding-window minimum over dp[k-1].
   const double inf = std::numeric_limits<double>::infinity();
+  double solved_cost = inf;  // crossing cost of solve()'s last result
   auto solve = [&](double cap, double floor) {
     std::vector<std::vector<double>> dp(static_cast<size_t>(stages) + 1, std::vector<double>(P, inf));
     std::vector<std::vector<int>> from(static_cast<size_t>(stages) + 1, std::vector<int>(P, -1));
@@ -448,7 +450,8 @@ PipelineSplit split_graph(const Graph& graph, int stages, const std::vector<Shap
       }
     }
     std::vector<int> ends;
-    if (dp[static_cast<size_t>(stages)][P - 1] == inf) return ends;
+    solved_cost = dp[static_cast<size_t>(stages)][P - 1];
+    if (solved_cost == inf) return ends;
     size_t j = P - 1;
     for (size_t k = static_cast<size_t>(stages); k > 0; --k) {
       ends.push_back(pts[j]);
@@ -460,12 +463,26 @@ PipelineSplit split_graph(const Graph& graph, int stages, const std::vector<Shap
   // Near-balanced first (largest load within 1.1x the best), then no stage
   // below half (a quarter, any) of an even share.
   std::vector<int> chosen;
+  double chosen_slack = 0, chosen_cost = inf, chosen_share = 0;
   for (double slack = kBalanceSlack; chosen.empty(); slack += 0.1) {
     for (double share : {0.5, 0.25, 0.0}) {
       chosen = solve(best * slack + 1e-12, share / stages);
+      chosen_share = share;
       if (!chosen.empty()) break;
     }
+    chosen_slack = slack;
+    chosen_cost = solved_cost;
     if (chosen.empty() && slack > 100) throw ModelError(where + "internal error: no pipeline split found");
+  }
+  // Ties: the most balanced split that crosses no more (a tighter cap, the same
+  // smallest stage, when it costs nothing).
+  for (double tighter : {1.0, 1.02, 1.05}) {
+    if (tighter >= chosen_slack) break;
+    const std::vector<int> ends = solve(best * tighter + 1e-12, chosen_share / stages);
+    if (!ends.empty() && solved_cost <= chosen_cost * (1 + 1e-9)) {
+      chosen = ends;
+      break;
+    }
   }
 
   // Build the stages.

@@ -262,6 +262,13 @@ TEST(StageSplit, MlpBitwiseBalancedAndCutBetweenLayers) {
     // Balance: the largest stage holds at most 1.2x its even share (8 layers: 3/8 vs 1/3 at K = 3).
     EXPECT_LE(static_cast<double>(most), 1.2 * static_cast<double>(total) / k) << "K = " << k;
   }
+  // Where every cut crosses the same bytes, the split is the most balanced: 32 layers, K = 2, 4, 8.
+  const Graph deep = mlp(32, 16, rng);
+  for (int k : {2, 4, 8}) {
+    const PipelineSplit split = split_graph(deep, k, {{16}});
+    for (const PipelineStage& st : split.stages)
+      EXPECT_EQ(st.weight_bytes, split.stages[0].weight_bytes) << "K = " << k << ": " << split.describe()[0];
+  }
 }
 
 // keep_stage: the other stages hold their big weights as shells (no bytes) but can be planned.
