@@ -66,6 +66,9 @@ struct Config {
     std::string precision = "fp32";      // fp32 | tf32 | bf16 | fp16: CUDA GEMMs (the CPU backend is fp32)
     bool cuda_graphs = false;            // CUDA: replay full batches as captured CUDA graphs
     int64_t gather_window_bytes = 256ll << 20;  // rank 0 holds at most this many result bytes
+    int pipeline_stages = 1;             // ranks per replica, each holding one stage of the graph
+    bool pipeline_stages_auto = false;   // `pipeline_stages: auto`
+    int64_t memory_limit = 0;            // bytes per rank for weights and activations; 0 = the device's free memory
   } runtime;
 
   struct Checkpoint {
