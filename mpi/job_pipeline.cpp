@@ -53,8 +53,7 @@ void Job::setup_pipeline() {
 
 void Job::prepare_stage() {
   const PipelineStage& st = split_->stages[static_cast<size_t>(stage_)];
-  std::vector<Shape> rows;
-  for (int from : st.input_from) rows.push_back(stage_in_.rows[static_cast<size_t>(from)]);
+  const std::vector<Shape>& rows = st.input_rows;
   const ActivationSize a = activation_size(st.graph, rows);
   activation_bytes_ = a.fixed + a.per_row * batch_;
   if (leader()) {  // 2 K micro-batches out and their outputs back

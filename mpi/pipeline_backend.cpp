@@ -33,7 +33,7 @@ void PipelineBackend::prepare(const Graph& graph, const std::vector<Shape>& inpu
   const PipelineStage& s0 = split_.stages.front();
   std::vector<Shape> rows0;  // stage 0 receives the graph inputs, in order
   for (int from : s0.input_from) rows0.push_back(input_rows[static_cast<size_t>(from)]);
-  inner_->prepare(s0.graph, rows0, max_batch);
+  inner_->prepare(s0.graph, rows0, max_batch);  // (s0.input_rows are those at the split's sample rows)
   input_rows_ = input_rows;
   out_ = link_values(full_, s0.sends, input_rows, probe_);
   back_ = link_values(full_, full_.outputs, input_rows, probe_);

@@ -66,9 +66,11 @@ struct Config {
     std::string precision = "fp32";      // fp32 | tf32 | bf16 | fp16: CUDA GEMMs (the CPU backend is fp32)
     bool cuda_graphs = false;            // CUDA: replay full batches as captured CUDA graphs
     int64_t gather_window_bytes = 256ll << 20;  // rank 0 holds at most this many result bytes
-    int pipeline_stages = 1;             // ranks per replica, each holding one stage of the graph
+    // Pipeline stages (docs/PIPELINE.md): the model cut into this many stages,
+    // one per rank of a group of consecutive ranks; `auto` = the fewest that fit.
+    int pipeline_stages = 1;             // >= 1
     bool pipeline_stages_auto = false;   // `pipeline_stages: auto`
-    int64_t memory_limit = 0;            // bytes per rank for weights and activations; 0 = the device's free memory
+    int64_t memory_limit = 0;            // bytes a rank's backend may use (0 = no limit beyond free memory)
   } runtime;
 
   struct Checkpoint {

@@ -19,7 +19,8 @@ const std::map<std::string, Keys> kSectionKeys = {
                 "on_nonfinite"}},
     {"model", {"file"}},
     {"runtime",
-     {"device", "batch_size", "gpu_ids", "allow_gpu_sharing", "threads", "gather_window_bytes", "precision", "cuda_graphs", "pipeline_stages", "memory_limit"}},
+     {"device", "batch_size", "gpu_ids", "allow_gpu_sharing", "threads", "gather_window_bytes", "precision", "cuda_graphs",
+      "pipeline_stages", "memory_limit"}},
     {"dynamic", {"chunk_rows", "min_chunk_rows"}},
     {"checkpoint", {"flush_seconds", "grace_seconds"}},
 };
@@ -216,10 +217,11 @@ Config validate(const Validator& v, const YAML::Node& root) {
   if (const Entry* e = runtime.find("cuda_graphs")) cfg.runtime.cuda_graphs = v.boolean(*e);
   if (const Entry* e = runtime.find("pipeline_stages")) {
     const std::string expected = "a positive integer or 'auto'";
-    if (v.scalar(*e, expected) == "auto")
+    if (v.scalar(*e, expected) == "auto") {
       cfg.runtime.pipeline_stages_auto = true;
-    else
+    } else {
       cfg.runtime.pipeline_stages = static_cast<int>(v.integer(*e, 1, 4096, expected));
+    }
   }
   if (const Entry* e = runtime.find("memory_limit")) cfg.runtime.memory_limit = read_size(v, *e);
 

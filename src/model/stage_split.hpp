@@ -26,8 +26,11 @@ struct PipelineStage {
   // Full-graph value ids, in message order.
   std::vector<int> receives;  // from the previous stage (stage 0: the full graph's inputs, in order)
   std::vector<int> sends;     // to the next stage (last stage: the full graph's outputs, in order)
-  // graph.inputs[k] is receives[input_from[k]].
+  // graph.inputs[k] is receives[input_from[k]] (a received value the stage only passes on is no input).
   std::vector<int> input_from;
+  // Per-row shapes of graph.inputs at the sample shapes given to split_graph()
+  // (the longest ragged row): what to give Backend::prepare() for this stage.
+  std::vector<Shape> input_rows;
   // sends[j] comes from graph.outputs[send_from[j]] when >= 0, or is
   // receives[-1 - send_from[j]] passed through unchanged when < 0.
   std::vector<int> send_from;
@@ -49,5 +52,10 @@ struct PipelineSplit {
 // for FLOPs and crossing sizes. Throws ModelError when the graph has fewer
 // valid cut points than stages - 1 (naming how many stages it can make).
 PipelineSplit split_graph(const Graph& graph, int stages, const std::vector<Shape>& input_rows);
+
+// Full shapes (batch first) of a stage's `sends` for one batch whose `receives`
+// have `receive_shapes`: the shapes of the message it passes on (for
+// run_shaped() batches, whose dynamic dims change per batch).
+std::vector<Shape> send_shapes(const PipelineStage& stage, const std::vector<Shape>& receive_shapes);
 
 }  // namespace mgi

@@ -294,7 +294,7 @@ CASES = [
          did="Wrote `--set runtime.devcie=cpu` on a 2-rank run.",
          setup=None, args=cfg("runtime.devcie=cpu"), ranks=2, exit=2,
          message=E("--set runtime.devcie: unknown key 'runtime.devcie' (valid keys under runtime: device, "
-                   "batch_size, gpu_ids, allow_gpu_sharing, threads, gather_window_bytes, precision, cuda_graphs); "
+                   "batch_size, gpu_ids, allow_gpu_sharing, threads, gather_window_bytes, precision, cuda_graphs, pipeline_stages, memory_limit); "
                    "did you mean 'device'?"),
          fix="Use the suggested key; the valid keys are listed in the message."),
 
@@ -348,7 +348,7 @@ CASES = [
          did="Wrote `batchsize:` instead of `batch_size:` under `runtime`.",
          setup=_edit("batch_size: 4", "batchsize: 4"), args=["config.yaml"], ranks=2, exit=2,
          message=E("config.yaml:11: unknown key 'runtime.batchsize' (valid keys under runtime: device, "
-                   "batch_size, gpu_ids, allow_gpu_sharing, threads, gather_window_bytes, precision, cuda_graphs); "
+                   "batch_size, gpu_ids, allow_gpu_sharing, threads, gather_window_bytes, precision, cuda_graphs, pipeline_stages, memory_limit); "
                    "did you mean 'batch_size'?"),
          fix="Use the suggested key."),
     dict(id="key_in_wrong_section", section="Config file", title="Key in the wrong section",
@@ -445,6 +445,27 @@ CASES = [
          message=E("--set runtime.gather_window_bytes: expected a size in bytes such as 268435456, "
                    "'256MiB' or '1GB', got '2 gigs'"),
          fix="Use bytes or KiB/MiB/GiB/KB/MB/GB."),
+    dict(id="pipeline_stages_zero", section="Config values", title="`pipeline_stages` 0",
+         did="Ran with `--set runtime.pipeline_stages=0`.",
+         setup=None, args=cfg("runtime.pipeline_stages=0"), exit=2,
+         message=E("--set runtime.pipeline_stages: expected a positive integer or 'auto', got '0'"),
+         fix="Use 1 (the whole model on every rank), a number of stages, or `auto`."),
+    dict(id="pipeline_stages_word", section="Config values", title="`pipeline_stages` not a number",
+         did="Set `runtime.pipeline_stages: two`.",
+         setup=None, args=cfg("runtime.pipeline_stages=two"), exit=2,
+         message=E("--set runtime.pipeline_stages: expected a positive integer or 'auto', got 'two'"),
+         fix="Give an integer such as 2, or `auto`."),
+    dict(id="memory_limit_bad_unit", section="Config values", title="`memory_limit` with an unknown unit",
+         did="Set `runtime.memory_limit: 4 gigs`.",
+         setup=None, args=cfg("runtime.memory_limit=4 gigs"), exit=2,
+         message=E("--set runtime.memory_limit: expected a size in bytes such as 268435456, "
+                   "'256MiB' or '1GB', got '4 gigs'"),
+         fix="Use bytes or KiB/MiB/GiB/KB/MB/GB, e.g. `4GiB`."),
+    dict(id="memory_limit_too_small", section="Config values", title="`memory_limit` below the minimum",
+         did="Set `runtime.memory_limit: 512`.",
+         setup=None, args=cfg("runtime.memory_limit=512"), exit=2,
+         message=E("--set runtime.memory_limit: must be at least 1 KiB (1024 bytes), got '512'"),
+         fix="Give a size of at least 1 KiB; sizes take units: `512MiB`, `4GiB`."),
     dict(id="grace_seconds_zero", section="Config values", title="`checkpoint.grace_seconds` 0",
          did="Set `checkpoint.grace_seconds: 0`.",
          setup=None, args=cfg("checkpoint.grace_seconds=0"), exit=2,

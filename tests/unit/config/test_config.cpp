@@ -143,6 +143,31 @@ TEST(Config, BatchSizeAutoAndLimits) {
   EXPECT_EQ(parse(kBase + "runtime:\n  batch_size: 1\n").runtime.batch_size, 1);
 }
 
+TEST(Config, PipelineStagesAndMemoryLimit) {
+  const Config d = parse(kBase + "runtime:\n");
+  EXPECT_EQ(d.runtime.pipeline_stages, 1);
+  EXPECT_FALSE(d.runtime.pipeline_stages_auto);
+  EXPECT_EQ(d.runtime.memory_limit, 0);
+  const Config c = parse(kBase + "runtime:\n  pipeline_stages: 4\n  memory_limit: 512MiB\n");
+  EXPECT_EQ(c.runtime.pipeline_stages, 4);
+  EXPECT_FALSE(c.runtime.pipeline_stages_auto);
+  EXPECT_EQ(c.runtime.memory_limit, 512ll << 20);
+  EXPECT_TRUE(parse(kBase, {"runtime.pipeline_stages=auto"}).runtime.pipeline_stages_auto);
+  EXPECT_EQ(parse(kBase, {"runtime.memory_limit=2GB"}).runtime.memory_limit, 2000000000);
+  for (const char* bad : {"0", "-2", "1.5", "two", "Auto"})
+    EXPECT_EQ(error_of(kBase + "runtime:\n  pipeline_stages: " + bad + "\n"),
+              std::string("configs/demo.yaml:9: runtime.pipeline_stages: expected a positive integer or 'auto', got '") +
+                  bad + "'")
+        << bad;
+  EXPECT_EQ(error_of(kBase + "runtime:\n  pipeline_stages: 5000\n"),
+            "configs/demo.yaml:9: runtime.pipeline_stages: must be at most 4096, got '5000'");
+  EXPECT_EQ(error_of(kBase + "runtime:\n  memory_limit: 4 gigs\n"),
+            "configs/demo.yaml:9: runtime.memory_limit: expected a size in bytes such as 268435456, '256MiB' or "
+            "'1GB', got '4 gigs'");
+  EXPECT_EQ(error_of(kBase + "runtime:\n  memory_limit: 100\n"),
+            "configs/demo.yaml:9: runtime.memory_limit: must be at least 1 KiB (1024 bytes), got '100'");
+}
+
 TEST(Config, ChoiceKeys) {
   EXPECT_EQ(parse(kBase + "runtime:\n  device: cpu\n").runtime.device, "cpu");
   EXPECT_EQ(error_of(kBase + "runtime:\n  device: gpu\n"),

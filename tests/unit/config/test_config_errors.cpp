@@ -19,7 +19,7 @@ TEST(Config, UnknownKeyNamesKeyLineAndValidKeys) {
   const std::string msg = error_of(kBase + "runtime:\n  device: cpu\n  batchsize: 64\n");
   EXPECT_EQ(msg,
             "configs/demo.yaml:10: unknown key 'runtime.batchsize' (valid keys under runtime: device, "
-            "batch_size, gpu_ids, allow_gpu_sharing, threads, gather_window_bytes, precision, cuda_graphs); did you mean "
+            "batch_size, gpu_ids, allow_gpu_sharing, threads, gather_window_bytes, precision, cuda_graphs, pipeline_stages, memory_limit); did you mean "
             "'batch_size'?");
 }
 
@@ -54,7 +54,7 @@ TEST(Config, MappingWhereScalarExpectedAndViceVersa) {
             "configs/demo.yaml:9: runtime.batch_size: expected a positive integer or 'auto', got a mapping");
   EXPECT_EQ(error_of(kBase + "runtime: cpu\n"),
             "configs/demo.yaml:8: runtime: expected a mapping with keys device, batch_size, gpu_ids, "
-            "allow_gpu_sharing, threads, gather_window_bytes, precision, cuda_graphs, got 'cpu'");
+            "allow_gpu_sharing, threads, gather_window_bytes, precision, cuda_graphs, pipeline_stages, memory_limit, got 'cpu'");
   EXPECT_CONTAINS(error_of(kBase + "runtime:\n  device: [cpu]\n"), ":9: runtime.device: expected one of auto, cuda, cpu, got a list");
   EXPECT_CONTAINS(error_of(kBase + "runtime:\n  device:\n"), ":9: runtime.device: expected one of auto, cuda, cpu, got an empty value");
 }

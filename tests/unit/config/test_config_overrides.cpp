@@ -97,7 +97,7 @@ TEST(ConfigOverrides, Malformed) {
 TEST(ConfigOverrides, UnknownKeyNamesTheOverride) {
   EXPECT_EQ(error_of(kBase, {"runtime.batchsize=64"}),
             "--set runtime.batchsize: unknown key 'runtime.batchsize' (valid keys under runtime: device, "
-            "batch_size, gpu_ids, allow_gpu_sharing, threads, gather_window_bytes, precision, cuda_graphs); did you mean 'batch_size'?");
+            "batch_size, gpu_ids, allow_gpu_sharing, threads, gather_window_bytes, precision, cuda_graphs, pipeline_stages, memory_limit); did you mean 'batch_size'?");
   EXPECT_CONTAINS(error_of(kBase, {"runtim.device=cpu"}), "--set runtim.device: unknown key 'runtim' (valid top-level keys");
   EXPECT_CONTAINS(error_of(kBase, {"runtime={devise: cpu}"}), "--set runtime: unknown key 'runtime.devise'");
 }
