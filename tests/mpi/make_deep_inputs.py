@@ -57,14 +57,19 @@ def main():
     p.add_argument("--hidden", type=int, default=96)
     p.add_argument("--d-out", type=int, default=10)
     p.add_argument("--rows", type=int, default=600)
+    p.add_argument("--kill-rows", type=int, default=0, help="also deep_kill.h5 with this many rows (kill test)")
     args = p.parse_args()
     seed = args.seed if args.seed is not None else int(time.time() * 1000) % (2**31)
     print(f"make_deep_inputs.py seed {seed}")
     rng = np.random.default_rng(seed)
     os.makedirs(args.out, exist_ok=True)
+    os.makedirs(os.path.join(args.out, "..", "out"), exist_ok=True)
     onnx.save(deep_mlp(rng, args.layers, args.d_in, args.hidden, args.d_out), os.path.join(args.out, "deep.onnx"))
     with h5py.File(os.path.join(args.out, "deep.h5"), "w") as f:
         f.create_dataset("x", data=rng.standard_normal((args.rows, args.d_in)).astype(np.float32))
+    if args.kill_rows > 0:
+        with h5py.File(os.path.join(args.out, "deep_kill.h5"), "w") as f:
+            f.create_dataset("x", data=rng.standard_normal((args.kill_rows, args.d_in)).astype(np.float32))
     with open(os.path.join(args.out, "deep.yaml"), "w") as f:
         f.write(f"""input:
   file: {args.out}/deep.h5
