@@ -46,6 +46,7 @@ void PipelineBackend::prepare(const Graph& graph, const std::vector<Shape>& inpu
   }
   sreq_.assign(static_cast<size_t>(depth_), MPI_REQUEST_NULL);
   rreq_.assign(static_cast<size_t>(depth_), MPI_REQUEST_NULL);
+  if (!progress_) progress_ = std::make_unique<pipe::ProgressThread>(group_);
 }
 
 void PipelineBackend::send(int64_t rows, bool shaped, const std::vector<Shape>& shapes,
@@ -120,6 +121,7 @@ void PipelineBackend::stop(int code) {
   MGI_MPI(MPI_Irecv(back.get(), static_cast<int>(back_.capacity(1)), MPI_BYTE, stages_ - 1, pipe::kTag, group_, &r));
   MGI_MPI(MPI_Send(out.get(), static_cast<int>(msg.size()), MPI_BYTE, 1, pipe::kTag, group_));
   pipe::wait_polling(&r);
+  progress_.reset();
 }
 
 }  // namespace mgi

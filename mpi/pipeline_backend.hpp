@@ -76,6 +76,7 @@ class PipelineBackend : public Backend {
     std::vector<void*> outputs;
   };
   std::deque<InFlight> flight_;
+  std::unique_ptr<pipe::ProgressThread> progress_;  // from prepare() to stop()
   int64_t submitted_ = 0;
   double busy_s_ = 0, idle_s_ = 0;
 };

@@ -93,6 +93,27 @@ void wait_polling(MPI_Request* req) {
   }
 }
 
+ProgressThread::ProgressThread(MPI_Comm comm) {
+  int level = MPI_THREAD_SINGLE;
+  MPI_Query_thread(&level);
+  if (level < MPI_THREAD_MULTIPLE) return;
+  (void)comm;  // progress is the library's, for every communicator: MPI_COMM_SELF, on which nothing is sent
+  comm_ = MPI_COMM_SELF;
+  thread_ = std::thread([this] {
+    int flag = 0;
+    while (!stop_.load(std::memory_order_relaxed)) {
+      MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, comm_, &flag, MPI_STATUS_IGNORE);  // nothing is ever sent on comm_
+      std::this_thread::sleep_for(std::chrono::microseconds(20));
+    }
+  });
+}
+
+ProgressThread::~ProgressThread() {
+  if (!thread_.joinable()) return;
+  stop_ = true;
+  thread_.join();
+}
+
 bool mpi_cuda_aware() {
 #if defined(MPIX_CUDA_AWARE_SUPPORT) && MPIX_CUDA_AWARE_SUPPORT
   return MPIX_Query_cuda_support() == 1;

@@ -15,7 +15,9 @@
 #pragma once
 #include <mpi.h>
 
+#include <atomic>
 #include <cstdint>
+#include <thread>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -80,6 +82,25 @@ class Message {
 // Waits for `req` without spinning a core the whole time (see master_worker.cpp:
 // ranks may share cores with other ranks' compute).
 void wait_polling(MPI_Request* req);
+
+// Drives the MPI library's progress engine from a thread (an MPI_Iprobe on
+// MPI_COMM_SELF every 20 us) while the rank computes, so that a large
+// micro-batch, which Open MPI moves in fragments only while a call of the
+// sending and the receiving process is inside MPI, keeps moving between
+// stages during a stage's compute instead of waiting for its end. Needs
+// MPI_THREAD_MULTIPLE; without it, does nothing.
+class ProgressThread {
+ public:
+  explicit ProgressThread(MPI_Comm comm);
+  ~ProgressThread();
+  ProgressThread(const ProgressThread&) = delete;
+  ProgressThread& operator=(const ProgressThread&) = delete;
+
+ private:
+  MPI_Comm comm_ = MPI_COMM_NULL;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
 
 // Whether the MPI library says at run time that it takes device buffers
 // (Open MPI's MPIX_Query_cuda_support), and the plan's line on transfers.

@@ -78,6 +78,7 @@ RankStats serve_stage(const StageServe& s) {
   for (int i = 0; i < 2; ++i)
     MGI_MPI(MPI_Irecv(rbuf[i].get(), static_cast<int>(in_cap), MPI_BYTE, prev, pipe::kTag, s.group, &rreq[i]));
   StageRunner runner(*s.backend, *s.stage_def, s.out);
+  const pipe::ProgressThread progress(s.group);
   std::vector<const void*> in;
   std::vector<Shape> in_shapes;
   std::string failure;  // once set, every later micro-batch is answered with it
