@@ -153,6 +153,11 @@ struct BackendOptions {
   // CUDA: capture the graph's kernels for a full batch once per lane as a CUDA
   // graph and replay it (runtime.cuda_graphs); other batch sizes run node by node.
   bool cuda_graphs = false;
+  // runtime.memory_limit: bytes the backend may hold (0 = no limit beyond free
+  // memory). The CPU backend honours it (so the CPU can stand in for a small
+  // GPU): memory_info() reports free = min(host free, limit - what it holds),
+  // and prepare() throws OutOfMemory when weights + activation buffers exceed it.
+  int64_t memory_limit = 0;
 };
 
 std::unique_ptr<Backend> make_cpu_backend(int threads);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "error.hpp"
+#include "format.hpp"
 #include "gemm.hpp"
 #include "graph_fuse.hpp"
 
@@ -140,6 +141,21 @@ void CpuBackend::prepare(const Graph& graph, const std::vector<Shape>& input_row
                        (fixed_batch_ > 0 ? "" : " (was the model exported with a fixed batch size?)"));
   }
 
+  // Weights as the graph holds them (the packed copies below replace most of them).
+  weight_bytes_ = 0;
+  {
+    std::vector<char> counted(graph_.values.size(), 0);
+    for (const Node& n : graph_.nodes)
+      for (int id : n.inputs)
+        if (id >= 0 && graph_.values[static_cast<size_t>(id)].is_constant && !counted[static_cast<size_t>(id)]) {
+          counted[static_cast<size_t>(id)] = 1;
+          weight_bytes_ += static_cast<int64_t>(graph_.values[static_cast<size_t>(id)].data.bytes());
+        }
+  }
+  if (options_.memory_limit > 0 && weight_bytes_ > options_.memory_limit)
+    throw OutOfMemory("cpu backend: model " + graph.source + " needs " + human_bytes(weight_bytes_) +
+                      " for its weights alone; runtime.memory_limit is " + human_bytes(options_.memory_limit));
+
   // Weights (the constant 2-D B of a Gemm/MatMul) packed once for the GEMM
   // kernel; a constant read only that way then drops its unpacked copy.
   opts_.assign(graph_.nodes.size(), cpu::ExecOptions{});
@@ -241,6 +257,14 @@ void CpuBackend::prepare(const Graph& graph, const std::vector<Shape>& input_row
   }
   double total = 0;
   for (int64_t c : capacity) total += static_cast<double>(c);
+  if (options_.memory_limit > 0 && static_cast<double>(weight_bytes_) + total > static_cast<double>(options_.memory_limit)) {
+    slots_.clear();
+    throw OutOfMemory("cpu backend: model " + graph.source + " needs " +
+                      human_bytes(weight_bytes_ + static_cast<int64_t>(total)) + " (weights " +
+                      human_bytes(weight_bytes_) + ", activations " + human_bytes(static_cast<int64_t>(total)) +
+                      " for batches of " + std::to_string(max_batch) + " rows); runtime.memory_limit is " +
+                      human_bytes(options_.memory_limit));
+  }
   try {
     slots_.assign(capacity.size(), {});
     for (size_t s = 0; s < capacity.size(); ++s)
@@ -256,6 +280,17 @@ void CpuBackend::prepare(const Graph& graph, const std::vector<Shape>& input_row
     if (graph_.values[v].is_constant) ptr_[v] = graph_.values[v].data.raw();
     else if (slot_[v] >= 0) ptr_[v] = slots_[static_cast<size_t>(slot_[v])].data();
   }
+}
+
+MemoryInfo CpuBackend::memory_info() const {
+  MemoryInfo m = host_memory_info();
+  const int64_t limit = options_.memory_limit;
+  if (limit > 0) {
+    const int64_t held = max_batch_ > 0 ? weight_bytes_ + buffer_bytes() : 0;
+    m.total_bytes = std::min(m.total_bytes, limit);
+    m.free_bytes = std::min(m.free_bytes, std::max<int64_t>(0, limit - held));
+  }
+  return m;
 }
 
 int64_t CpuBackend::buffer_bytes() const {

@@ -30,6 +30,11 @@ class CpuBackend final : public Backend {
 
   // Bytes of activation buffers allocated by prepare() (for reports and tests).
   int64_t buffer_bytes() const;
+  // Bytes of the prepared graph's constants (weights) as prepare() found them.
+  int64_t weight_bytes() const { return weight_bytes_; }
+  // Host memory, bounded by BackendOptions::memory_limit when set: free =
+  // min(host free, limit - weights - activation buffers held now).
+  MemoryInfo memory_info() const override;
 
  private:
   ShapePlan plan_for(int64_t rows) const;
@@ -44,6 +49,7 @@ class CpuBackend final : public Backend {
   std::vector<Shape> input_rows_;
   int64_t max_batch_ = 0;
   int64_t fixed_batch_ = 0;                 // > 0: the batch the model's inputs fix (every run has it)
+  int64_t weight_bytes_ = 0;                // constants of the prepared graph (memory_limit accounting)
   std::vector<cpu::ExecOptions> opts_;      // per node
   std::vector<std::unique_ptr<cpu::PackedB>> packed_;  // weights packed for the GEMM kernel
   std::vector<int> slot_;                   // per value: buffer slot, -1 for constants, inputs and host values

@@ -36,6 +36,7 @@
 #include <set>
 
 #include "error.hpp"
+#include "format.hpp"
 #include "graph_fuse.hpp"
 #include "op_registry.hpp"
 
@@ -45,18 +46,6 @@ namespace {
 
 constexpr double kBalanceSlack = 1.10;      // near-balanced: every stage load <= 1.1 x the best largest load
 constexpr int64_t kPerValueCost = 256;      // bytes a crossing value costs on top of its size (fewer values)
-
-std::string bytes_str(double b) {
-  const char* unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (b >= 1024 && u < 4) {
-    b /= 1024;
-    ++u;
-  }
-  char buf[64];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", b, unit[u]);
-  return buf;
-}
 
 std::string flops_str(double f) {
   const char* unit[] = {"", "k", "M", "G", "T", "P"};
@@ -143,13 +132,13 @@ std::vector<std::string> PipelineSplit::describe() const {
     }
     std::string line = "stage " + std::to_string(s + 1) + ": nodes " + std::to_string(st.node_begin) + "-" +
                        std::to_string(st.node_end - 1) + " (" + first + " ... " + last + "), " +
-                       bytes_str(static_cast<double>(st.weight_bytes)) + " weights, " +
+                       human_bytes(st.weight_bytes) + " weights, " +
                        flops_str(st.flops_per_row) + "/row, ";
     if (s + 1 == stages.size())
       line += "outputs " + std::to_string(st.sends.size()) + " value" + (st.sends.size() == 1 ? "" : "s");
     else
       line += "sends " + std::to_string(st.sends.size()) + " value" + (st.sends.size() == 1 ? "" : "s");
-    line += " (" + bytes_str(static_cast<double>(st.send_bytes_per_row)) + "/row)";
+    line += " (" + human_bytes(st.send_bytes_per_row) + "/row)";
     out.push_back(line);
   }
   return out;

@@ -81,7 +81,7 @@ Bytes random_input(const Graph& g, size_t k, const Shape& shape, Rng& rng) {
 // The whole graph on the CPU backend: one output buffer per graph output.
 std::vector<Bytes> run_whole(const Graph& g, const std::vector<Shape>& rows, const std::vector<Shape>& shapes,
                              const std::vector<Bytes>& in) {
-  auto be = make_cpu_backend(2);
+  auto be = make_cpu_backend(1);
   be->prepare(g, rows, shapes[0][0]);
   const ShapePlan p = g.plan(shapes);
   std::vector<Bytes> out;
@@ -103,7 +103,7 @@ std::vector<Bytes> run_stages(const PipelineSplit& split, const std::vector<Shap
   std::vector<Shape> msg_shapes = shapes;
   for (const PipelineStage& st : split.stages) {
     EXPECT_EQ(st.receives.size(), msg.size());
-    auto be = make_cpu_backend(2);
+    auto be = make_cpu_backend(1);
     be->prepare(st.graph, st.input_rows, shapes[0][0]);
     std::vector<const void*> ip;
     std::vector<Shape> ishapes;
