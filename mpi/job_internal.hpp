@@ -112,6 +112,7 @@ class Job {
   PipelineBackend* pipeline_ = nullptr;   // backend_ on a leader
   pipe::LinkValues stage_in_, stage_out_;  // a stage rank's links
   int64_t activation_bytes_ = 0, buffer_bytes_ = 0;
+  std::string pipeline_note_;  // auto / memory_limit: what the memory planning chose and why
 };
 
 template <class F>

@@ -9,14 +9,39 @@
 #include "error_sync.hpp"
 #include "job_internal.hpp"
 #include "mpi_handles.hpp"
+#include "pipeline_memory.hpp"
 
 namespace mgi {
 
 void Job::setup_pipeline() {
   work_rank_ = topo_.rank;
   work_size_ = topo_.size;
-  // `auto` is decided by the memory planning (src/run); until then one stage.
-  stages_ = cfg_.runtime.pipeline_stages_auto ? 1 : std::max(1, cfg_.runtime.pipeline_stages);
+  stages_ = std::max(1, cfg_.runtime.pipeline_stages);
+  const bool is_auto = cfg_.runtime.pipeline_stages_auto;
+  // With `auto` or a memory_limit the stages are checked against this rank's
+  // memory (pipeline_memory.hpp): `auto` takes the fewest that fit, a given K
+  // that does not fit is refused before any work, naming the K that would.
+  std::unique_ptr<PipelinePlan> planned;
+  collectively(world_, [&] {
+    if (!is_auto && cfg_.runtime.memory_limit <= 0) return;
+    const MemoryInfo mem = backend_->memory_info();
+    PipelineMemoryInput in;
+    // The CPU backend's free memory is already bounded by the limit; the host's
+    // is shared by the node's ranks.
+    in.free_bytes = mem.device ? mem.free_bytes : host_memory_info().free_bytes / std::max(1, topo_.local_size);
+    in.memory_limit = cfg_.runtime.memory_limit;
+    in.batch = io_.fixed_batch > 0 ? io_.fixed_batch : cfg_.runtime.batch_size_auto ? 1 : cfg_.runtime.batch_size;
+    in.in_flight = 2;
+    if (is_auto) {
+      in.max_stages = topo_.size;
+      planned = std::make_unique<PipelinePlan>(choose_pipeline_stages(graph_, io_.input_rows, in));
+    } else {
+      planned = std::make_unique<PipelinePlan>(plan_pipeline_stages(graph_, io_.input_rows, stages_, in));
+    }
+    if (!planned->fits) throw RuntimeError(planned->reason);
+    stages_ = planned->stages;
+    pipeline_note_ = planned->reason;
+  });
   if (stages_ == 1) return;
   const int64_t probe = io_.fixed_batch > 0 ? io_.fixed_batch : 1;
   stage_ = topo_.rank % stages_;
@@ -28,9 +53,10 @@ void Job::setup_pipeline() {
                         "that is a multiple of " + std::to_string(k) + ", but the job has " + std::to_string(np) +
                         " rank(s); run with -np " + (lower > 0 ? std::to_string(lower) + " or " : std::string()) +
                         std::to_string(upper) + ", or set runtime.pipeline_stages to a divisor of " +
-                        std::to_string(np));
+                        std::to_string(np) + (is_auto ? " (" + pipeline_note_ + ")" : ""));
     }
-    split_ = std::make_unique<PipelineSplit>(split_graph(graph_, k, io_.input_rows));
+    split_ = planned ? std::make_unique<PipelineSplit>(std::move(planned->split))
+                     : std::make_unique<PipelineSplit>(split_graph(graph_, k, io_.input_rows));
     const PipelineStage& st = split_->stages[static_cast<size_t>(stage_)];
     stage_in_ = link_values(graph_, st.receives, io_.input_rows, probe);
     stage_out_ = link_values(graph_, st.sends, io_.input_rows, probe);
@@ -103,6 +129,7 @@ std::vector<std::string> Job::stage_lines() const {
                     std::to_string(spanning.front() * stages_ + stages_ - 1) +
                     "): micro-batches cross the network; place " + std::to_string(stages_) +
                     " consecutive ranks per node (a multiple of " + std::to_string(stages_) + " ranks per node)");
+  if (!pipeline_note_.empty()) lines.push_back("  memory " + pipeline_note_);
   lines.push_back("  transfer " + pipe::transfer_note(ranks_.empty() ? false : ranks_.front().device.rfind("cuda", 0) == 0));
   return lines;
 }

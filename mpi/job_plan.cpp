@@ -224,7 +224,10 @@ void Job::print_plan() {
   p.nodes = topo_.nodes;
   p.ranks = ranks_;
   p.resume = checkpoint_->describe();
-  if (stages_ > 1) p.stages = stage_lines();
+  if (stages_ > 1)
+    p.stages = stage_lines();
+  else if (!pipeline_note_.empty())
+    p.stages = {"stages  1: " + pipeline_note_};
   std::fputs(format_plan(p).c_str(), stdout);
   std::fflush(stdout);
 }
