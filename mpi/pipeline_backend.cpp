@@ -101,6 +101,11 @@ void PipelineBackend::run_shaped(const std::vector<Shape>& input_shapes, const s
   collect();
 }
 
+void PipelineBackend::submit_shaped(const std::vector<Shape>& input_shapes, const std::vector<const void*>& inputs,
+                                    const std::vector<void*>& outputs) {
+  send(input_shapes.empty() ? 0 : input_shapes.front().front(), true, input_shapes, inputs, outputs);
+}
+
 void PipelineBackend::drain() noexcept {
   while (!flight_.empty()) {
     const InFlight f = flight_.front();

@@ -40,6 +40,9 @@ class PipelineBackend : public Backend {
                   const std::vector<void*>& outputs) override;
   bool supports_shaped() const override { return inner_->supports_shaped(); }
   int pipeline_depth() const override { return depth_; }
+  int shaped_pipeline_depth() const override { return depth_; }
+  void submit_shaped(const std::vector<Shape>& input_shapes, const std::vector<const void*>& inputs,
+                     const std::vector<void*>& outputs) override;
   void submit(int64_t rows, const std::vector<const void*>& inputs, const std::vector<void*>& outputs) override;
   void collect() override;
   void drain() noexcept override;
