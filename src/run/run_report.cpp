@@ -119,10 +119,24 @@ std::string format_summary(const std::vector<RankInfo>& ranks, const std::vector
   s += fmt("  compute imbalance (max/mean): %.2f\n", mean > 0 ? busiest / mean : 1.0);
   const PipelineTimes pt = pipeline_times(stats);
   if (!pt.busy_s.empty()) {
-    s += "  pipeline stages (busy / waiting for a micro-batch, summed over replicas):";
-    for (size_t k = 0; k < pt.busy_s.size(); ++k)
-      s += fmt(" stage %zu %.3f / %.3f s%s", k + 1, pt.busy_s[k], pt.idle_s[k], k + 1 < pt.busy_s.size() ? ";" : "");
-    s += fmt("\n  pipeline bubble: %.1f%% of stage time spent waiting\n", 100.0 * pt.bubble);
+    // Per stage: its ranks and the memory each holds, and its busy and waiting
+    // time summed over the replicas.
+    for (size_t k = 0; k < pt.busy_s.size(); ++k) {
+      std::string who;
+      const RankInfo* any = nullptr;
+      for (const auto& r : ranks)
+        if (r.stage == static_cast<int>(k)) {
+          who += (who.empty() ? "" : ",") + std::to_string(r.rank);
+          any = &r;
+        }
+      s += fmt("  pipeline stage %zu (rank%s %s): busy %.3f s, waiting %.3f s", k + 1,
+               who.find(',') != std::string::npos ? "s" : "", who.c_str(), pt.busy_s[k], pt.idle_s[k]);
+      if (any)
+        s += "; per rank " + human_bytes(any->weight_bytes) + " weights, " + human_bytes(any->activation_bytes) +
+             " activations, " + human_bytes(any->buffer_bytes) + " micro-batch buffers";
+      s += "\n";
+    }
+    s += fmt("  pipeline bubble: %.1f%% of stage time spent waiting\n", 100.0 * pt.bubble);
   }
   return s;
 }
