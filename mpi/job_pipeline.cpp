@@ -13,6 +13,10 @@
 
 namespace mgi {
 
+namespace {
+constexpr size_t kShellAbove = 64 * 1024;  // as split_graph(keep_stage) does for the other stages
+}  // namespace
+
 void Job::setup_pipeline() {
   work_rank_ = topo_.rank;
   work_size_ = topo_.size;
@@ -55,8 +59,17 @@ void Job::setup_pipeline() {
                         std::to_string(upper) + ", or set runtime.pipeline_stages to a divisor of " +
                         std::to_string(np) + (is_auto ? " (" + pipeline_note_ + ")" : ""));
     }
-    split_ = planned ? std::make_unique<PipelineSplit>(std::move(planned->split))
-                     : std::make_unique<PipelineSplit>(split_graph(graph_, k, io_.input_rows));
+    // This rank's stage with its weights; the others' big weights as shells.
+    split_ = std::make_unique<PipelineSplit>(split_graph(graph_, k, io_.input_rows, stage_));
+    // The whole graph is only planned from now on (shapes, types, the batch
+    // runner's row sizes): its big weights go, so the rank holds its own stage's only.
+    for (Value& v : graph_.values)
+      if (v.is_constant && v.data.bytes() > kShellAbove) {
+        Tensor shell;
+        shell.dtype = v.data.dtype;
+        shell.shape = v.data.shape;
+        v.data = std::move(shell);
+      }
     const PipelineStage& st = split_->stages[static_cast<size_t>(stage_)];
     stage_in_ = link_values(graph_, st.receives, io_.input_rows, probe);
     stage_out_ = link_values(graph_, st.sends, io_.input_rows, probe);

@@ -19,9 +19,10 @@
 //    of the FLOPs). The smallest achievable largest load L* over K stages is
 //    found by bisection with a greedy feasibility test; then a DP over the
 //    valid cuts picks, among the splits whose every stage load is at most
-//    1.1 x L*, the one with the fewest bytes per row crossing (+ 256 bytes per
-//    crossing value, to prefer fewer values), in O(K x cuts) with a sliding-
-//    window minimum.
+//    1.1 x L* and at least half an even share (1 / 2K; relaxed to a quarter,
+//    then none, when no such split exists), the one with the fewest bytes per
+//    row crossing (+ 256 bytes per crossing value, to prefer fewer values),
+//    in O(K x cuts) with a sliding-window minimum.
 // 5. Each stage is built as a standalone Graph: its node range, preceded by
 //    copies of the host nodes before it whose results it needs; only the
 //    constants its nodes read; inputs = the received values it reads.
@@ -46,6 +47,7 @@ namespace {
 
 constexpr double kBalanceSlack = 1.10;      // near-balanced: every stage load <= 1.1 x the best largest load
 constexpr int64_t kPerValueCost = 256;      // bytes a crossing value costs on top of its size (fewer values)
+constexpr size_t kShapeOnlyAbove = 64 * 1024;  // split_graph(keep_stage): other stages' constants above this are shells
 
 std::string flops_str(double f) {
   const char* unit[] = {"", "k", "M", "G", "T", "P"};
@@ -111,6 +113,34 @@ struct Analysis {
   explicit Analysis(const Graph& graph) : g(graph) {}
 };
 
+// `v` without the bytes of its constant: dtype and shape only.
+Value shell_of(const Value& v) {
+  Value shell;
+  shell.name = v.name;
+  shell.dtype = v.dtype;
+  shell.is_constant = true;
+  shell.data.dtype = v.data.dtype;
+  shell.data.shape = v.data.shape;
+  return shell;
+}
+
+// The graph with its constants over kShapeOnlyAbove as shells (fusion decisions
+// read constants' shapes only), so analysing a big model copies no weights.
+Graph shell_copy(const Graph& g) {
+  Graph c;
+  c.nodes = g.nodes;
+  c.inputs = g.inputs;
+  c.input_shapes = g.input_shapes;
+  c.input_dim_names = g.input_dim_names;
+  c.outputs = g.outputs;
+  c.opset = g.opset;
+  c.source = g.source;
+  c.values.reserve(g.values.size());
+  for (const Value& v : g.values)
+    c.values.push_back(v.is_constant && v.data.bytes() > kShapeOnlyAbove ? shell_of(v) : v);
+  return c;
+}
+
 ShapePlan plan_rows(const Graph& g, const std::vector<Shape>& rows, int64_t b) {
   return g.plan(with_batch(rows, b));
 }
@@ -158,7 +188,8 @@ std::vector<Shape> send_shapes(const PipelineStage& stage, const std::vector<Sha
   return out;
 }
 
-PipelineSplit split_graph(const Graph& graph, int stages, const std::vector<Shape>& input_rows) {
+PipelineSplit split_graph(const Graph& graph, int stages, const std::vector<Shape>& input_rows, int keep_stage) {
+  const bool keep_all = keep_stage < 0;
   const std::string where = "model " + graph.source + ": ";
   if (stages < 1) throw ModelError(where + "pipeline stages must be >= 1, got " + std::to_string(stages));
   if (input_rows.size() != graph.inputs.size())
@@ -281,7 +312,7 @@ PipelineSplit split_graph(const Graph& graph, int stages, const std::vector<Shap
   // What fuse_graph() folds away: outputs of nodes that no fused node produces.
   A.absorbed.assign(V, 0);
   {
-    const Graph fused = fuse_graph(g, input_rows);
+    const Graph fused = fuse_graph(shell_copy(g), input_rows);
     std::vector<char> produced(V, 0);
     for (const Node& n : fused.nodes)
       for (int id : n.outputs)
@@ -388,19 +419,20 @@ PipelineSplit split_graph(const Graph& graph, int stages, const std::vector<Shap
   }
   const double best = hi;
 
-  // DP: dp[k][j] = least crossing cost of k stages covering [0, pts[j]) with every load <= cap.
-  std::vector<int> chosen;
-  for (double slack = kBalanceSlack; chosen.empty(); slack += 0.1) {
-    const double cap = best * slack + 1e-12;
-    const double inf = std::numeric_limits<double>::infinity();
+  // DP: dp[k][j] = least crossing cost of k stages covering [0, pts[j]) with every
+  // load in [floor, cap]. For a fixed j the stages [pts[i], pts[j]) allowed form a
+  // window lo(j) <= i <= hi(j), both ends moving forward with j (loads grow with
+  // the stage): a sliding-window minimum over dp[k-1].
+  const double inf = std::numeric_limits<double>::infinity();
+  auto solve = [&](double cap, double floor) {
     std::vector<std::vector<double>> dp(static_cast<size_t>(stages) + 1, std::vector<double>(P, inf));
     std::vector<std::vector<int>> from(static_cast<size_t>(stages) + 1, std::vector<int>(P, -1));
     dp[0][0] = 0;
     for (size_t k = 1; k <= static_cast<size_t>(stages); ++k) {
-      std::deque<size_t> win;  // indices i < j with increasing dp[k-1][i]
+      std::deque<size_t> win;  // admitted i, increasing dp[k-1][i]
       size_t lo_i = 0, next_i = 0;
       for (size_t j = 1; j < P; ++j) {
-        while (next_i < j) {  // admit i = next_i
+        while (next_i < j && load(pts[next_i], pts[j]) >= floor) {  // admit i = next_i
           if (dp[k - 1][next_i] < inf) {
             while (!win.empty() && dp[k - 1][win.back()] >= dp[k - 1][next_i]) win.pop_back();
             win.push_back(next_i);
@@ -416,17 +448,25 @@ PipelineSplit split_graph(const Graph& graph, int stages, const std::vector<Shap
         from[k][j] = static_cast<int>(i);
       }
     }
-    if (dp[static_cast<size_t>(stages)][P - 1] < inf) {
-      std::vector<int> seq;
-      size_t j = P - 1;
-      for (size_t k = static_cast<size_t>(stages); k > 0; --k) {
-        seq.push_back(pts[j]);
-        j = static_cast<size_t>(from[k][j]);
-      }
-      std::reverse(seq.begin(), seq.end());
-      chosen = seq;  // stage ends
+    std::vector<int> ends;
+    if (dp[static_cast<size_t>(stages)][P - 1] == inf) return ends;
+    size_t j = P - 1;
+    for (size_t k = static_cast<size_t>(stages); k > 0; --k) {
+      ends.push_back(pts[j]);
+      j = static_cast<size_t>(from[k][j]);
     }
-    if (slack > 100) throw ModelError(where + "internal error: no pipeline split found");
+    std::reverse(ends.begin(), ends.end());
+    return ends;
+  };
+  // Near-balanced first (largest load within 1.1x the best), then no stage
+  // below half (a quarter, any) of an even share.
+  std::vector<int> chosen;
+  for (double slack = kBalanceSlack; chosen.empty(); slack += 0.1) {
+    for (double share : {0.5, 0.25, 0.0}) {
+      chosen = solve(best * slack + 1e-12, share / stages);
+      if (!chosen.empty()) break;
+    }
+    if (chosen.empty() && slack > 100) throw ModelError(where + "internal error: no pipeline split found");
   }
 
   // Build the stages.
@@ -493,8 +533,16 @@ PipelineSplit split_graph(const Graph& graph, int stages, const std::vector<Shap
       int& id = id_of[static_cast<size_t>(v)];
       if (id < 0) {
         id = static_cast<int>(sg.values.size());
-        sg.values.push_back(g.values[static_cast<size_t>(v)]);
-        if (sg.values.back().is_constant) sg.parameter_count += sg.values.back().data.numel();
+        const Value& full = g.values[static_cast<size_t>(v)];
+        if (full.is_constant && !keep_all && s != keep_stage && full.data.bytes() > kShapeOnlyAbove) {
+          sg.values.push_back(shell_of(full));  // another rank's weight: dtype and shape only
+        } else {
+          sg.values.push_back(full);
+        }
+        if (full.is_constant) {
+          sg.parameter_count += full.data.numel();
+          st.weight_bytes += static_cast<int64_t>(full.data.bytes());
+        }
       }
       return id;
     };
@@ -573,8 +621,6 @@ PipelineSplit split_graph(const Graph& graph, int stages, const std::vector<Shap
       }
       st.send_bytes_per_row += static_cast<int64_t>(std::llround(A.row_bytes[static_cast<size_t>(v)]));
     }
-    for (const Value& val : sg.values)
-      if (val.is_constant) st.weight_bytes += static_cast<int64_t>(val.data.bytes());
     for (size_t k = 0; k < st.input_from.size(); ++k)
       st.input_rows.push_back(row_shape(A.s_lo[static_cast<size_t>(st.receives[static_cast<size_t>(st.input_from[k])])]));
     prev_sends = st.sends;

@@ -51,7 +51,14 @@ struct PipelineSplit {
 // `input_rows`: per-row shapes of the graph inputs (longest ragged row) used
 // for FLOPs and crossing sizes. Throws ModelError when the graph has fewer
 // valid cut points than stages - 1 (naming how many stages it can make).
-PipelineSplit split_graph(const Graph& graph, int stages, const std::vector<Shape>& input_rows);
+// `keep_stage` >= 0 (a rank that runs only that stage): the other stages'
+// graphs hold their constants over 64 KiB as shells (dtype and shape, no
+// bytes; Tensor::bytes() 0), so the rank never holds a second copy of weights
+// it does not run; those graphs can still be planned (Graph::plan, the memory
+// plan) but not run. Everything else, weight_bytes included, is as for -1.
+// keep_stage >= stages: every stage holds shells (planning only: cheap for big models).
+PipelineSplit split_graph(const Graph& graph, int stages, const std::vector<Shape>& input_rows,
+                          int keep_stage = -1);
 
 // Full shapes (batch first) of a stage's `sends` for one batch whose `receives`
 // have `receive_shapes`: the shapes of the message it passes on (for

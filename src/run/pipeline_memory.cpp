@@ -40,7 +40,7 @@ PipelinePlan evaluate(const Graph& g, const std::vector<Shape>& rows, int k, con
     p.by_limit = true;
   }
   p.budget_bytes = static_cast<int64_t>(kUsable * static_cast<double>(p.available_bytes));
-  p.split = split_graph(g, k, rows);
+  p.split = split_graph(g, k, rows, INT_MAX);  // weights as shells: planning copies no weights
   p.memory = stage_memory(g, rows, p.split, in.batch, in.in_flight);
   p.fits = true;
   for (size_t s = 0; s < p.memory.size(); ++s) {

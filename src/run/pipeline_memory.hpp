@@ -52,7 +52,10 @@ struct PipelinePlan {
   int64_t available_bytes = 0;    // min(free, memory_limit)
   int64_t budget_bytes = 0;       // 90% of available_bytes
   bool by_limit = false;          // available_bytes is runtime.memory_limit
-  PipelineSplit split;            // the split at `stages` (one stage: the whole graph)
+  // The split at `stages` (one stage: the whole graph), for the plan's lines; its
+  // graphs hold big weights as shells (split_graph keep_stage): a rank runs
+  // split_graph(graph, stages, input_rows, its_stage) for the graph it runs.
+  PipelineSplit split;
   std::vector<StageMemory> memory;  // per stage
   int largest = 0;                // index of the stage needing the most
   int would_fit = 0;              // when !fits: the fewest K that would fit (0: none up to max_stages)

@@ -196,7 +196,7 @@ void check_structure(const Graph& g, const PipelineSplit& split, const std::vect
   EXPECT_EQ(joined, fused_names(g, rows));
 }
 
-// Splits into K = 2..4 (as many as the graph allows, at least 2) and checks
+// Splits into K = 1..4 (as many as the graph allows, at least min_k_ok) and checks
 // structure and bitwise outputs for the given batch sizes and row shapes.
 void check_model(const Graph& g, const std::vector<Shape>& rows, const std::vector<int64_t>& batches,
                  const std::vector<std::vector<Shape>>& run_rows, int min_k_ok = 4) {
@@ -204,7 +204,7 @@ void check_model(const Graph& g, const std::vector<Shape>& rows, const std::vect
   SEED_TRACE(rng);
   std::printf("random seed %u\n", rng.seed);
   int made = 0;
-  for (int k = 2; k <= 4; ++k) {
+  for (int k = 1; k <= 4; ++k) {  // K = 1: one stage, the whole graph
     SCOPED_TRACE("K = " + std::to_string(k));
     PipelineSplit split;
     try {
@@ -237,7 +237,7 @@ void check_model(const Graph& g, const std::vector<Shape>& rows, const std::vect
         }
       }
   }
-  EXPECT_GE(made, min_k_ok - 1);  // K = 2 .. min_k_ok all made
+  EXPECT_GE(made, min_k_ok);  // K = 1 .. min_k_ok all made
 }
 
 TEST(StageSplit, MlpBitwiseBalancedAndCutBetweenLayers) {
@@ -261,6 +261,66 @@ TEST(StageSplit, MlpBitwiseBalancedAndCutBetweenLayers) {
     // Balance: the largest stage holds at most 1.2x its even share (8 layers: 3/8 vs 1/3 at K = 3).
     EXPECT_LE(static_cast<double>(most), 1.2 * static_cast<double>(total) / k) << "K = " << k;
   }
+}
+
+// keep_stage: the other stages hold their big weights as shells (no bytes) but can be planned.
+TEST(StageSplit, KeepStageHoldsOnlyItsOwnWeights) {
+  Rng rng;
+  SEED_TRACE(rng);
+  const Graph g = mlp(4, 160, rng);  // 100 KiB weights per layer
+  const PipelineSplit all = split_graph(g, 2, {{160}});
+  const PipelineSplit mine = split_graph(g, 2, {{160}}, 1);
+  check_structure(g, all, {{160}});  // fusion analysed on weight shells: same fused nodes
+  for (size_t s = 0; s < 2; ++s) {
+    EXPECT_EQ(mine.stages[s].weight_bytes, all.stages[s].weight_bytes);
+    int64_t held = 0;
+    for (const Value& v : mine.stages[s].graph.values)
+      if (v.is_constant) held += static_cast<int64_t>(v.data.bytes());
+    if (s == 1) EXPECT_EQ(held, all.stages[s].weight_bytes);
+    else EXPECT_LT(held, 4096) << "stage 1 keeps only its biases";
+    EXPECT_NO_THROW(mine.stages[s].graph.plan({{3, 160}}));
+  }
+  // keep_stage >= stages: shells everywhere (planning), same stages.
+  const PipelineSplit none = split_graph(g, 2, {{160}}, 2);
+  for (size_t s = 0; s < 2; ++s) {
+    EXPECT_EQ(none.stages[s].weight_bytes, all.stages[s].weight_bytes);
+    EXPECT_EQ(none.stages[s].node_end, all.stages[s].node_end);
+    for (const Value& v : none.stages[s].graph.values)
+      if (v.is_constant) EXPECT_LE(v.data.bytes(), 64u * 1024) << v.name;
+  }
+  // The kept stage runs as in the full split.
+  std::vector<Bytes> in{random_input(g, 0, {3, 160}, rng)};
+  const std::vector<Bytes> whole = run_whole(g, {{160}}, {{3, 160}}, in);
+  const std::vector<Bytes> mid = run_stages(PipelineSplit{{all.stages[0]}}, {{3, 160}}, in);
+  const std::vector<Bytes> out = run_stages(PipelineSplit{{mine.stages[1]}}, send_shapes(all.stages[0], {{3, 160}}), mid);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0], whole[0]);
+}
+
+// A model whose input fixes the batch ([2, 32]): its stages keep that batch as dim 0.
+TEST(StageSplit, FixedBatchModel) {
+  Rng rng;
+  SEED_TRACE(rng);
+  test::OnnxModel m;
+  m.input("x", {2, 32});
+  std::string prev = "x";
+  for (int l = 0; l < 4; ++l) {
+    const std::string s = std::to_string(l);
+    m.init("W" + s, {32, 32}, rng.uniform({32, 32}, -0.3f, 0.3f));
+    m.node("Gemm", {prev, "W" + s}, {"g" + s});
+    m.node("Tanh", {"g" + s}, {"h" + s});
+    prev = "h" + s;
+  }
+  m.node("Identity", {prev}, {"y"});
+  m.output("y");
+  const Graph g = m.load("fixed.onnx");
+  const PipelineSplit split = split_graph(g, 3, {{32}});
+  for (const PipelineStage& st : split.stages) {
+    ASSERT_FALSE(st.graph.input_shapes.empty());
+    EXPECT_EQ(st.graph.input_shapes[0], (Shape{2, 32}));
+    EXPECT_EQ(model_fixed_batch(st.graph), 2);
+  }
+  check_model(g, {{32}}, {2}, {{{32}}});
 }
 
 TEST(StageSplit, TooFewCutPoints) {

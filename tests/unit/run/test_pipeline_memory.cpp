@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -80,6 +81,8 @@ TEST(PipelineMemory, AutoPicksFewestStagesThatFitTheLimit) {
   in.batch = 8;
   in.max_stages = 16;
   const PipelinePlan p = choose_pipeline_stages(g, {{128}}, in);
+  std::printf("%s\n", p.reason.c_str());
+  for (const std::string& line : describe_stage_memory(p.memory)) std::printf("  %s\n", line.c_str());
   ASSERT_TRUE(p.fits) << p.reason;
   EXPECT_GE(p.stages, 3);
   EXPECT_TRUE(p.by_limit);
@@ -117,6 +120,7 @@ TEST(PipelineMemory, OneStageThatDoesNotFitNamesTheKThatWould) {
   in.batch = 8;
   in.max_stages = 16;
   const PipelinePlan p = plan_pipeline_stages(g, {{128}}, 1, in);
+  std::printf("%s\n", p.reason.c_str());
   EXPECT_FALSE(p.fits);
   const PipelinePlan chosen = choose_pipeline_stages(g, {{128}}, in);
   EXPECT_EQ(p.would_fit, chosen.stages);
@@ -126,6 +130,7 @@ TEST(PipelineMemory, OneStageThatDoesNotFitNamesTheKThatWould) {
   // A limit nothing fits under: said so.
   in.memory_limit = 4096;
   const PipelinePlan none = plan_pipeline_stages(g, {{128}}, 1, in);
+  std::printf("%s\n", none.reason.c_str());
   EXPECT_FALSE(none.fits);
   EXPECT_EQ(none.would_fit, 0);
   EXPECT_NE(none.reason.find("no runtime.pipeline_stages up to 16 fits (lower runtime.batch_size)"), std::string::npos)
