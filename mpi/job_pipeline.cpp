@@ -43,8 +43,25 @@ void Job::setup_pipeline() {
       planned = std::make_unique<PipelinePlan>(plan_pipeline_stages(graph_, io_.input_rows, stages_, in));
     }
     if (!planned->fits) throw RuntimeError(planned->reason);
-    stages_ = planned->stages;
     pipeline_note_ = planned->reason;
+    if (is_auto && topo_.size % planned->stages != 0) {
+      // The fewest stages that fit may not divide the ranks: the next K that does.
+      for (int k = planned->stages + 1; k <= topo_.size; ++k) {
+        if (topo_.size % k != 0) continue;
+        std::unique_ptr<PipelinePlan> wider;
+        try {
+          wider = std::make_unique<PipelinePlan>(plan_pipeline_stages(graph_, io_.input_rows, k, in));
+        } catch (const ModelError&) {
+          break;  // no more cuts: the refusal below names the K that fits
+        }
+        if (!wider->fits) continue;
+        pipeline_note_ += "; " + std::to_string(k) + " stages, the fewest that fit and divide " +
+                          std::to_string(topo_.size) + " ranks";
+        planned = std::move(wider);
+        break;
+      }
+    }
+    stages_ = planned->stages;
   });
   if (stages_ == 1) return;
   const int64_t probe = io_.fixed_batch > 0 ? io_.fixed_batch : 1;
