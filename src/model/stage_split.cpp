@@ -99,7 +99,6 @@ struct Analysis {
   int64_t b_lo = 2, b_hi = 3;
   std::vector<Shape> s_lo, s_hi;                 // value shapes at the two batch sizes
   std::vector<std::vector<std::string>> dyn;     // per value, per dim: the dynamic dim groups it varies with ("" none; "?" unknown name)
-  std::vector<char> dyn_known;                   // per value: a dim varies (declared -1)
   std::vector<std::vector<char>> varies;         // per value, per dim: varies with some dynamic input dim
   std::vector<int> prod;                         // producing node per value (-1: graph input or constant)
   std::vector<int> last;                         // last position the value is needed (-1: never)

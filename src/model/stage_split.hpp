@@ -9,9 +9,16 @@
 // both their receives and sends). Cuts are only placed where every crossing
 // value is a computed (non-constant, non-host) value with the batch as its
 // first dim, so that rows stay independent; host values (shape arithmetic) a
-// stage needs are recomputed inside it from values it holds, and constants a
-// stage uses are copied into its graph (weights shared by two stages are held
-// by both).
+// stage needs are recomputed inside it from values it holds (a value whose
+// shape such a chain reads is carried to it), and constants a stage uses are
+// copied into its graph (weights shared by two stages are held by both).
+// No cut separates nodes that fuse_graph() would fuse, so each stage fuses and
+// computes exactly as the whole graph does: on the CPU backend the last
+// stage's outputs are bitwise those of the whole graph.
+// A stage graph's inputs are declared with dim 0 = -1 (a model whose inputs
+// fix the batch: that batch) and -1 for every dim that varies with the graph's
+// dynamic input dims (named after them in input_dim_names when they have a
+// name). How the graph is cut: stage_split.cpp's header and docs/PIPELINE_SPLIT.md.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -29,7 +36,8 @@ struct PipelineStage {
   // graph.inputs[k] is receives[input_from[k]] (a received value the stage only passes on is no input).
   std::vector<int> input_from;
   // Per-row shapes of graph.inputs at the sample shapes given to split_graph()
-  // (the longest ragged row): what to give Backend::prepare() for this stage.
+  // (the longest ragged row): what to give Backend::prepare() for this stage
+  // (run_shaped() batches may be shorter in the dynamic dims, never longer).
   std::vector<Shape> input_rows;
   // sends[j] comes from graph.outputs[send_from[j]] when >= 0, or is
   // receives[-1 - send_from[j]] passed through unchanged when < 0.
@@ -42,7 +50,8 @@ struct PipelineStage {
 
 struct PipelineSplit {
   std::vector<PipelineStage> stages;
-  // One line per stage for the plan: "stage 1: nodes 0-41 (Gather ... LayerNorm), 12.3 MiB weights, 2.1 MFLOP/row, sends 3 values (1.5 KiB/row)".
+  // One line per stage for the plan: "stage 1: nodes 0-132 (Gather ... LayerNormalization),
+  // 416.2 KiB weights, 2.4 MFLOP/row, sends 3 values (12.2 KiB/row)" (last stage: "outputs ...").
   std::vector<std::string> describe() const;
 };
 
