@@ -218,8 +218,9 @@ void check_model(const Graph& g, const std::vector<Shape>& rows, const std::vect
     ASSERT_EQ(split.stages.size(), static_cast<size_t>(k));
     for (const std::string& line : split.describe()) std::printf("  K=%d %s\n", k, line.c_str());
     check_structure(g, split, rows);
-    for (int64_t b : batches)
+    for (size_t bi = 0; bi < (k == 1 ? 1 : batches.size()); ++bi)  // K = 1: one batch is enough
       for (const std::vector<Shape>& rr : run_rows) {
+        const int64_t b = batches[bi];
         std::vector<Shape> shapes = rr;
         std::vector<Bytes> in;
         for (size_t i = 0; i < shapes.size(); ++i) {

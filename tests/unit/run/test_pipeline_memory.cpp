@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -136,6 +137,44 @@ TEST(PipelineMemory, OneStageThatDoesNotFitNamesTheKThatWould) {
   EXPECT_NE(none.reason.find("no runtime.pipeline_stages up to 16 fits (lower runtime.batch_size)"), std::string::npos)
       << none.reason;
   EXPECT_FALSE(choose_pipeline_stages(g, {{128}}, in).fits);
+}
+
+// The plan agrees with the CPU backend under the same runtime.memory_limit: the whole model is
+// refused, each stage of the K that auto picks prepares, and runs bitwise like the whole graph.
+TEST(PipelineMemory, ChosenStagesPrepareUnderTheLimit) {
+  Rng rng;
+  SEED_TRACE(rng);
+  const Graph g = mlp(12, 128, rng);
+  PipelineMemoryInput in;
+  in.free_bytes = 64 * GiB;
+  in.memory_limit = weights_of(g) / 3;
+  in.batch = 8;
+  in.max_stages = 16;
+  const PipelinePlan p = choose_pipeline_stages(g, {{128}}, in);
+  ASSERT_TRUE(p.fits) << p.reason;
+  BackendOptions opt;
+  opt.memory_limit = in.memory_limit;
+  CpuBackend whole(1, opt);
+  EXPECT_THROW(whole.prepare(g, {{128}}, in.batch), OutOfMemory);
+  BackendOptions unlimited;
+  CpuBackend ref(1, unlimited);
+  ref.prepare(g, {{128}}, in.batch);
+  const std::vector<float> x = rng.uniform({in.batch, 128});
+  std::vector<float> want(static_cast<size_t>(in.batch * 128)), got = x;
+  ref.run(in.batch, {x.data()}, {want.data()});
+  for (int s = 0; s < p.stages; ++s) {
+    const PipelineSplit mine = split_graph(g, p.stages, {{128}}, s);  // as the rank running stage s
+    const PipelineStage& st = mine.stages[static_cast<size_t>(s)];
+    CpuBackend be(1, opt);
+    ASSERT_NO_THROW(be.prepare(st.graph, st.input_rows, in.batch)) << "stage " << s + 1;
+    EXPECT_LE(be.weight_bytes() + be.buffer_bytes(), p.budget_bytes);
+    ASSERT_EQ(st.input_from.size(), 1u);
+    ASSERT_EQ(st.send_from.size(), 1u);
+    std::vector<float> out(static_cast<size_t>(in.batch * 128));
+    be.run(in.batch, {got.data()}, {out.data()});
+    got = out;
+  }
+  EXPECT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0);  // bitwise
 }
 
 TEST(CpuMemoryLimit, PrepareRefusesWhatExceedsTheLimit) {
