@@ -75,9 +75,6 @@ BatchRunner::BatchRunner(const InputReaders& readers, Backend& backend, const Gr
   const bool threaded = readahead_enabled();
   if (io.ragged) {
     const int64_t len = std::max<int64_t>(1, io.ragged->max_length);
-    input_.resize(static_cast<size_t>(batch_ * io.input_row_bytes));
-    if (io.mask_input >= 0)
-      mask_.resize(static_cast<size_t>(batch_ * len) * dtype_size(in_types_[static_cast<size_t>(io.mask_input)]));
     fill_.resize(graph.inputs.size());
     for (size_t k = 0; k < graph.inputs.size(); ++k) {
       if (io.feeds[k].kind != InputFeed::fill) continue;
@@ -85,9 +82,17 @@ BatchRunner::BatchRunner(const InputReaders& readers, Backend& backend, const Gr
       fill_[k].resize(static_cast<size_t>(elements) * dtype_size(in_types_[k]));
       constant(k, elements, fill_[k].data());
     }
-    batch_out_.resize(graph.outputs.size());
-    for (size_t k = 0; k < graph.outputs.size(); ++k) batch_out_[k].resize(static_cast<size_t>(batch_ * out_bytes_[k]));
-    in_shapes_.resize(graph.inputs.size());
+    shaped_.resize(static_cast<size_t>(std::max(1, backend_.shaped_pipeline_depth())));
+    for (ShapedSlot& s : shaped_) {
+      s.input.resize(static_cast<size_t>(batch_ * io.input_row_bytes));
+      if (io.mask_input >= 0)
+        s.mask.resize(static_cast<size_t>(batch_ * len) * dtype_size(in_types_[static_cast<size_t>(io.mask_input)]));
+      s.out.resize(graph.outputs.size());
+      for (size_t k = 0; k < graph.outputs.size(); ++k) s.out[k].resize(static_cast<size_t>(batch_ * out_bytes_[k]));
+      s.shapes.resize(graph.inputs.size());
+      s.in.resize(graph.inputs.size());
+      s.outp.resize(graph.outputs.size());
+    }
     ahead_ = std::make_unique<ReadAhead>(2, threaded);  // a group's values can be large: one group ahead
     values_.resize(2);
     return;
@@ -254,38 +259,64 @@ void BatchRunner::ragged_group(const std::vector<char>& values, int64_t g0, int6
   const DType mask_type = io_.mask_input >= 0 ? in_types_[static_cast<size_t>(io_.mask_input)] : DType::f32;
   const int64_t v0 = ix.offsets[g0];
   const std::vector<int64_t> order = length_order(ix, g0, g1);
+  // Batches go through submit_shaped()/collect() where the backend pipelines
+  // them (pipeline stages), each in its own slot until collected; else run_shaped().
+  const bool pipelined = shaped_.size() > 1;
+  std::deque<ShapedSlot*> flight;
+  auto scatter = [&](const ShapedSlot& s) {
+    for (size_t k = 0; k < s.outp.size(); ++k) {
+      if (written_as_[k] < 0) continue;
+      const int64_t f = out_bytes_[k];
+      for (int64_t j = 0; j < s.rows; ++j)
+        std::memcpy(out[static_cast<size_t>(written_as_[k])] + (order[s.first + static_cast<size_t>(j)] - rows.begin) * f,
+                    s.out[k].data() + j * f, static_cast<size_t>(f));
+    }
+    st.rows += s.rows;
+    st.batches += 1;
+  };
+  auto complete = [&] {
+    const auto t0 = Clock::now();
+    backend_.collect();
+    st.compute_s += elapsed_span("compute", t0);
+    scatter(*flight.front());
+    flight.pop_front();
+  };
+  size_t next = 0;
   for (size_t b = 0; b < order.size();) {
     throw_if_interrupted();
+    if (flight.size() == shaped_.size()) complete();
+    ShapedSlot& s = shaped_[next++ % shaped_.size()];
     const int64_t n = ragged_batch_rows(ix, order, b, batch_, io_.equal_length);
-    const int64_t seq = pad_ragged_batch(ix, values.data(), v0, order, b, n, tok_bytes, input_.data(), mask_type,
-                                         mask_.empty() ? nullptr : mask_.data(), io_.pad.data(), io_.pad.size());
-    in_shapes_[data] = {n, seq};
-    for (int64_t d : io_.token_shape) in_shapes_[data].push_back(d);
-    in_ptrs_[data] = input_.data();
+    const int64_t seq = pad_ragged_batch(ix, values.data(), v0, order, b, n, tok_bytes, s.input.data(), mask_type,
+                                         s.mask.empty() ? nullptr : s.mask.data(), io_.pad.data(), io_.pad.size());
+    s.shapes[data] = {n, seq};
+    for (int64_t d : io_.token_shape) s.shapes[data].push_back(d);
+    s.in[data] = s.input.data();
     if (io_.mask_input >= 0) {
-      in_shapes_[static_cast<size_t>(io_.mask_input)] = {n, seq};
-      in_ptrs_[static_cast<size_t>(io_.mask_input)] = mask_.data();
+      s.shapes[static_cast<size_t>(io_.mask_input)] = {n, seq};
+      s.in[static_cast<size_t>(io_.mask_input)] = s.mask.data();
     }
     for (size_t k = 0; k < fill_.size(); ++k)  // constants: any prefix of the buffer is the value
       if (!fill_[k].empty()) {
-        in_shapes_[k] = in_shapes_[data];
-        in_ptrs_[k] = fill_[k].data();
+        s.shapes[k] = s.shapes[data];
+        s.in[k] = fill_[k].data();
       }
-    for (size_t k = 0; k < out_ptrs_.size(); ++k) out_ptrs_[k] = batch_out_[k].data();
+    for (size_t k = 0; k < s.outp.size(); ++k) s.outp[k] = s.out[k].data();
+    s.first = b;
+    s.rows = n;
     const auto t0 = Clock::now();
-    backend_.run_shaped(in_shapes_, in_ptrs_, out_ptrs_);
-    st.compute_s += elapsed_span("compute", t0);
-    for (size_t k = 0; k < out_ptrs_.size(); ++k) {
-      if (written_as_[k] < 0) continue;
-      const int64_t f = out_bytes_[k];
-      for (int64_t j = 0; j < n; ++j)
-        std::memcpy(out[static_cast<size_t>(written_as_[k])] + (order[b + static_cast<size_t>(j)] - rows.begin) * f,
-                    batch_out_[k].data() + j * f, static_cast<size_t>(f));
+    if (pipelined) {
+      backend_.submit_shaped(s.shapes, s.in, s.outp);
+      st.compute_s += elapsed_span("compute", t0);
+      flight.push_back(&s);
+    } else {
+      backend_.run_shaped(s.shapes, s.in, s.outp);
+      st.compute_s += elapsed_span("compute", t0);
+      scatter(s);
     }
-    st.rows += n;
-    st.batches += 1;
     b += static_cast<size_t>(n);
   }
+  while (!flight.empty()) complete();
 }
 
 }  // namespace mgi

@@ -105,11 +105,18 @@ class BatchRunner {
   std::unique_ptr<ReadAhead> ahead_;     // reader thread (or inline reads with MGI_READAHEAD=0)
   std::unique_ptr<ReadAhead> inline_;    // runs of one batch: nothing to overlap, read in place
   // Ragged input only.
-  std::vector<char> input_, mask_;
+  struct ShapedSlot {  // one padded batch in flight: its inputs, outputs and rows
+    std::vector<char> input, mask;
+    std::vector<std::vector<char>> out;  // per graph output, batch x out_bytes_
+    std::vector<Shape> shapes;
+    std::vector<const void*> in;
+    std::vector<void*> outp;
+    size_t first = 0;  // index into the group's length order
+    int64_t rows = 0;
+  };
+  std::vector<ShapedSlot> shaped_;  // backend.shaped_pipeline_depth() slots
   std::vector<std::vector<char>> fill_;       // per graph input: its constant, longest batch (fill inputs)
   std::vector<std::vector<char>> values_;     // per ring slot: one group's values
-  std::vector<std::vector<char>> batch_out_;  // per graph output, batch x out_bytes_
-  std::vector<Shape> in_shapes_;
 };
 
 }  // namespace mgi

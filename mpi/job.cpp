@@ -12,6 +12,7 @@
 #include "job_internal.hpp"
 #include "master_worker.hpp"
 #include "mpi_handles.hpp"
+#include "pipeline_stage.hpp"
 #include "run_info.hpp"
 #include "run_report_json.hpp"
 #include "signals.hpp"
@@ -42,18 +43,22 @@ int Job::run() {
   const std::string started = utc_now();
   check_inputs();
   start_grace_watchdog(cfg_.checkpoint.grace_seconds);
-  if (!opts_.dry_run) prepare_backend();  // before the plan, which shows the batch it settled on
+  if (!opts_.dry_run) leaders_phase([&] { prepare_backend(); });  // before the plan, which shows the batch it settled on
+  if (stages_ > 1) {  // the stage ranks take their leader's batch
+    MGI_MPI(MPI_Bcast(&batch_, 1, MPI_INT64_T, 0, group_.get()));
+    collectively(world_, [&] { prepare_stage(); });
+  }
   print_plan();
   if (opts_.dry_run) {
     if (topo_.rank == 0) std::printf("dry run: config, input, model and devices check out; nothing computed\n");
     return 0;
   }
   if (!opts_.trace_path.empty()) {
-    MGI_MPI(MPI_Barrier(comm_));  // a common time origin for every rank's spans
+    MGI_MPI(MPI_Barrier(world_));  // a common time origin for every rank's spans
     Trace::enable(Trace::Clock::now());
   }
   std::unique_ptr<Progress> progress;
-  collectively(comm_, [&] {
+  leaders_phase([&] { collectively(comm_, [&] {
     if (topo_.rank == 0) {
       // Every check passed: make output.file's missing directories (checked creatable), then write.
       const std::string made = create_output_dir(cfg_.output.file);
@@ -62,23 +67,43 @@ int Job::run() {
       progress = std::make_unique<Progress>(todo_.count(), opts_.progress_seconds);
       checkpoint_->set_progress(progress.get());
     }
-  });
+  }); });
   RankStats stats;
-  if (dynamic()) {
-    DynamicRun run{comm_, topo_.rank, topo_.size, tasks_, max_task_rows_, batch_, &input_readers_, backend_.get(),
-                   &graph_, &io_, checkpoint_.get()};
-    stats = run_interruptible([&] { return run_dynamic(run); });
+  if (!leader()) {
+    StageServe serve{group_.get(), stage_, stages_, topo_.rank, topo_.host, backend_.get(),
+                     &split_->stages[static_cast<size_t>(stage_)], stage_in_, stage_out_, batch_};
+    stats = serve_stage(serve);  // until the leader's stop; a failure or interrupt throws its code
   } else {
-    StaticRun run{comm_, topo_.rank, &todo_, slices_, gather_, batch_, &input_readers_, backend_.get(), &graph_, &io_,
-                  checkpoint_.get()};
-    stats = run_interruptible([&] { return run_static(run); });
+    try {
+      if (dynamic()) {
+        DynamicRun run{comm_, work_rank_, work_size_, tasks_, max_task_rows_, batch_, &input_readers_, backend_.get(),
+                       &graph_, &io_, checkpoint_.get()};
+        stats = run_interruptible([&] { return run_dynamic(run); });
+      } else {
+        StaticRun run{comm_, work_rank_, &todo_, slices_, gather_, batch_, &input_readers_, backend_.get(), &graph_,
+                      &io_, checkpoint_.get()};
+        stats = run_interruptible([&] { return run_static(run); });
+      }
+    } catch (const Error& e) {  // agreed by the leaders: stop this replica's stages with the code
+      if (pipeline_) pipeline_->stop(static_cast<int>(e.code()));
+      throw;
+    } catch (...) {
+      if (pipeline_) pipeline_->stop(static_cast<int>(Exit::runtime));
+      throw;
+    }
+    if (pipeline_) {
+      pipeline_->stop(0);
+      stats.stage = 0;
+      stats.stage_busy_s = pipeline_->busy_s();
+      stats.stage_idle_s = pipeline_->idle_s();
+    }
   }
   if (progress) progress->finish();
-  finish_output(started);
+  leaders_phase([&] { finish_output(started); });
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const std::vector<RankStats> all = gather_rank_stats(stats, comm_);
+  const std::vector<RankStats> all = gather_rank_stats(stats, world_);
   std::vector<TraceEvent> trace;
-  if (!opts_.trace_path.empty()) trace = gather_trace(Trace::take(), comm_);
+  if (!opts_.trace_path.empty()) trace = gather_trace(Trace::take(), world_);
   if (topo_.rank == 0) {
     std::fputs(format_summary(ranks_, all, wall, cfg_.output.file).c_str(), stdout);
     if (nonfinite_rows_ > 0)

@@ -147,8 +147,11 @@ void Job::check_inputs() {
       cost_prefix_.assign(io_.ragged->offsets.begin(), io_.ragged->offsets.end());
     }
   });
-  open_checkpoint();
-  plan_work();
+  setup_pipeline();
+  leaders_phase([&] {
+    open_checkpoint();
+    plan_work();
+  });
 }
 
 }  // namespace mgi

@@ -19,11 +19,15 @@
 #include "cli_options.hpp"
 #include "config.hpp"
 #include "dataset_reader.hpp"
+#include "error_sync.hpp"
 #include "gather_plan.hpp"
 #include "model_io.hpp"
+#include "mpi_handles.hpp"
+#include "pipeline_backend.hpp"
 #include "partition.hpp"
 #include "row_map.hpp"
 #include "run_report.hpp"
+#include "stage_split.hpp"
 #include "topology.hpp"
 
 namespace mgi {
@@ -55,6 +59,19 @@ class Job {
   bool ragged() const { return !cfg_.input.offsets.empty() || vlen_.has_value(); }
   int64_t rows() const { return io_.ragged ? io_.ragged->rows() : readers_.front().rows(); }
   void open_inputs();
+  // Pipeline stages (runtime.pipeline_stages = K > 1; mpi/pipeline_link.hpp):
+  // checks np against K, splits the graph, makes the communicators and wraps
+  // a leader's backend. Every rank, collective over the world.
+  void setup_pipeline();
+  // Runs f() on the leaders (stage 0 ranks; every rank when K = 1), whose
+  // collectives go over comm_; with K > 1 the outcome is then agreed over the
+  // world, so the stage ranks leave too when a leader fails.
+  template <class F>
+  void leaders_phase(F&& f);
+  // A stage rank's backend for its stage at batch_ (after the leaders chose it).
+  void prepare_stage();
+  bool leader() const { return stage_ == 0; }
+  std::vector<std::string> stage_lines() const;
 
   const CliOptions& opts_;
   const Topology& topo_;
@@ -84,6 +101,29 @@ class Job {
   std::string device_note_;  // DeviceChoice::note: why auto runs on the CPU (for the plan)
   PlanSummary plan_;
   int64_t nonfinite_rows_ = 0;  // rank 0, counted while assembling the output
+  // Pipeline stages. comm_ is the leaders' communicator (MPI_COMM_NULL on a
+  // stage rank); work_rank_/work_size_ are this rank's place among them (the
+  // replica index and count), which static and dynamic mode split rows over.
+  MPI_Comm world_ = MPI_COMM_WORLD;
+  int stages_ = 1, stage_ = 0;
+  int work_rank_ = 0, work_size_ = 1;
+  Comm leaders_, group_;
+  std::unique_ptr<PipelineSplit> split_;
+  PipelineBackend* pipeline_ = nullptr;   // backend_ on a leader
+  pipe::LinkValues stage_in_, stage_out_;  // a stage rank's links
+  int64_t activation_bytes_ = 0, buffer_bytes_ = 0;
+  std::string pipeline_note_;  // auto / memory_limit: what the memory planning chose and why
 };
+
+template <class F>
+void Job::leaders_phase(F&& f) {
+  if (stages_ == 1) {
+    f();
+    return;
+  }
+  collectively(world_, [&] {
+    if (stage_ == 0) f();
+  });
+}
 
 }  // namespace mgi

@@ -46,7 +46,7 @@ std::string output_type_note(DType t) {
 void Job::plan_work() {
   const int64_t n = todo_.count();  // virtual rows: those not in the journal yet
   const PrefixCost prefix = todo_.virtual_prefix(prefix_from_costs(cost_prefix_.empty() ? nullptr : &cost_prefix_));
-  slices_ = cost_prefix_.empty() ? split_rows(n, topo_.size) : split_by_cost(n, topo_.size, prefix);
+  slices_ = cost_prefix_.empty() ? split_rows(n, work_size_) : split_by_cost(n, work_size_, prefix);
   gather_ = plan_gather(slices_, io_.output_row_bytes, cfg_.runtime.gather_window_bytes);
   int64_t largest = 0;
   for (const auto& s : slices_) largest = std::max(largest, s.rows());
@@ -58,7 +58,7 @@ void Job::plan_work() {
     // Each rank holds a task and one prefetched: 2 tasks per rank in flight.
     // Factoring for `size` workers would let a rank take two first-round
     // chunks (its whole share) before others start, leaving nothing to balance.
-    o.workers = 2 * topo_.size;
+    o.workers = 2 * work_size_;
     o.chunk_rows = cfg_.dynamic.chunk_rows;
     o.min_chunk_rows = cfg_.dynamic.min_chunk_rows;
     o.max_chunk_rows = max_task_rows_;
@@ -149,11 +149,21 @@ std::string Job::input_dtype_line() const {
 }
 
 void Job::print_plan() {
-  RankInfo me{topo_.rank, topo_.host, topo_.local_rank, backend_->describe(), slices_[topo_.rank].begin,
-              slices_[topo_.rank].rows(), static_batches(slices_[topo_.rank], gather_, batch_),
+  RankInfo me{topo_.rank, topo_.host, topo_.local_rank, backend_->describe(), -1, -1, -1,
               topo_.binding.summary, device_note_};
-  if (dynamic()) me.first_row = me.rows = me.batches = -1;  // decided at run time
-  ranks_ = gather_rank_info(me, comm_);
+  if (leader() && !dynamic()) {  // dynamic: decided at run time; a stage rank: its leader's rows
+    const Slice& mine = slices_[static_cast<size_t>(work_rank_)];
+    me.first_row = mine.begin;
+    me.rows = mine.rows();
+    me.batches = static_batches(mine, gather_, batch_);
+  }
+  if (stages_ > 1) {
+    me.stage = stage_;
+    me.weight_bytes = split_->stages[static_cast<size_t>(stage_)].weight_bytes;
+    me.activation_bytes = activation_bytes_;
+    me.buffer_bytes = buffer_bytes_;
+  }
+  ranks_ = gather_rank_info(me, world_);
   if (topo_.rank != 0) return;
   if (!topo_.binding_warning.empty()) std::fprintf(stderr, "mgi-mpi: warning: %s\n", topo_.binding_warning.c_str());
   PlanSummary& p = plan_;
@@ -214,6 +224,10 @@ void Job::print_plan() {
   p.nodes = topo_.nodes;
   p.ranks = ranks_;
   p.resume = checkpoint_->describe();
+  if (stages_ > 1)
+    p.stages = stage_lines();
+  else if (!pipeline_note_.empty())
+    p.stages = {"stages  1: " + pipeline_note_};
   std::fputs(format_plan(p).c_str(), stdout);
   std::fflush(stdout);
 }

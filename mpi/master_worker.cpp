@@ -238,7 +238,7 @@ RankStats run_dynamic(const DynamicRun& run) {
   int64_t done_tasks = 0;
   auto compute = [&](const Assignment& a) {
     try {
-      if (injected_failure(run.rank, done_tasks)) throw RuntimeError("injected failure (MGI_DEBUG_FAIL_RANK)");
+      if (injected_failure(world_rank(), done_tasks)) throw RuntimeError("injected failure (MGI_DEBUG_FAIL_RANK)");
       runner.run({a.begin, a.end}, out_ptrs, st);
     } catch (...) {
       local = task_error(a);

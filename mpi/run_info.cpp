@@ -11,7 +11,8 @@ namespace {
 constexpr int kText = 96;
 struct PackedInfo {
   int64_t first_row, rows, batches;
-  int rank, local_rank;
+  int64_t weight_bytes, activation_bytes, buffer_bytes;
+  int rank, local_rank, stage;
   char host[kText];
   char device[2 * kText];  // printed in full by the summary
   char binding[2 * kText];
@@ -34,6 +35,10 @@ std::vector<RankInfo> gather_rank_info(const RankInfo& mine, MPI_Comm comm) {
   p.batches = mine.batches;
   p.rank = mine.rank;
   p.local_rank = mine.local_rank;
+  p.stage = mine.stage;
+  p.weight_bytes = mine.weight_bytes;
+  p.activation_bytes = mine.activation_bytes;
+  p.buffer_bytes = mine.buffer_bytes;
   copy_text(p.host, mine.host);
   copy_text(p.device, mine.device);
   copy_text(p.binding, mine.binding);
@@ -42,7 +47,8 @@ std::vector<RankInfo> gather_rank_info(const RankInfo& mine, MPI_Comm comm) {
   MGI_MPI(MPI_Allgather(&p, sizeof p, MPI_BYTE, all.data(), sizeof p, MPI_BYTE, comm));
   std::vector<RankInfo> out;
   for (const auto& a : all)
-    out.push_back({a.rank, a.host, a.local_rank, a.device, a.first_row, a.rows, a.batches, a.binding, a.note});
+    out.push_back({a.rank, a.host, a.local_rank, a.device, a.first_row, a.rows, a.batches, a.binding, a.note,
+                   a.stage, a.weight_bytes, a.activation_bytes, a.buffer_bytes});
   return out;
 }
 

@@ -52,7 +52,7 @@ RankStats run_static(const StaticRun& run) {
     collectively(run.comm, [&] {
       if (pending) std::rethrow_exception(pending);
       throw_if_interrupted();
-      if (injected_failure(run.rank, w)) throw RuntimeError("injected failure (MGI_DEBUG_FAIL_RANK)");
+      if (injected_failure(world_rank(), w)) throw RuntimeError("injected failure (MGI_DEBUG_FAIL_RANK)");
       runner.run_mapped(*run.todo, part, send_ptrs, st);
       computed = Clock::now();
     });

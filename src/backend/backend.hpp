@@ -96,6 +96,14 @@ class Backend {
   // Waits for every outstanding batch and forgets it, errors included. For the
   // error and interrupt paths, before buffers the batches use are freed.
   virtual void drain() noexcept;
+  // Pipelined run_shaped() batches (padded ragged rows), with submit()'s
+  // contract: up to shaped_pipeline_depth() outstanding, each complete once
+  // collect() has returned for it. Depth 1 (the default: CPU and CUDA) means
+  // not pipelined: callers use run_shaped(), and submit_shaped() throws.
+  // Pipeline stages (mpi/pipeline_backend.hpp) keep several micro-batches in flight.
+  virtual int shaped_pipeline_depth() const { return 1; }
+  virtual void submit_shaped(const std::vector<Shape>& input_shapes, const std::vector<const void*>& inputs,
+                             const std::vector<void*>& outputs);
 
   // Host memory for batch inputs (see HostBuffer); throws OutOfMemory.
   virtual HostBuffer host_buffer(size_t bytes);

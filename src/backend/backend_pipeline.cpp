@@ -53,6 +53,10 @@ void Backend::submit(int64_t rows, const std::vector<const void*>& inputs, const
   ++outstanding_;
 }
 
+void Backend::submit_shaped(const std::vector<Shape>&, const std::vector<const void*>&, const std::vector<void*>&) {
+  throw RuntimeError(describe() + ": submit_shaped() is not pipelined (shaped_pipeline_depth() is 1; use run_shaped())");
+}
+
 void Backend::collect() {
   MGI_ASSERT(outstanding_ > 0, "collect() without an outstanding batch");
   --outstanding_;

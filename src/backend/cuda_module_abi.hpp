@@ -53,8 +53,12 @@ namespace mgi {
 // What must agree between the binary and the module for the C++ types they
 // share: the version, the compiler and standard library, and the layout of the
 // types that cross (a rebuilt core with another Graph is refused, not crashed).
+// Backend's virtual functions are not in any sizeof: kBackendInterface counts
+// changes to them (2: shaped_pipeline_depth/submit_shaped).
+constexpr int kBackendInterface = 2;
 inline std::string mgi_cuda_build_stamp() {
-  return std::string("mgi-mpi " MGI_VERSION "; compiler " __VERSION__ "; cxx11abi ") +
+  return std::string("mgi-mpi " MGI_VERSION "; compiler " __VERSION__ "; backend interface ") +
+         std::to_string(kBackendInterface) + "; cxx11abi " +
          std::to_string(_GLIBCXX_USE_CXX11_ABI) + "; layout " + std::to_string(sizeof(Graph)) + "/" +
          std::to_string(sizeof(Node)) + "/" + std::to_string(sizeof(Value)) + "/" + std::to_string(sizeof(Tensor)) +
          "/" + std::to_string(sizeof(OpDef)) + "/" + std::to_string(sizeof(BackendOptions)) + "/" +

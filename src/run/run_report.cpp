@@ -43,6 +43,7 @@ std::string format_plan(const PlanSummary& p) {
              static_cast<long long>(p.batch_size), p.batch_note.c_str(), p.split.c_str(),
              static_cast<long long>(p.window_rows), human_bytes(p.window_bytes).c_str(),
              static_cast<long long>(p.windows));
+  for (const auto& line : p.stages) s += "  " + line + "\n";
   // One line per distinct note (the CUDA backend missing on some hosts), naming the hosts.
   std::vector<std::string> notes;
   for (const auto& r : p.ranks)
@@ -59,7 +60,10 @@ std::string format_plan(const PlanSummary& p) {
   s += fmt("  %4s  %-16s %5s  %-36s %12s %12s %8s  %s\n", "rank", "host", "local", "device", "first row",
            "rows", "batches", "binding");
   for (const auto& r : p.ranks) {
-    if (r.rows < 0)  // dynamic: rows are handed out at run time
+    if (r.stage > 0)  // pipeline stages: a later stage of its leader's rows
+      s += fmt("  %4d  %-16s %5d  %-36s %12s %12s %8s  %s\n", r.rank, r.host.c_str(), r.local_rank,
+               r.device.c_str(), "-", ("stage " + std::to_string(r.stage + 1)).c_str(), "-", r.binding.c_str());
+    else if (r.rows < 0)  // dynamic: rows are handed out at run time
       s += fmt("  %4d  %-16s %5d  %-36s %12s %12s %8s  %s\n", r.rank, r.host.c_str(), r.local_rank,
                r.device.c_str(), "-", "by task", "-", r.binding.c_str());
     else
@@ -68,6 +72,25 @@ std::string format_plan(const PlanSummary& p) {
                static_cast<long long>(r.batches), r.binding.c_str());
   }
   return s;
+}
+
+PipelineTimes pipeline_times(const std::vector<RankStats>& stats) {
+  PipelineTimes t;
+  double busy = 0, idle = 0;
+  for (const auto& st : stats) {
+    if (st.stage < 0) continue;
+    const size_t k = static_cast<size_t>(st.stage);
+    if (t.busy_s.size() <= k) {
+      t.busy_s.resize(k + 1, 0.0);
+      t.idle_s.resize(k + 1, 0.0);
+    }
+    t.busy_s[k] += st.stage_busy_s;
+    t.idle_s[k] += st.stage_idle_s;
+    busy += st.stage_busy_s;
+    idle += st.stage_idle_s;
+  }
+  t.bubble = busy + idle > 0 ? idle / (busy + idle) : 0.0;
+  return t;
 }
 
 std::string format_summary(const std::vector<RankInfo>& ranks, const std::vector<RankStats>& stats,
@@ -94,6 +117,27 @@ std::string format_summary(const std::vector<RankInfo>& ranks, const std::vector
   }
   const double mean = stats.empty() ? 0 : sum_busy / stats.size();
   s += fmt("  compute imbalance (max/mean): %.2f\n", mean > 0 ? busiest / mean : 1.0);
+  const PipelineTimes pt = pipeline_times(stats);
+  if (!pt.busy_s.empty()) {
+    // Per stage: its ranks and the memory each holds, and its busy and waiting
+    // time summed over the replicas.
+    for (size_t k = 0; k < pt.busy_s.size(); ++k) {
+      std::string who;
+      const RankInfo* any = nullptr;
+      for (const auto& r : ranks)
+        if (r.stage == static_cast<int>(k)) {
+          who += (who.empty() ? "" : ",") + std::to_string(r.rank);
+          any = &r;
+        }
+      s += fmt("  pipeline stage %zu (rank%s %s): busy %.3f s, waiting %.3f s", k + 1,
+               who.find(',') != std::string::npos ? "s" : "", who.c_str(), pt.busy_s[k], pt.idle_s[k]);
+      if (any)
+        s += "; per rank " + human_bytes(any->weight_bytes) + " weights, " + human_bytes(any->activation_bytes) +
+             " activations, " + human_bytes(any->buffer_bytes) + " micro-batch buffers";
+      s += "\n";
+    }
+    s += fmt("  pipeline bubble: %.1f%% of stage time spent waiting\n", 100.0 * pt.bubble);
+  }
   return s;
 }
 

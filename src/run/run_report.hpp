@@ -19,6 +19,11 @@ struct RankInfo {
   // Why runtime.device: auto chose the CPU when CUDA was built but could not be
   // loaded here: "cuda not loaded (libcudart.so.13: cannot open ...)"; usually empty.
   std::string note;
+  // Pipeline stages: this rank's stage (0-based; -1 without stages) and the
+  // memory it holds: the stage's weights, its activations at the batch size,
+  // and the micro-batch message buffers.
+  int stage = -1;
+  int64_t weight_bytes = 0, activation_bytes = 0, buffer_bytes = 0;
 };
 
 struct RankStats {
@@ -27,6 +32,11 @@ struct RankStats {
   double gather_s = 0;  // static: in MPI_Gatherv; dynamic: sending results
   double idle_s = 0;    // static: waiting for the slowest rank of a window; dynamic: for an assignment
   double write_s = 0, total_s = 0;
+  // Pipeline stages (runtime.pipeline_stages > 1): this rank's stage (0-based;
+  // -1 without stages), the time its stage computed and the time it waited
+  // for a micro-batch while the pipeline ran (its share of the bubble).
+  int64_t stage = -1;
+  double stage_busy_s = 0, stage_idle_s = 0;
 };
 
 struct PlanSummary {
@@ -44,9 +54,19 @@ struct PlanSummary {
   int nodes = 1;
   std::string resume;                // "fresh" or "resuming: ..."
   std::vector<RankInfo> ranks;
+  std::vector<std::string> stages;   // pipeline stages: the lines of the plan's stage section
 };
 
 std::string format_plan(const PlanSummary& p);
+
+// Pipeline stages: per stage, the busy and waiting seconds summed over the
+// replicas, and the bubble (waiting / (busy + waiting), all stages). Empty
+// without stages.
+struct PipelineTimes {
+  std::vector<double> busy_s, idle_s;
+  double bubble = 0;
+};
+PipelineTimes pipeline_times(const std::vector<RankStats>& stats);
 std::string format_summary(const std::vector<RankInfo>& ranks, const std::vector<RankStats>& stats,
                            double wall_s, const std::string& output);
 

@@ -26,6 +26,14 @@ std::string report_json(const PlanSummary& p, const std::vector<RankStats>& stat
                      {"device", info.device}, {"binding", info.binding}, {"rows", s.rows}, {"batches", s.batches}, {"tasks", s.tasks},
                      {"read_s", s.read_s}, {"compute_s", s.compute_s}, {"send_s", s.gather_s},
                      {"idle_s", s.idle_s}, {"write_s", s.write_s}, {"total_s", s.total_s}});
+    if (s.stage >= 0) {
+      ranks.back()["stage"] = s.stage;
+      ranks.back()["stage_busy_s"] = s.stage_busy_s;
+      ranks.back()["stage_idle_s"] = s.stage_idle_s;
+      ranks.back()["weight_bytes"] = info.weight_bytes;
+      ranks.back()["activation_bytes"] = info.activation_bytes;
+      ranks.back()["buffer_bytes"] = info.buffer_bytes;
+    }
   }
   double makespan = 0;
   for (const auto& s : stats) makespan = std::max(makespan, s.total_s);
@@ -45,6 +53,12 @@ std::string report_json(const PlanSummary& p, const std::vector<RankStats>& stat
        {{"rows", rows}, {"wall_s", wall_s}, {"run_s", makespan},
         {"rows_per_s", wall_s > 0 ? rows / wall_s : 0.0},
         {"compute_imbalance", busy_sum > 0 ? busiest / (busy_sum / stats.size()) : 1.0}}}};
+  const PipelineTimes pt = pipeline_times(stats);
+  if (!pt.busy_s.empty()) {
+    json stages = json::array();
+    for (size_t k = 0; k < pt.busy_s.size(); ++k) stages.push_back({{"stage", k}, {"busy_s", pt.busy_s[k]}, {"idle_s", pt.idle_s[k]}});
+    j["pipeline"] = {{"stages", stages}, {"bubble", pt.bubble}, {"plan", p.stages}};
+  }
   return j.dump(2) + "\n";
 }
 

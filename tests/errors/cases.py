@@ -466,6 +466,21 @@ CASES = [
          setup=None, args=cfg("runtime.memory_limit=512"), exit=2,
          message=E("--set runtime.memory_limit: must be at least 1 KiB (1024 bytes), got '512'"),
          fix="Give a size of at least 1 KiB; sizes take units: `512MiB`, `4GiB`."),
+    dict(id="pipeline_stages_np_not_multiple", section="Config values",
+         title="`-np` not a multiple of `pipeline_stages`",
+         did="Ran `mpirun -np 3` with `runtime.pipeline_stages: 2` (groups of 2 ranks hold one replica each).",
+         setup=None, args=cfg("runtime.pipeline_stages=2"), ranks=3, exit=2,
+         message=E("runtime.pipeline_stages: 2 stages per replica need a rank count that is a multiple of 2, "
+                   "but the job has 3 rank(s); run with -np 2 or 4, or set runtime.pipeline_stages to a divisor of 3"),
+         fix="Launch a multiple of K ranks, or choose K dividing the rank count."),
+    dict(id="model_exceeds_memory_limit", section="Config values",
+         title="Model does not fit `memory_limit` in one stage",
+         did="Set `runtime.memory_limit: 1KiB`, less than the model's weights and activations, with one stage "
+             "(the message names the `pipeline_stages` that would fit, or that none does).",
+         setup=None, args=cfg("runtime.memory_limit=1KiB"), exit=5,
+         message=E("model needs {any}, rank has 921 B (90% of runtime.memory_limit 1.0 KiB); {any}"),
+         fix="Split the model: run with the `runtime.pipeline_stages` the message names (and a multiple of "
+             "it as -np), or `auto`; or raise the limit."),
     dict(id="grace_seconds_zero", section="Config values", title="`checkpoint.grace_seconds` 0",
          did="Set `checkpoint.grace_seconds: 0`.",
          setup=None, args=cfg("checkpoint.grace_seconds=0"), exit=2,

@@ -5,7 +5,11 @@ count, and check that the finished output is byte-for-byte the output of an
 uninterrupted run: no row lost, none duplicated.
 
   kill_test.py --tool build/mgi-mpi --config in/mlp.yaml --input big.h5 --workdir DIR
-               --mode static|dynamic [--kills 10] [--seed S]
+               --mode static|dynamic [--kills 10] [--seed S] [--stages]
+
+With --stages every run also draws runtime.pipeline_stages: (np, K) from
+(1, 1), (2, 1), (2, 2), (3, 3), (4, 2), (4, 4), so a SIGKILL may hit a stage
+rank and a job is resumed at another np and K.
 
 Prints one line per attempt and a closing line
   kill test (static): kills 10 (sigkill 5, sigterm 5), resumes 10, mismatches 0
@@ -57,6 +61,7 @@ def main():
     ap.add_argument("--kills", type=int, default=10)
     ap.add_argument("--datasets", default="/y,/hidden")
     ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--stages", action="store_true", help="draw runtime.pipeline_stages too")
     args = ap.parse_args()
     seed = args.seed if args.seed is not None else time.time_ns() % 2**32
     rng = random.Random(seed)
@@ -87,11 +92,15 @@ def main():
     kills = sigkills = sigterms = resumes = completed = mismatches = problems = 0
     started_once = False
     while kills < args.kills or not os.path.exists(out):
-        np_ = rng.choice([1, 2, 3, 4])
+        if args.stages:
+            np_, k = rng.choice([(1, 1), (2, 1), (2, 2), (3, 3), (4, 2), (4, 4)])
+        else:
+            np_, k = rng.choice([1, 2, 3, 4]), 1
         if started_once:
             resumes += 1
         started_once = True
-        proc = subprocess.Popen(command(np_, out), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        extra = ["--set", f"runtime.pipeline_stages={k}"] if args.stages else []
+        proc = subprocess.Popen(command(np_, out, extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 start_new_session=True)
         # Kill moments are drawn over the run phase: after the plan (MPI up,
         # handlers installed), up to about the length of a whole run.
@@ -129,7 +138,7 @@ def main():
             kills += 1
             sigkills += action == "sigkill"
             sigterms += action == "sigterm"
-        print(f"run np={np_} {action:7s} after {delay or 0:.2f}s -> exit {rc}", flush=True)
+        print(f"run np={np_}{f' K={k}' if args.stages else ''} {action:7s} after {delay or 0:.2f}s -> exit {rc}", flush=True)
         if action == "sigterm" and rc not in (0, 75):
             print(f"UNEXPECTED: SIGTERM gave exit {rc}: {err.decode()[-400:]}", flush=True)
             problems += 1
