@@ -26,6 +26,12 @@ RankStats Job::run_interruptible(F&& f) {
     return f();
   } catch (const Error& e) {
     if (e.code() != Exit::interrupted) throw;
+    // Every rank is here (the interrupt was agreed): the rows written by
+    // every rank reach the storage before rank 0 syncs the journal.
+    try {
+      close_parallel_output();
+    } catch (const Error&) {  // unsynced rows are found by the CRC check at resume
+    }
     if (topo_.rank == 0) {
       checkpoint_->sync();
       std::fprintf(stderr, "mgi-mpi: %s: stopped taking work; the journal %s is consistent; run the same "
@@ -63,16 +69,18 @@ int Job::run() {
       checkpoint_->set_progress(progress.get());
     }
   });
+  if (parallel_writer()) open_parallel_output();
   RankStats stats;
   if (dynamic()) {
     DynamicRun run{comm_, topo_.rank, topo_.size, tasks_, max_task_rows_, batch_, &input_readers_, backend_.get(),
-                   &graph_, &io_, checkpoint_.get()};
+                   &graph_, &io_, checkpoint_.get(), parallel_.get()};
     stats = run_interruptible([&] { return run_dynamic(run); });
   } else {
     StaticRun run{comm_, topo_.rank, &todo_, slices_, gather_, batch_, &input_readers_, backend_.get(), &graph_, &io_,
-                  checkpoint_.get()};
+                  checkpoint_.get(), parallel_.get()};
     stats = run_interruptible([&] { return run_static(run); });
   }
+  collectively(comm_, [&] { close_parallel_output(); });
   if (progress) progress->finish();
   finish_output(started);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
