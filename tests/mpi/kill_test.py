@@ -5,7 +5,12 @@ count, and check that the finished output is byte-for-byte the output of an
 uninterrupted run: no row lost, none duplicated.
 
   kill_test.py --tool build/mgi-mpi --config in/mlp.yaml --input big.h5 --workdir DIR
-               --mode static|dynamic [--kills 10] [--seed S]
+               --mode static|dynamic [--kills 10] [--seed S] [--writer gather|parallel|mixed]
+
+--writer sets output.writer for every attempt; `mixed` alternates it from
+attempt to attempt (the first drawn), so every resume continues a journal and
+file written by the other writer. The reference
+run always uses the default (gather) writer.
 
 Prints one line per attempt and a closing line
   kill test (static): kills 10 (sigkill 5, sigterm 5), resumes 10, mismatches 0
@@ -57,15 +62,17 @@ def main():
     ap.add_argument("--kills", type=int, default=10)
     ap.add_argument("--datasets", default="/y,/hidden")
     ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--writer", choices=["gather", "parallel", "mixed"], default="gather")
     args = ap.parse_args()
     seed = args.seed if args.seed is not None else time.time_ns() % 2**32
     rng = random.Random(seed)
-    print(f"kill test ({args.mode}): seed {seed}", flush=True)
+    print(f"kill test ({args.mode}, writer {args.writer}): seed {seed}", flush=True)
     os.makedirs(args.workdir, exist_ok=True)
     datasets = args.datasets.split(",")
     mpirun = os.environ.get("MPIEXEC", "mpiexec")
-    ref = os.path.join(args.workdir, f"ref-{args.mode}.h5")
-    out = os.path.join(args.workdir, f"killed-{args.mode}.h5")
+    tag = args.mode if args.writer == "gather" else f"{args.mode}-{args.writer}"
+    ref = os.path.join(args.workdir, f"ref-{tag}.h5")
+    out = os.path.join(args.workdir, f"killed-{tag}.h5")
 
     def command(np_, output, extra=()):
         return [mpirun, "-n", str(np_), args.tool, args.config, "--set", f"input.file={args.input}",
@@ -86,20 +93,30 @@ def main():
             os.remove(leftover)
     kills = sigkills = sigterms = resumes = completed = mismatches = problems = 0
     started_once = False
-    while kills < args.kills or not os.path.exists(out):
+    writers = {"gather": 0, "parallel": 0}  # runs
+    killed = {"gather": 0, "parallel": 0}   # kills
+    first_writer = rng.randrange(2)
+
+    def kills_wanted():  # mixed: at least one kill of a run of each writer, too
+        return kills < args.kills or (args.writer == "mixed" and 0 in killed.values())
+
+    while kills_wanted() or not os.path.exists(out):
         np_ = rng.choice([1, 2, 3, 4])
+        attempt = sum(writers.values())
+        writer = ["gather", "parallel"][(first_writer + attempt) % 2] if args.writer == "mixed" else args.writer
+        writers[writer] += 1
         if started_once:
             resumes += 1
         started_once = True
-        proc = subprocess.Popen(command(np_, out), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                start_new_session=True)
+        proc = subprocess.Popen(command(np_, out, ["--set", f"output.writer={writer}"]), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, start_new_session=True)
         # Kill moments are drawn over the run phase: after the plan (MPI up,
         # handlers installed), up to about the length of a whole run.
         for line in proc.stdout:
             if line.startswith(b"plan:"):
                 break
         threading.Thread(target=proc.stdout.read, daemon=True).start()
-        want_kill = kills < args.kills
+        want_kill = kills < args.kills or (args.writer == "mixed" and killed[writer] == 0)
         delay = rng.uniform(0.0, duration) if want_kill else None
         action = "none"
         if want_kill:
@@ -127,9 +144,10 @@ def main():
         rc = proc.returncode
         if action != "none":
             kills += 1
+            killed[writer] += 1
             sigkills += action == "sigkill"
             sigterms += action == "sigterm"
-        print(f"run np={np_} {action:7s} after {delay or 0:.2f}s -> exit {rc}", flush=True)
+        print(f"run np={np_} {writer:8s} {action:7s} after {delay or 0:.2f}s -> exit {rc}", flush=True)
         if action == "sigterm" and rc not in (0, 75):
             print(f"UNEXPECTED: SIGTERM gave exit {rc}: {err.decode()[-400:]}", flush=True)
             problems += 1
@@ -150,10 +168,12 @@ def main():
             if not same(ref, out, datasets):
                 print("MISMATCH: finished output differs from the uninterrupted run", flush=True)
                 mismatches += 1
-            if kills < args.kills:  # start over to collect more kills
+            if kills_wanted():  # start over to collect more kills
                 os.remove(out)
     print(f"kill test ({args.mode}): kills {kills} (sigkill {sigkills}, sigterm {sigterms}), resumes {resumes}, "
-          f"completed {completed}, mismatches {mismatches}, problems {problems}", flush=True)
+          f"completed {completed}, mismatches {mismatches}, problems {problems}; "
+          f"runs (kills) by writer: gather {writers['gather']} ({killed['gather']}), "
+          f"parallel {writers['parallel']} ({killed['parallel']})", flush=True)
     return 1 if mismatches or problems or kills < args.kills else 0
 
 
