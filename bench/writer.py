@@ -3,20 +3,21 @@
 output file (the default where the output allows it) against the journal that
 holds the rows and the file built from it at the end (what any output with
 `output.chunk_rows` or compression still uses, forced here by
-`--set output.chunk_rows=<auto size>`).
+`--set output.chunk_rows=<auto size>`), and, in place, the two writers: rank 0
+writes every row (`output.writer: gather`, the default: MPI_Gatherv, then
+pwrite) against every rank writing its own rows (`output.writer: parallel`:
+one collective MPI_File_write_at_all per gather window).
 
 Model: 64 -> 32 -> ReLU -> 8 MLP on the CPU backend (one thread per rank),
 --rows rows of float32 from the page cache. For each rank count and path, the
 median over --repeat runs of: the whole command's wall time, the report's run
-phase (run_s), the time after the run phase (wall_s - run_s - start-up, shown
-as `tail`), rows/s over the whole command, and bytes written per output byte
-(the ranks' `wchar` from /proc/<pid>/io of a shell that waited for them,
-which holds its reaped children's counts, over the output file's size).
+phase (run_s), the slowest rank's write time (write_s), rows/s over the whole
+command, and bytes written per output byte (the ranks' `wchar` from
+/proc/<pid>/io of a shell that waited for them, which holds its reaped
+children's counts, over the output file's size).
 
     .venv/bin/python bench/writer.py --build build [--rows 4000000] [--ranks 1,2,4] [--repeat 3]
-
-`output.writer: parallel` (every rank writes its own rows) is not
-implemented yet; with in-place writes rank 0 is still the only writer.
+                                    [--paths journal,in-place,parallel] [--window 256MiB]
 """
 import argparse
 import json
@@ -59,12 +60,15 @@ def make_inputs(path, rows, d_in=64, seed=2):
             x[a:b] = rng.standard_normal((b - a, d_in)).astype(np.float32)
 
 
-def run(args, cfg, out, ranks, journal_path):
+def run(args, cfg, out, ranks, path):
     rep = Path(args.tmp) / "report.json"
     cmd = [args.mpirun, "-x", "OPENBLAS_NUM_THREADS", "-x", "OMP_NUM_THREADS", "-n", str(ranks),
-           str(Path(args.build) / "mgi-mpi"), str(cfg), "--overwrite", "--fresh", "--report", str(rep)]
-    if journal_path:
+           str(Path(args.build) / "mgi-mpi"), str(cfg), "--overwrite", "--fresh", "--report", str(rep),
+           "--set", f"runtime.gather_window_bytes={args.window}"]
+    if path == "journal":
         cmd += ["--set", "output.chunk_rows=131072"]  # about 4 MiB chunks of 8 floats: the journal path
+    if path == "parallel":
+        cmd += ["--set", "output.writer=parallel"]
     shell = " ".join(f"'{c}'" for c in cmd) + " >/dev/null && cat /proc/$$/io"
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
     t0 = time.perf_counter()
@@ -86,6 +90,9 @@ def main():
     ap.add_argument("--ranks", default="1,2,4")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--tmp", default=None)
+    ap.add_argument("--paths", default="journal,in-place,parallel",
+                    help="journal (gather, journal + assemble), in-place (gather), parallel (in place, every rank)")
+    ap.add_argument("--window", default="256MiB", help="runtime.gather_window_bytes")
     args = ap.parse_args()
     args.tmp = args.tmp or tempfile.mkdtemp(prefix="mgi-writer-")
     tmp = Path(args.tmp)
@@ -101,10 +108,9 @@ def main():
     print(f"{'ranks':>5} {'path':<9} {'wall s':>7} {'run s':>6} {'write s':>8} {'rows/s':>10} {'bytes/out byte':>15}")
     results = []
     for ranks in [int(x) for x in args.ranks.split(",")]:
-        for journal_path in (True, False):
-            runs = [run(args, cfg, out, ranks, journal_path) for _ in range(args.repeat)]
+        for name in args.paths.split(","):
+            runs = [run(args, cfg, out, ranks, name) for _ in range(args.repeat)]
             med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-            name = "journal" if journal_path else "in-place"
             results.append(dict(ranks=ranks, path=name, **med))
             print(f"{ranks:>5} {name:<9} {med['wall_s']:7.2f} {med['run_s']:6.2f} {med['write_s']:8.2f} "
                   f"{med['rows_per_s']:10.0f} {med['bytes_per_output_byte']:15.2f}", flush=True)
