@@ -83,10 +83,21 @@ def main():
     t0 = time.time()
     subprocess.run(command(2, ref, ["--overwrite", "--fresh", "--dry-run"]), check=True, stdout=subprocess.DEVNULL)
     startup = time.time() - t0
-    t0 = time.time()
-    subprocess.run(command(2, ref, ["--overwrite", "--fresh"]), check=True, stdout=subprocess.DEVNULL)
-    duration = max(0.2, time.time() - t0 - startup)
-    print(f"uninterrupted run: {duration:.2f} s after a start-up of {startup:.2f} s", flush=True)
+    # Kill moments are drawn over each writer's own uninterrupted run time (the
+    # parallel writer's dynamic runs are much shorter here: no rows through rank 0).
+    duration = {}
+    used = ["gather", "parallel"] if args.writer == "mixed" else [args.writer]
+    for writer in ["gather"] + [w for w in used if w != "gather"]:
+        target = ref if writer == "gather" else os.path.join(args.workdir, f"ref-{tag}-{writer}.h5")
+        t0 = time.time()
+        subprocess.run(command(2, target, ["--overwrite", "--fresh", "--set", f"output.writer={writer}"]), check=True,
+                       stdout=subprocess.DEVNULL)
+        duration[writer] = max(0.2, time.time() - t0 - startup)
+        print(f"uninterrupted run ({writer}): {duration[writer]:.2f} s after a start-up of {startup:.2f} s",
+              flush=True)
+        if target != ref and not same(ref, target, datasets):
+            print(f"MISMATCH: the uninterrupted {writer} run differs from the gather run", flush=True)
+            return 1
 
     for leftover in (out, out + ".journal", out + ".partial"):
         if os.path.exists(leftover):
@@ -117,7 +128,7 @@ def main():
                 break
         threading.Thread(target=proc.stdout.read, daemon=True).start()
         want_kill = kills < args.kills or (args.writer == "mixed" and killed[writer] == 0)
-        delay = rng.uniform(0.0, duration) if want_kill else None
+        delay = rng.uniform(0.0, duration[writer]) if want_kill else None
         action = "none"
         if want_kill:
             try:
