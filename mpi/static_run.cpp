@@ -52,11 +52,13 @@ void write_window(const StaticRun& run, const std::vector<WrittenBlock>& written
   if (!sync_now) return;
   t0 = Clock::now();
   collectively(run.comm, [&] { run.parallel->sync(); });
-  if (run.rank == 0) try {
+  if (run.rank == 0) {
+    try {
       run.checkpoint->sync();
     } catch (...) {
       pending = std::current_exception();
     }
+  }
   st.write_s += elapsed_span("sync", t0);
 }
 }  // namespace
@@ -93,7 +95,6 @@ RankStats run_static(const StaticRun& run) {
       throw_if_interrupted();
       if (injected_failure(run.rank, w)) throw RuntimeError("injected failure (MGI_DEBUG_FAIL_RANK)");
       runner.run_mapped(*run.todo, part, send_ptrs, st);
-      computed = Clock::now();
       if (run.parallel) {  // each physical piece of the window's rows: its place in the file and its record
         written.clear();
         int64_t at = 0;
@@ -105,6 +106,7 @@ RankStats run_static(const StaticRun& run) {
           at += piece.rows();
         }
       }
+      computed = Clock::now();
     });
     st.idle_s += elapsed_span("wait", computed);  // for the slowest rank of this window
     if (run.parallel) {
