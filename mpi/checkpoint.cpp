@@ -201,8 +201,11 @@ int64_t Checkpoint::done_rows() const {
 }
 
 std::string Checkpoint::describe() const {
-  const std::string how = opt_.in_place ? "; rows written in place into " + partial_path(output_)
-                                        : "; rows journaled, output file built from the journal at the end";
+  const std::string how =
+      !opt_.in_place         ? "; rows journaled, output file built from the journal at the end"
+      : opt_.parallel_writer ? "; rows written in place into " + partial_path(output_) +
+                                   " by every rank (output.writer: parallel, MPI-IO)"
+                             : "; rows written in place into " + partial_path(output_);
   if (valid_bytes_ == 0) {
     std::string s = opt_.fresh ? "fresh (--fresh: any old journal discarded)" : "fresh";
     if (!restart_why_.empty()) s += " (" + restart_why_ + ": the output file is started over)";
@@ -277,45 +280,66 @@ void Checkpoint::open() {
   last_sync_ = std::chrono::steady_clock::now();
 }
 
+BlockDigest digest_block(const std::vector<OutputDatasetSpec>& outputs, int64_t rows,
+                         const std::vector<const void*>& data) {
+  BlockDigest b;
+  b.flags.assign(static_cast<size_t>(rows), 0);
+  for (size_t d = 0; d < outputs.size(); ++d) {
+    b.crc = journal_crc(data[d], static_cast<size_t>(rows * outputs[d].row_bytes()), b.crc);
+    flag_nonfinite(outputs[d].dtype, data[d], rows, shape_numel(outputs[d].row_shape), b.flags);
+  }
+  b.crc = journal_crc(b.flags.data(), b.flags.size(), b.crc);
+  for (uint8_t f : b.flags) b.flagged += f;
+  return b;
+}
+
+void check_finite(const std::vector<OutputDatasetSpec>& outputs, const RowRange& rows,
+                  const std::vector<const void*>& data) {
+  for (size_t d = 0; d < data.size(); ++d) {
+    const DType t = outputs[d].dtype;
+    const int64_t elems = shape_numel(outputs[d].row_shape);
+    const int64_t i = first_nonfinite(t, data[d], rows.rows() * elems);
+    if (i >= 0)
+      throw DataError("row " + std::to_string(rows.begin + i / elems) + ": non-finite value (" +
+                      std::to_string(element_as_double(t, data[d], i)) + ") in output dataset '" + outputs[d].path +
+                      "' (output.on_nonfinite: fail; 'flag' marks such rows in the status dataset instead)");
+  }
+}
+
 void Checkpoint::record(const RowRange& rows, const std::vector<const void*>& outputs) {
   if (rows.rows() <= 0) return;
-  if (opt_.fail_on_nonfinite)  // before journaling: the bad rows must not count as done
-    for (size_t d = 0; d < outputs.size(); ++d) {
-      const DType t = outputs_[d].dtype;
-      const int64_t elems = shape_numel(outputs_[d].row_shape);
-      const int64_t i = first_nonfinite(t, outputs[d], rows.rows() * elems);
-      if (i >= 0)
-        throw DataError("row " + std::to_string(rows.begin + i / elems) + ": non-finite value (" +
-                        std::to_string(element_as_double(t, outputs[d], i)) + ") in output dataset '" +
-                        outputs_[d].path +
-                        "' (output.on_nonfinite: fail; 'flag' marks such rows in the status dataset instead)");
-    }
+  // Before journaling: the bad rows must not count as done.
+  if (opt_.fail_on_nonfinite) check_finite(outputs_, rows, outputs);
   if (opt_.in_place) {
     // The rows into the file first, then their index record: a kill between
     // the two leaves rows the journal does not claim (computed again).
     const std::string partial = partial_path(output_);
-    std::vector<uint8_t> flags(static_cast<size_t>(rows.rows()), 0);
-    uint32_t c = 0;
-    for (size_t d = 0; d < outputs.size(); ++d) {
-      const size_t n = static_cast<size_t>(rows.rows() * row_bytes_[d]);
-      pwrite_all(data_fd_, outputs[d], n, layout_.offsets[d] + rows.begin * row_bytes_[d], partial);
-      c = journal_crc(outputs[d], n, c);
-      flag_nonfinite(outputs_[d].dtype, outputs[d], rows.rows(), shape_numel(outputs_[d].row_shape), flags);
-    }
-    pwrite_all(data_fd_, flags.data(), flags.size(), layout_.flags_offset + rows.begin, partial);
-    c = journal_crc(flags.data(), flags.size(), c);
-    for (uint8_t f : flags) flagged_ += f;
-    writer_->append_index(rows, c);
+    const BlockDigest b = digest_block(outputs_, rows.rows(), outputs);
+    for (size_t d = 0; d < outputs.size(); ++d)
+      pwrite_all(data_fd_, outputs[d], static_cast<size_t>(rows.rows() * row_bytes_[d]),
+                 layout_.offsets[d] + rows.begin * row_bytes_[d], partial);
+    pwrite_all(data_fd_, b.flags.data(), b.flags.size(), layout_.flags_offset + rows.begin, partial);
+    flagged_ += b.flagged;
+    writer_->append_index(rows, b.crc);
     seen_.push_back(rows);
   } else {
     writer_->append(rows, outputs);
   }
   if (progress_) progress_->add(rows.rows());
-  const auto now = std::chrono::steady_clock::now();
-  if (std::chrono::duration<double>(now - last_sync_).count() >= opt_.flush_seconds) {
-    sync();
-    last_sync_ = now;
-  }
+  if (sync_due()) sync();
+}
+
+void Checkpoint::record_written(const RowRange& rows, uint32_t crc, int64_t flagged) {
+  MGI_ASSERT(opt_.in_place && opt_.parallel_writer, "record_written() without the parallel writer");
+  if (rows.rows() <= 0) return;
+  flagged_ += flagged;
+  writer_->append_index(rows, crc);
+  seen_.push_back(rows);
+  if (progress_) progress_->add(rows.rows());
+}
+
+bool Checkpoint::sync_due() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - last_sync_).count() >= opt_.flush_seconds;
 }
 
 void Checkpoint::sync() {
@@ -323,6 +347,7 @@ void Checkpoint::sync() {
   if (data_fd_ >= 0 && fdatasync(data_fd_) != 0)
     throw DataError("cannot flush '" + partial_path(output_) + "': " + std::strerror(errno));
   if (writer_) writer_->sync();
+  last_sync_ = std::chrono::steady_clock::now();
 }
 
 int64_t Checkpoint::assemble(OutputWriter& out) const {

@@ -24,6 +24,11 @@ struct CheckpointOptions {
   // there, with CRCs. Off: the journal holds the rows and the file is built
   // from it at the end (compressed or chunked outputs, converted types).
   bool in_place = false;
+  // output.writer: parallel (in place only): every rank writes its own rows
+  // into the file (parallel_output.hpp) and rank 0 journals what they report
+  // (record_written). Only the plan's wording and the sync cadence differ:
+  // the records are the same, so either writer resumes the other's journal.
+  bool parallel_writer = false;
   std::string status_dataset = "/status";  // the row-flags dataset
 };
 
@@ -40,6 +45,22 @@ struct RunFingerprint {
   std::map<std::string, std::string> extra;
   std::string text() const;  // JSON
 };
+
+// A block of rows as an in-place index record describes it: the CRC-32 of
+// each output's bytes in turn, then of the rows' flags (1 = some value is NaN
+// or infinite; only float outputs can hold one), and the flagged row count.
+// Both writers compute it this one way.
+struct BlockDigest {
+  uint32_t crc = 0;
+  int64_t flagged = 0;
+  std::vector<uint8_t> flags;  // one per row
+};
+BlockDigest digest_block(const std::vector<OutputDatasetSpec>& outputs, int64_t rows,
+                         const std::vector<const void*>& data);
+// output.on_nonfinite: fail: throws DataError naming the block's first
+// non-finite value (its row, value and dataset).
+void check_finite(const std::vector<OutputDatasetSpec>& outputs, const RowRange& rows,
+                  const std::vector<const void*>& data);
 
 // Fingerprint key prefix of an input dataset's sampled values ("input_data:/x").
 inline const std::string kInputDataKey = "input_data:";
@@ -66,6 +87,13 @@ class Checkpoint {
   ~Checkpoint();
   // outputs[d]: rows.rows() rows of output d, in its dtype.
   void record(const RowRange& rows, const std::vector<const void*>& outputs);
+  // Parallel writer: rows [rows) that their rank has written into the file,
+  // with their digest (crc, flagged); appends the index record. Never syncs
+  // by itself: the caller makes the other ranks' writes durable first
+  // (MPI_File_sync) and then calls sync() when sync_due().
+  void record_written(const RowRange& rows, uint32_t crc, int64_t flagged);
+  bool sync_due() const;
+  const InPlaceLayout& layout() const { return layout_; }
   // Told about every recorded block (rank 0's progress line).
   void set_progress(Progress* p) { progress_ = p; }
   void sync();

@@ -27,6 +27,12 @@ RankStats Job::run_interruptible(F&& f) {
     return f();
   } catch (const Error& e) {
     if (e.code() != Exit::interrupted) throw;
+    // Every rank is here (the interrupt was agreed): the rows written by
+    // every rank reach the storage before rank 0 syncs the journal.
+    try {
+      close_parallel_output();
+    } catch (const Error&) {  // unsynced rows are found by the CRC check at resume
+    }
     if (topo_.rank == 0) {
       checkpoint_->sync();
       std::fprintf(stderr, "mgi-mpi: %s: stopped taking work; the journal %s is consistent; run the same "
@@ -68,6 +74,7 @@ int Job::run() {
       checkpoint_->set_progress(progress.get());
     }
   }); });
+  if (parallel_writer()) leaders_phase([&] { open_parallel_output(); });  // the leaders write their rows
   RankStats stats;
   if (!leader()) {
     StageServe serve{group_.get(), stage_, stages_, topo_.rank, topo_.host, backend_.get(),
@@ -77,11 +84,11 @@ int Job::run() {
     try {
       if (dynamic()) {
         DynamicRun run{comm_, work_rank_, work_size_, tasks_, max_task_rows_, batch_, &input_readers_, backend_.get(),
-                       &graph_, &io_, checkpoint_.get()};
+                       &graph_, &io_, checkpoint_.get(), parallel_.get()};
         stats = run_interruptible([&] { return run_dynamic(run); });
       } else {
         StaticRun run{comm_, work_rank_, &todo_, slices_, gather_, batch_, &input_readers_, backend_.get(), &graph_,
-                      &io_, checkpoint_.get()};
+                      &io_, checkpoint_.get(), parallel_.get()};
         stats = run_interruptible([&] { return run_static(run); });
       }
     } catch (const Error& e) {  // agreed by the leaders: stop this replica's stages with the code
@@ -98,6 +105,7 @@ int Job::run() {
       stats.stage_idle_s = pipeline_->idle_s();
     }
   }
+  leaders_phase([&] { collectively(comm_, [&] { close_parallel_output(); }); });
   if (progress) progress->finish();
   leaders_phase([&] { finish_output(started); });
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -43,6 +43,27 @@ std::vector<double> read_cost_prefix(const Config& cfg, int64_t rows) {
   return prefix;
 }
 
+// output.writer: parallel writes rows in place (docs/DURABILITY.md): refused,
+// with the reason, for an output that takes the journal-and-assemble path.
+void check_parallel_writer(const Config& cfg, const std::vector<OutputDatasetSpec>& outputs) {
+  const OutputOptions oo{cfg.output.compression, cfg.output.compression_level, cfg.output.chunk_rows};
+  if (in_place_possible(outputs, oo)) return;
+  std::string why = "this machine does not store float32 as little-endian IEEE";
+  if (cfg.output.compression != "none")
+    why = "output.compression is " + cfg.output.compression;
+  else if (cfg.output.chunk_rows > 0)
+    why = "output.chunk_rows is set";
+  else
+    for (const auto& o : outputs)
+      if (stored_type(o.dtype) != o.dtype && o.dtype != DType::b8) {
+        why = "output dataset '" + o.path + "' is " + dtype_name(o.dtype) + ", stored as " +
+              dtype_name(stored_type(o.dtype)) + " (converted on write)";
+        break;
+      }
+  throw ConfigError("output.writer: parallel needs rows written in place into the output file, but " + why +
+                    "; use output.writer: gather (the default) for this output");
+}
+
 }  // namespace
 
 // One reader per input.dataset entry: a variable-length dataset (ragged rows)
@@ -113,6 +134,7 @@ void Job::check_inputs() {
       if (o.path == cfg_.output.status)
         throw ConfigError("output.status: dataset '" + o.path + "' is also a prediction dataset; choose another "
                           "path for the per-row status flags");
+    if (parallel_writer()) check_parallel_writer(cfg_, io_.outputs);
     if (topo_.rank == 0) check_output_path(cfg_.output.file, cfg_.input.file, opts_.overwrite);
     // The CUDA module is opened here (cuda_module.hpp), and only when CUDA may be used.
     const bool may_use_cuda = cfg_.runtime.device != "cpu";

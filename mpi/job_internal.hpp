@@ -23,6 +23,7 @@
 #include "gather_plan.hpp"
 #include "model_io.hpp"
 #include "mpi_handles.hpp"
+#include "parallel_output.hpp"
 #include "pipeline_backend.hpp"
 #include "partition.hpp"
 #include "row_map.hpp"
@@ -56,6 +57,9 @@ class Job {
   template <class F>
   RankStats run_interruptible(F&& f);
   bool dynamic() const { return cfg_.mode == "dynamic"; }
+  bool parallel_writer() const { return cfg_.output.writer == "parallel"; }
+  void open_parallel_output();
+  void close_parallel_output();
   bool ragged() const { return !cfg_.input.offsets.empty() || vlen_.has_value(); }
   int64_t rows() const { return io_.ragged ? io_.ragged->rows() : readers_.front().rows(); }
   void open_inputs();
@@ -87,6 +91,7 @@ class Job {
   ModelIo io_;
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<Checkpoint> checkpoint_;  // rank 0
+  std::unique_ptr<ParallelOutput> parallel_;  // output.writer: parallel, every rank, while rows are written
   RowMap todo_ = RowMap::all(0);              // rows still to compute
   std::vector<Slice> slices_;
   GatherPlan gather_;

@@ -59,6 +59,7 @@ void Job::open_checkpoint() {
     co.in_place = in_place_possible(
         io_.outputs, OutputOptions{cfg_.output.compression, cfg_.output.compression_level, cfg_.output.chunk_rows});
     co.status_dataset = cfg_.output.status;
+    co.parallel_writer = parallel_writer();  // in place: checked in check_inputs()
     // A journal of the other kind (rows in it, or rows in the file) is not resumed.
     if (co.in_place) fp.extra["output_rows_in"] = "file";
     checkpoint_ = std::make_unique<Checkpoint>(cfg_.output.file, fp, co);
@@ -71,6 +72,26 @@ void Job::open_checkpoint() {
   std::vector<RowRange> ranges;
   for (size_t k = 0; k + 1 < done.size(); k += 2) ranges.push_back({done[k], done[k + 1]});
   todo_ = RowMap(missing_ranges(ranges, rows()));
+}
+
+// output.writer: parallel: every rank opens rank 0's new or resumed
+// .partial with MPI-IO (collective, after Checkpoint::open()).
+void Job::open_parallel_output() {
+  InPlaceLayout layout;
+  if (topo_.rank == 0) layout = checkpoint_->layout();
+  layout = bcast_layout(layout, io_.outputs.size(), comm_);
+  collectively(comm_, [&] {
+    parallel_ = std::make_unique<ParallelOutput>(comm_, partial_path(cfg_.output.file), layout, io_.outputs,
+                                                 cfg_.output.on_nonfinite == "fail");
+  });
+}
+
+// Collective: every rank's rows synced (MPI_File_sync) and the file closed,
+// before rank 0 finishes it with HDF5 or syncs the journal on an interrupt.
+void Job::close_parallel_output() {
+  if (!parallel_) return;
+  std::unique_ptr<ParallelOutput> p = std::move(parallel_);
+  p->close();
 }
 
 // Rank 0 builds the HDF5 file from the journal (under a .partial name), marks

@@ -49,7 +49,7 @@ class Master {
       std::stable_sort(tasks_.begin(), tasks_.end(), [](const Task& x, const Task& y) { return x.begin < y.begin; });
     for (size_t d = 0; d < row_bytes.size(); ++d) {  // remote results only
       types_.emplace_back(row_bytes[d]);
-      buf_.emplace_back(run.size > 1 ? static_cast<size_t>(run.max_task_rows * row_bytes[d]) : 0);
+      buf_.emplace_back(run.size > 1 && !run.parallel ? static_cast<size_t>(run.max_task_rows * row_bytes[d]) : 0);
     }
   }
 
@@ -83,6 +83,22 @@ class Master {
     record_locked(a, block);
   }
 
+  // Parallel writer: journals a block a worker has written.
+  void record_written(const WrittenBlock& b) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (write_error_) return;
+    try {
+      run_.checkpoint->record_written({b.begin, b.end}, static_cast<uint32_t>(b.crc), b.flagged);
+      // Rank 0's fdatasync flushes the other ranks' writes where they share
+      // its page cache (one node); elsewhere a node crash may lose rows the
+      // journal claims: the CRC check at resume finds them (docs/DURABILITY.md).
+      if (run_.checkpoint->sync_due()) run_.checkpoint->sync();
+    } catch (...) {
+      write_error_ = std::current_exception();
+      stopping_ = true;
+    }
+  }
+
   // Serves every worker's messages until each has said done or failed.
   void serve() {
     int active = run_.size;
@@ -97,6 +113,10 @@ class Master {
         MGI_MPI(MPI_Mrecv(&unused, 1, MPI_INT, &msg, MPI_STATUS_IGNORE));
         const Assignment a = take();
         MGI_MPI(MPI_Send(&a, 3, MPI_INT64_T, src, kAssign, rep_));
+      } else if (st.MPI_TAG == kResult && run_.parallel) {  // the rows are in the file: their record
+        int64_t h[5];
+        MGI_MPI(MPI_Mrecv(h, 5, MPI_INT64_T, &msg, MPI_STATUS_IGNORE));
+        record_written(WrittenBlock{h[1], h[2], h[3], h[4]});
       } else if (st.MPI_TAG == kResult) {
         Assignment h;
         MGI_MPI(MPI_Mrecv(&h, 3, MPI_INT64_T, &msg, MPI_STATUS_IGNORE));
@@ -236,10 +256,17 @@ RankStats run_dynamic(const DynamicRun& run) {
 
   std::exception_ptr local;
   int64_t done_tasks = 0;
+  WrittenBlock written;  // parallel writer: the last task's block, written
   auto compute = [&](const Assignment& a) {
     try {
       if (injected_failure(world_rank(), done_tasks)) throw RuntimeError("injected failure (MGI_DEBUG_FAIL_RANK)");
       runner.run({a.begin, a.end}, out_ptrs, st);
+      if (run.parallel) {
+        const auto t0 = Clock::now();
+        written = run.parallel->add({a.begin, a.end}, block);
+        run.parallel->write();
+        st.write_s += elapsed_span("write", t0);
+      }
     } catch (...) {
       local = task_error(a);
     }
@@ -256,7 +283,10 @@ RankStats run_dynamic(const DynamicRun& run) {
       st.idle_s += elapsed_span("wait", t0);
       if (cur.stop() || !compute(cur)) break;
       t0 = Clock::now();
-      master->record(cur, block);
+      if (run.parallel)
+        master->record_written(written);
+      else
+        master->record(cur, block);
       st.write_s += elapsed_span("write", t0);
       ++done_tasks;
     }
@@ -290,10 +320,15 @@ RankStats run_dynamic(const DynamicRun& run) {
         MGI_MPI(MPI_Wait(&next_req, MPI_STATUS_IGNORE));
         break;
       }
-      MGI_MPI(MPI_Send(&cur, 3, MPI_INT64_T, 0, kResult, requests.get()));
-      const int rows = static_cast<int>(cur.end - cur.begin);
-      for (size_t d = 0; d < outputs; ++d)
-        MGI_MPI(MPI_Send(out[d].data(), rows, types[d].get(), 0, kResultData, requests.get()));
+      if (run.parallel) {
+        const int64_t h[5] = {cur.id, written.begin, written.end, written.crc, written.flagged};
+        MGI_MPI(MPI_Send(h, 5, MPI_INT64_T, 0, kResult, requests.get()));
+      } else {
+        MGI_MPI(MPI_Send(&cur, 3, MPI_INT64_T, 0, kResult, requests.get()));
+        const int rows = static_cast<int>(cur.end - cur.begin);
+        for (size_t d = 0; d < outputs; ++d)
+          MGI_MPI(MPI_Send(out[d].data(), rows, types[d].get(), 0, kResultData, requests.get()));
+      }
       st.gather_s += elapsed_span("send", t0);
       t0 = Clock::now();
       MGI_MPI(MPI_Wait(&next_req, MPI_STATUS_IGNORE));

@@ -5,9 +5,15 @@
 // no master thread and no messages: the worker takes tasks in row order,
 // merges adjacent ones, and journals its results itself.
 //
+// With the parallel writer (parallel_output.hpp) each worker writes its task's
+// rows into the file itself (independent MPI-IO writes) and its kResult
+// carries the block's index record instead of the rows; the master journals
+// it (the rows are written before the message is sent).
+//
 // Messages (two duplicated communicators, so the master thread and rank 0's
 // worker never receive each other's messages):
-//   requests:  worker -> master  kRequest | kResult (+ one kResultData per output) | kFail | kDone
+//   requests:  worker -> master  kRequest | kResult (+ one kResultData per output; parallel
+//                                writer: {id, begin, end, crc, flagged} and no data) | kFail | kDone
 //   replies:   master -> worker  kAssign {id, begin, end}; begin < 0 means stop
 #pragma once
 #include <mpi.h>
@@ -20,6 +26,7 @@
 #include "chunk_schedule.hpp"
 #include "batch_runner.hpp"
 #include "model_io.hpp"
+#include "parallel_output.hpp"
 #include "run_report.hpp"
 
 namespace mgi {
@@ -35,6 +42,7 @@ struct DynamicRun {
   const Graph* graph = nullptr;
   const ModelIo* io = nullptr;
   Checkpoint* checkpoint = nullptr;  // rank 0 only
+  ParallelOutput* parallel = nullptr;  // output.writer: parallel (every rank); null: results sent to rank 0
 };
 
 // Collective. A failed task is reported by its rank with the row range; all

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <climits>
+#include <exception>
 
 #include "error.hpp"
+#include "error_sync.hpp"
 
 namespace mgi {
 
@@ -45,6 +47,27 @@ RowType::RowType(int64_t bytes) {
     t_ = rest;
   }
   MGI_MPI(MPI_Type_commit(&t_));
+}
+
+MpiFile::MpiFile(MPI_Comm comm, const std::string& path, int amode) {
+  const int rc = MPI_File_open(comm, path.c_str(), amode, MPI_INFO_NULL, &f_);
+  if (rc != MPI_SUCCESS) {
+    char msg[MPI_MAX_ERROR_STRING] = {0};
+    int len = 0;
+    MPI_Error_string(rc, msg, &len);
+    f_ = MPI_FILE_NULL;
+    throw DataError("cannot open '" + path + "' with MPI-IO: " + std::string(msg, len));
+  }
+}
+
+void MpiFile::close() {
+  if (f_ == MPI_FILE_NULL) return;
+  MGI_MPI(MPI_File_close(&f_));
+  f_ = MPI_FILE_NULL;
+}
+
+MpiFile::~MpiFile() {
+  if (f_ != MPI_FILE_NULL && (std::uncaught_exceptions() == 0 || failure_was_agreed())) MPI_File_close(&f_);
 }
 
 void bcast_string(std::string& s, int root, MPI_Comm comm) {

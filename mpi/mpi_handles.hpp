@@ -1,4 +1,4 @@
-// RAII owners for MPI objects: the MPI session, communicators, datatypes.
+// RAII owners for MPI objects: the MPI session, communicators, datatypes, files.
 #pragma once
 #include <mpi.h>
 
@@ -56,6 +56,41 @@ class RowType {
   RowType& operator=(const RowType&) = delete;
   RowType(RowType&& o) noexcept : t_(std::exchange(o.t_, MPI_DATATYPE_NULL)) {}
   ~RowType() {
+    if (t_ != MPI_DATATYPE_NULL) MPI_Type_free(&t_);
+  }
+  MPI_Datatype get() const { return t_; }
+
+ private:
+  MPI_Datatype t_ = MPI_DATATYPE_NULL;
+};
+
+// An MPI-IO file opened collectively over a communicator (MPI_File_open,
+// MPI_File_close: collective). close() is called on every rank; the
+// destructor closes a file still open only where that cannot hang: when no
+// exception is in flight, or after a failure every rank agreed on
+// (error_sync.hpp), so every rank unwinds to it the same way. After an
+// error only one rank saw, the job ends in MPI_Abort and the file is left to it.
+class MpiFile {
+ public:
+  // Throws DataError naming `path` when it does not open.
+  MpiFile(MPI_Comm comm, const std::string& path, int amode);
+  MpiFile(const MpiFile&) = delete;
+  MpiFile& operator=(const MpiFile&) = delete;
+  ~MpiFile();
+  MPI_File get() const { return f_; }
+  void close();
+
+ private:
+  MPI_File f_ = MPI_FILE_NULL;
+};
+
+// A committed derived datatype, freed when it goes out of scope.
+class TypeHandle {
+ public:
+  explicit TypeHandle(MPI_Datatype t) : t_(t) { MGI_MPI(MPI_Type_commit(&t_)); }
+  TypeHandle(const TypeHandle&) = delete;
+  TypeHandle& operator=(const TypeHandle&) = delete;
+  ~TypeHandle() {
     if (t_ != MPI_DATATYPE_NULL) MPI_Type_free(&t_);
   }
   MPI_Datatype get() const { return t_; }

@@ -1,6 +1,9 @@
 // Static mode: each rank computes its contiguous slice window by window; rank
 // 0 gathers every window with MPI_Gatherv (one derived row type per output)
-// and journals each rank's block under its row numbers. Slices are over the
+// and journals each rank's block under its row numbers. With the parallel
+// writer (parallel_output.hpp) every rank writes its window rows itself, in
+// one collective write per window, and rank 0 gathers and journals only the
+// blocks' index records, after the write returned on every rank. Slices are over the
 // rows still to do (RowMap): all rows on a fresh run, the journal's holes on
 // a resume.
 #pragma once
@@ -13,6 +16,7 @@
 #include "batch_runner.hpp"
 #include "gather_plan.hpp"
 #include "model_io.hpp"
+#include "parallel_output.hpp"
 #include "row_map.hpp"
 #include "run_report.hpp"
 
@@ -30,6 +34,7 @@ struct StaticRun {
   const Graph* graph = nullptr;
   const ModelIo* io = nullptr;
   Checkpoint* checkpoint = nullptr;  // rank 0 only
+  ParallelOutput* parallel = nullptr;  // output.writer: parallel (every rank); null: gather to rank 0
 };
 
 // Batches rank `rank` runs under this plan (windows may cut batches short).

@@ -50,6 +50,7 @@ struct Config {
     bool ragged = false;                   // per-token outputs written back as values + offsets
     std::string status = "/status";        // per-row status dataset (uint8: 1 = non-finite output)
     std::string on_nonfinite = "flag";     // flag | fail
+    std::string writer = "gather";         // gather (rank 0 writes every row) | parallel (each rank its own, MPI-IO)
   } output;
 
   struct Model {

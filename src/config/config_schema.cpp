@@ -16,7 +16,7 @@ const Keys kTopKeys = {"input", "output", "model", "runtime", "mode", "dynamic",
 const std::map<std::string, Keys> kSectionKeys = {
     {"input", {"file", "dataset", "cost", "offsets", "mask", "pad_value", "fill", "padding_harmless"}},
     {"output", {"file", "dataset", "compression", "compression_level", "chunk_rows", "ragged", "status",
-                "on_nonfinite"}},
+                "on_nonfinite", "writer"}},
     {"model", {"file"}},
     {"runtime",
      {"device", "batch_size", "gpu_ids", "allow_gpu_sharing", "threads", "gather_window_bytes", "precision", "cuda_graphs",
@@ -193,6 +193,7 @@ Config validate(const Validator& v, const YAML::Node& root) {
   if (const Entry* e = output.find("ragged")) cfg.output.ragged = v.boolean(*e);
   if (const Entry* e = output.find("status")) cfg.output.status = v.dataset_path(e->path, e->value, e->key.Mark());
   if (const Entry* e = output.find("on_nonfinite")) cfg.output.on_nonfinite = v.choice(*e, {"flag", "fail"});
+  if (const Entry* e = output.find("writer")) cfg.output.writer = v.choice(*e, {"gather", "parallel"});
 
   const Level model = section("model");
   v.missing(model, "file");

@@ -411,6 +411,12 @@ CASES = [
          setup=_edit("mode: static", "mode: Dynamic"), args=["config.yaml"], exit=2,
          message=E("config.yaml:12: mode: expected one of static, dynamic, got 'Dynamic'"),
          fix="Use `static` or `dynamic` (lower case)."),
+    dict(id="writer_invalid", section="Config values", title="Unknown output writer",
+         did="Ran with `--set output.writer=mpiio`.",
+         setup=None, args=cfg("output.writer=mpiio"), ranks=2, exit=2,
+         message=E("--set output.writer: expected one of gather, parallel, got 'mpiio'"),
+         fix="Use `gather` (the default: rank 0 writes every row) or `parallel` (every rank writes its "
+             "own rows with MPI-IO)."),
     dict(id="dynamic_chunk_rows_negative", section="Config values", title="`dynamic.chunk_rows` negative",
          did="Ran dynamic mode with `--set dynamic.chunk_rows=-100`.",
          setup=None, args=cfg("mode=dynamic", "dynamic.chunk_rows=-100"), ranks=2, exit=2,
@@ -805,6 +811,16 @@ CASES = [
          fix="Free space or raise the quota, then run the same command. (A compressed output, which "
              "journals its rows, can still run out in the middle; the journal then keeps the rows done "
              "so far and the same command resumes.)"),
+
+    dict(id="parallel_writer_compressed", section="Output", title="Parallel writer with a compressed output",
+         did="Asked for `output.writer: parallel` and `output.compression: gzip`.",
+         setup=None, args=cfg("output.writer=parallel", "output.compression=gzip", extra=["--dry-run"]),
+         ranks=2, exit=2,
+         message=E("output.writer: parallel needs rows written in place into the output file, but "
+                   "output.compression is gzip; use output.writer: gather (the default) for this output"),
+         fix="Every rank writes its rows at their place in the file, which needs the in-place layout: no "
+             "`output.compression`, no `output.chunk_rows`, no float16/bfloat16 outputs (those are stored "
+             "as float32). Drop the compression, or keep it with the default writer."),
 
     # ------------------------------------------------------------ journal
     dict(id="journal_other_run", section="Journal (resume)", title="Journal from another run",

@@ -5,11 +5,16 @@ count, and check that the finished output is byte-for-byte the output of an
 uninterrupted run: no row lost, none duplicated.
 
   kill_test.py --tool build/mgi-mpi --config in/mlp.yaml --input big.h5 --workdir DIR
-               --mode static|dynamic [--kills 10] [--seed S] [--stages]
+               --mode static|dynamic [--kills 10] [--seed S] [--stages] [--writer gather|parallel|mixed]
 
 With --stages every run also draws runtime.pipeline_stages: (np, K) from
 (1, 1), (2, 1), (2, 2), (3, 3), (4, 2), (4, 4), so a SIGKILL may hit a stage
 rank and a job is resumed at another np and K.
+
+--writer sets output.writer for every attempt; `mixed` alternates it from
+attempt to attempt (the first drawn), so every resume continues a journal and
+file written by the other writer. The reference
+run always uses the default (gather) writer.
 
 Prints one line per attempt and a closing line
   kill test (static): kills 10 (sigkill 5, sigterm 5), resumes 10, mismatches 0
@@ -62,15 +67,17 @@ def main():
     ap.add_argument("--datasets", default="/y,/hidden")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--stages", action="store_true", help="draw runtime.pipeline_stages too")
+    ap.add_argument("--writer", choices=["gather", "parallel", "mixed"], default="gather")
     args = ap.parse_args()
     seed = args.seed if args.seed is not None else time.time_ns() % 2**32
     rng = random.Random(seed)
-    print(f"kill test ({args.mode}): seed {seed}", flush=True)
+    print(f"kill test ({args.mode}, writer {args.writer}): seed {seed}", flush=True)
     os.makedirs(args.workdir, exist_ok=True)
     datasets = args.datasets.split(",")
     mpirun = os.environ.get("MPIEXEC", "mpiexec")
-    ref = os.path.join(args.workdir, f"ref-{args.mode}.h5")
-    out = os.path.join(args.workdir, f"killed-{args.mode}.h5")
+    tag = args.mode if args.writer == "gather" else f"{args.mode}-{args.writer}"
+    ref = os.path.join(args.workdir, f"ref-{tag}.h5")
+    out = os.path.join(args.workdir, f"killed-{tag}.h5")
 
     def command(np_, output, extra=()):
         return [mpirun, "-n", str(np_), args.tool, args.config, "--set", f"input.file={args.input}",
@@ -81,25 +88,48 @@ def main():
     t0 = time.time()
     subprocess.run(command(2, ref, ["--overwrite", "--fresh", "--dry-run"]), check=True, stdout=subprocess.DEVNULL)
     startup = time.time() - t0
-    t0 = time.time()
-    subprocess.run(command(2, ref, ["--overwrite", "--fresh"]), check=True, stdout=subprocess.DEVNULL)
-    duration = max(0.2, time.time() - t0 - startup)
-    print(f"uninterrupted run: {duration:.2f} s after a start-up of {startup:.2f} s", flush=True)
+    # Kill moments are drawn over each writer's own uninterrupted run time (the
+    # parallel writer's dynamic runs are much shorter here: no rows through rank 0).
+    duration = {}
+    used = ["gather", "parallel"] if args.writer == "mixed" else [args.writer]
+    for writer in ["gather"] + [w for w in used if w != "gather"]:
+        target = ref if writer == "gather" else os.path.join(args.workdir, f"ref-{tag}-{writer}.h5")
+        t0 = time.time()
+        subprocess.run(command(2, target, ["--overwrite", "--fresh", "--set", f"output.writer={writer}"]), check=True,
+                       stdout=subprocess.DEVNULL)
+        duration[writer] = max(0.2, time.time() - t0 - startup)
+        print(f"uninterrupted run ({writer}): {duration[writer]:.2f} s after a start-up of {startup:.2f} s",
+              flush=True)
+        if target != ref and not same(ref, target, datasets):
+            print(f"MISMATCH: the uninterrupted {writer} run differs from the gather run", flush=True)
+            return 1
 
     for leftover in (out, out + ".journal", out + ".partial"):
         if os.path.exists(leftover):
             os.remove(leftover)
     kills = sigkills = sigterms = resumes = completed = mismatches = problems = 0
     started_once = False
-    while kills < args.kills or not os.path.exists(out):
+    writers = {"gather": 0, "parallel": 0}  # runs
+    killed = {"gather": 0, "parallel": 0}   # kills
+    first_writer = rng.randrange(2)
+
+    def kills_wanted():  # mixed: at least one kill of a run of each writer, too
+        return kills < args.kills or (args.writer == "mixed" and 0 in killed.values())
+
+    while kills_wanted() or not os.path.exists(out):
         if args.stages:
             np_, k = rng.choice([(1, 1), (2, 1), (2, 2), (3, 3), (4, 2), (4, 4)])
         else:
             np_, k = rng.choice([1, 2, 3, 4]), 1
+        attempt = sum(writers.values())
+        writer = ["gather", "parallel"][(first_writer + attempt) % 2] if args.writer == "mixed" else args.writer
+        writers[writer] += 1
         if started_once:
             resumes += 1
         started_once = True
-        extra = ["--set", f"runtime.pipeline_stages={k}"] if args.stages else []
+        extra = ["--set", f"output.writer={writer}"]
+        if args.stages:
+            extra += ["--set", f"runtime.pipeline_stages={k}"]
         proc = subprocess.Popen(command(np_, out, extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 start_new_session=True)
         # Kill moments are drawn over the run phase: after the plan (MPI up,
@@ -108,8 +138,8 @@ def main():
             if line.startswith(b"plan:"):
                 break
         threading.Thread(target=proc.stdout.read, daemon=True).start()
-        want_kill = kills < args.kills
-        delay = rng.uniform(0.0, duration) if want_kill else None
+        want_kill = kills < args.kills or (args.writer == "mixed" and killed[writer] == 0)
+        delay = rng.uniform(0.0, duration[writer]) if want_kill else None
         action = "none"
         if want_kill:
             try:
@@ -136,9 +166,11 @@ def main():
         rc = proc.returncode
         if action != "none":
             kills += 1
+            killed[writer] += 1
             sigkills += action == "sigkill"
             sigterms += action == "sigterm"
-        print(f"run np={np_}{f' K={k}' if args.stages else ''} {action:7s} after {delay or 0:.2f}s -> exit {rc}", flush=True)
+        print(f"run np={np_}{f' K={k}' if args.stages else ''} {writer:8s} {action:7s} after {delay or 0:.2f}s -> exit {rc}",
+              flush=True)
         if action == "sigterm" and rc not in (0, 75):
             print(f"UNEXPECTED: SIGTERM gave exit {rc}: {err.decode()[-400:]}", flush=True)
             problems += 1
@@ -159,10 +191,12 @@ def main():
             if not same(ref, out, datasets):
                 print("MISMATCH: finished output differs from the uninterrupted run", flush=True)
                 mismatches += 1
-            if kills < args.kills:  # start over to collect more kills
+            if kills_wanted():  # start over to collect more kills
                 os.remove(out)
     print(f"kill test ({args.mode}): kills {kills} (sigkill {sigkills}, sigterm {sigterms}), resumes {resumes}, "
-          f"completed {completed}, mismatches {mismatches}, problems {problems}", flush=True)
+          f"completed {completed}, mismatches {mismatches}, problems {problems}; "
+          f"runs (kills) by writer: gather {writers['gather']} ({killed['gather']}), "
+          f"parallel {writers['parallel']} ({killed['parallel']})", flush=True)
     return 1 if mismatches or problems or kills < args.kills else 0
 
 
