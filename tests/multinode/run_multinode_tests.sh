@@ -247,7 +247,7 @@ case_runs() {
 # The slow model: the test MLP behind mgi.test.Work (an identity that sleeps
 # NS ns per unit of x[:, 0] > 0), so that a run lasts seconds whatever the CPU.
 slow_model() {
-  "$PY" - "$IN/mlp.onnx" "$IN/mlp-slow.onnx" "${1:-2500000}" <<'PYEOF'
+  "$PY" - "$IN/mlp.onnx" "$IN/mlp-slow.onnx" "${1:-1000000}" <<'PYEOF'
 import sys
 import onnx
 from onnx import helper
