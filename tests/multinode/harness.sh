@@ -197,7 +197,7 @@ JobCompLoc=$MN_DIR/jobcomp.log
 MinJobAge=600
 KillWait=5
 # A dead node is marked DOWN (and its jobs end) this many seconds after its last answer.
-SlurmdTimeout=${MN_SLURMD_TIMEOUT:-10}
+SlurmdTimeout=${MN_SLURMD_TIMEOUT:-6}
 MessageTimeout=5
 ReturnToService=2
 GresTypes=gpu
