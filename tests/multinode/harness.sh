@@ -28,6 +28,11 @@
 MN_SUBNET=10.213.0
 MN_SFX=${MN_SFX:-$(printf '%04x%02x' $$ $((RANDOM % 256)))}
 MN_NODES=0
+MN_FIRST_JOB=$(( (RANDOM << 8 | RANDOM % 256) % 30000000 + 1000 ))
+# Open MPI's shared-memory segments (vader) of this run's ranks: a directory of our
+# own (removed by the teardown), so that segments a killed rank leaves behind never
+# meet a later run's ranks (/dev/shm is one directory for all the emulated nodes).
+MN_SHM=/dev/shm/mgi-multinode-$MN_SFX
 declare -a MN_HOLDER  # index 0: ctl, i: node i
 
 mn_ns() { if (($1 == 0)); then echo "mgi-$MN_SFX-ctl"; else echo "mgi-$MN_SFX-node$1"; fi; }
@@ -133,6 +138,7 @@ mn_start_slurmd() {  # mn_start_slurmd I
 mn_setup() {
   MN_NODES=$1
   mkdir -p "$MN_DIR/state" "$MN_DIR/spool" "$MN_DIR/gpu"
+  mkdir -p "$MN_SHM" && echo "$MN_SHM" >>"$MN_DIR/../shm.list"
   local i ctlns
   for ((i = 0; i <= MN_NODES; i++)); do mn_start_holder "$i" || return 1; done
   ctlns=$(mn_ns 0)
@@ -195,6 +201,9 @@ JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/filetxt
 JobCompLoc=$MN_DIR/jobcomp.log
 MinJobAge=600
+# Job ids of this run only: Open MPI names its shared-memory segments after the
+# step (slurm.pmix.<job>.<step>), and ranks killed by a test leave theirs behind.
+FirstJobId=$MN_FIRST_JOB
 KillWait=5
 # A dead node is marked DOWN (and its jobs end) this many seconds after its last answer.
 SlurmdTimeout=${MN_SLURMD_TIMEOUT:-6}
@@ -282,6 +291,10 @@ mn_teardown() {
       ip netns del "$ns" 2>/dev/null || echo "harness: cannot delete namespace $ns" >&2
     done <"$list"
     rm -f "$list"
+  fi
+  if [[ -f $MN_DIR/../shm.list ]]; then
+    while read -r p; do [[ $p == /dev/shm/mgi-multinode-* ]] && rm -rf "$p"; done <"$MN_DIR/../shm.list"
+    rm -f "$MN_DIR/../shm.list"
   fi
   # munged runs as user munge inside ctl: gone with the namespace's processes above.
   for p in "${MN_HOLDER[@]}"; do mn_alive "$p" && kill -KILL "$p" 2>/dev/null; done

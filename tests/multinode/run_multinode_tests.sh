@@ -123,6 +123,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_
 export OMPI_MCA_btl_vader_single_copy_mechanism=none OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 # Ranks that srun starts do not know that the machine is shared: no busy waiting.
 export OMPI_MCA_mpi_yield_when_idle=1
+export OMPI_MCA_btl_vader_backing_directory=$MN_SHM
 IN="$WORK/in" OUT="$WORK/out" REF="$WORK/ref"
 
 TERMINAL="COMPLETED FAILED CANCELLED TIMEOUT NODE_FAIL OUT_OF_MEMORY BOOT_FAIL DEADLINE PREEMPTED"
