@@ -28,7 +28,13 @@
 # check failed, 77 skipped (no namespaces, not root, no Slurm): the reason is
 # printed. Every daemon, process, link and namespace made here is removed on exit.
 #
-#   run_multinode_tests.sh --case runs|node-kill|failures --tool MGI_MPI --python PY --work DIR
+#   partition-rank0 (slow; only with MGI_MULTINODE_ALL=1, else skipped) node1 (rank 0, the
+#              batch shell) cut off for good mid-run: the job ends on node2-3, a job
+#              submitted again fails with exit 3 while the cut-off rank 0 holds the
+#              output's lock; the partition heals, Slurm ends the old ranks, and the
+#              same submission resumes, bitwise equal.
+#
+#   run_multinode_tests.sh --case runs|node-kill|failures|partition-rank0 --tool MGI_MPI --python PY --work DIR
 #                          [--build BUILD_DIR (node-kill: installs from it)] [--mpiexec M]
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -44,7 +50,7 @@ while (($#)); do
     *) echo "run_multinode_tests: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
-[[ $CASE =~ ^(runs|node-kill|failures)$ && -x $TOOL && -x $PY && -n $WORK ]] ||
+[[ $CASE =~ ^(runs|node-kill|failures|partition-rank0)$ && -x $TOOL && -x $PY && -n $WORK ]] ||
   { echo "usage: $0 --case runs|node-kill|failures --tool MGI_MPI --python PY --work DIR [--build B] [--mpiexec M]" >&2; exit 2; }
 TOOL=$(realpath "$TOOL")
 T0=$(date +%s)
@@ -87,6 +93,10 @@ finish() {
 }
 
 # What cannot be made here is a skip with the reason, never a pass.
+if [[ $CASE == partition-rank0 && ${MGI_MULTINODE_ALL:-0} != 1 ]]; then
+  say "SKIPPED: slow (about 2 minutes: it waits for a partition to heal); MGI_MULTINODE_ALL=1 runs it"
+  exit 77
+fi
 why=$(mn_can_run) || skip "$why"
 missing=()
 for p in slurmctld slurmd slurm-client munge; do
@@ -426,8 +436,81 @@ case_failures() {
   fi
 }
 
+# ============================================================ partition-rank0
+# The partition that cuts off rank 0 (and the batch shell): Slurm ends the job on
+# the reachable nodes, but rank 0 stays blocked in MPI holding the output's lock,
+# so the job submitted again fails cleanly (exit 3: the output is being written by
+# another job) until the partition heals and Slurm ends the old job there; then
+# the same submission resumes.
+case_partition_rank0() {
+  slow_model
+  ref kill "$IN/mlp.yaml" --set "input.file=$IN/kill.h5"
+  say "reference: the slow input on one node (mpirun -n 2, the model without the sleep)"
+  local name=partition-node1-rank0 out="$OUT/partition-node1-rank0.h5" id id2 id3 t_fault t_heal ended_after left
+  local args="$SLOW_ARGS --set mode=static"
+  id=$(submit "$name" requeue.sbatch MGI_CONFIG="$IN/mlp.yaml" MGI_OUTPUT="$out" MGI_EXTRA_ARGS="$args" -- --nodes=3)
+  jobid "$id"
+  local limit=$(($(date +%s) + 60))
+  until mid_run "$out" "$id"; do
+    (($(date +%s) < limit)) || die "$name: job $id never got mid-run ($(jstate "$id"))"
+    sleep 0.2
+  done
+  t_fault=$(now)
+  link_down 1
+  say "$name: node1's link down for good (rank 0, the batch shell), $(journal_rows "$out" | cut -d' ' -f2) rows journaled"
+  limit=$(($(date +%s) + 90))
+  while ! ended "$id"; do
+    (($(date +%s) < limit)) || { fail "$name: job $id still $(jstate "$id") 90 s after the cut"; break; }
+    sleep 0.2
+  done
+  ended_after=$(since "$t_fault")
+  limit=$(($(date +%s) + 60))
+  while left=$(rank_pids | grep -v '^node1:'); [[ -n $left ]] && (($(date +%s) < limit)); do sleep 0.2; done
+  say "$name: job $id '$(jstate "$id")' $ended_after s after the cut; ranks on node2-3 gone after $(since "$t_fault") s;" \
+      "cut off on node1: $(rank_pids | grep '^node1:' | tr '\n' ' ')"
+  if [[ -z $left ]]; then pass "$name: no rank left on node2-3"; else fail "$name: ranks still on node2-3: $left"; fi
+  local st
+  read -r st _ < <(jstate "$id")
+  [[ $st == PENDING ]] && ctl scancel "$id"
+  wait_job "$id" 30 || true
+  local jr
+  jr=$("$PY" "$ROOT/tests/multinode/journal_rows.py" "$out.journal" --rows "$ROWS")
+  check "$name: journal: readable, no row claimed twice ($jr)" test $? -eq 0
+  read -r _ distinct twice < <(journal_rows "$out") || true
+  # Again on node2-3 while rank 0 lives on behind the partition: exit 3, one line.
+  id2=$(submit "$name-locked" requeue.sbatch MGI_CONFIG="$IN/mlp.yaml" MGI_OUTPUT="$out" MGI_EXTRA_ARGS="$args" -- --nodes=2)
+  jobid "$id2"
+  wait_job "$id2" 60 || die "$name-locked: job $id2 did not end"
+  expect_state "$name-locked" "$id2" "FAILED 3:0 0"
+  check "$name-locked: exit 3, the output is being written by another job (the cut-off rank 0 holds its lock)" \
+    grep -q "is being written by another running mgi-mpi job" "$WORK/logs/$name-locked.out"
+  # The partition heals: node1's slurmd registers again, Slurm ends the old job there.
+  t_heal=$(now)
+  link_up 1
+  limit=$(($(date +%s) + 120))
+  while left=$(rank_pids | grep '^node1:'); [[ -n $left ]] && (($(date +%s) < limit)); do sleep 0.5; done
+  local healed_after
+  healed_after=$(since "$t_heal")
+  if [[ -z $left ]]; then pass "$name: the cut-off ranks on node1 ended $healed_after s after the link came back"
+  else fail "$name: ranks on node1 still running 120 s after the link came back: $left"; fi
+  id3=$(submit "$name-resume" requeue.sbatch MGI_CONFIG="$IN/mlp.yaml" MGI_OUTPUT="$out" MGI_EXTRA_ARGS="$args" -- --nodes=2)
+  jobid "$id3"
+  wait_job "$id3" 90 || die "$name-resume: job $id3 did not end"
+  expect_state "$name-resume" "$id3" "COMPLETED 0:0 0"
+  local resumed
+  resumed=$(sed -nE 's/.*journal resuming: ([0-9]+) of ([0-9]+) rows.*/\1/p' "$WORK/logs/$name-resume.out" | head -1)
+  check "$name-resume: resumed from the journal: $resumed = the $distinct distinct rows it claims" test "${resumed:--1}" = "$distinct"
+  check "$name-resume: output bitwise equal to the one-node uninterrupted run, complete" compare "$REF/kill.h5" "$out"
+  local lost=0
+  compare "$REF/kill.h5" "$out" >/dev/null 2>&1 || lost=unknown
+  echo "RESULT case=$name fault=partition node=node1 launcher=\"srun --mpi=pmix\" mode=static ended_after_s=$ended_after" \
+       "resubmitted_during_partition=\"$(jstate "$id2")\" cutoff_ranks_gone_after_heal_s=$healed_after journaled=$distinct" \
+       "resumed_rows=${resumed:-none} lost=$lost duplicated=$twice"
+}
+
 case $CASE in
   runs) case_runs ;;
   node-kill) case_node_kill ;;
   failures) case_failures ;;
+  partition-rank0) case_partition_rank0 ;;
 esac
