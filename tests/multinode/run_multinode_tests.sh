@@ -51,7 +51,7 @@ while (($#)); do
   esac
 done
 [[ $CASE =~ ^(runs|node-kill|failures|partition-rank0)$ && -x $TOOL && -x $PY && -n $WORK ]] ||
-  { echo "usage: $0 --case runs|node-kill|failures --tool MGI_MPI --python PY --work DIR [--build B] [--mpiexec M]" >&2; exit 2; }
+  { echo "usage: $0 --case runs|node-kill|failures|partition-rank0 --tool MGI_MPI --python PY --work DIR [--build B] [--mpiexec M]" >&2; exit 2; }
 TOOL=$(realpath "$TOOL")
 T0=$(date +%s)
 DEADLINE=$((T0 + ${MGI_MULTINODE_TEST_SECONDS:-200}))  # below ctest's TIMEOUT, so the teardown always runs
