@@ -170,22 +170,24 @@ start() {  # start NAME TEMPLATE [VAR=value ...] -- [sbatch options]: submit; JO
 }
 # Open MPI 4.1.4's start-up crash (docs/MULTINODE.md): now and then a rank dies by
 # SIGSEGV at address 0 inside MPI_Init (a NULL callback called from the TCP BTL), the
-# job fails or hangs before it computes or writes anything. Such a job is cancelled,
-# its log kept, and submitted once more (counted, printed); a second crash fails.
+# job fails or hangs before it computes or writes anything (about one job in 10-20
+# here). Such a job is cancelled, its log kept, and submitted again, up to
+# MGI_MULTINODE_CRASH_RETRIES (3) times (counted, printed); one more crash fails.
 crash_retry() {  # crash_retry NAME: 0 if the job was submitted again
   local name=$1 log="$WORK/logs/$1.out"
   grep -q "Failing at address: (nil)" "$log" 2>/dev/null || return 1
-  [[ -z ${RETRIED[$name]:-} ]] || return 1
-  RETRIED[$name]=1
+  local n=${RETRIED[$name]:-0}
+  ((n < ${MGI_MULTINODE_CRASH_RETRIES:-3})) || { say "$name: Open MPI's start-up crash $((n + 1)) times in a row: giving up"; return 1; }
+  RETRIED[$name]=$((n + 1))
   STARTUP_CRASHES=$((STARTUP_CRASHES + 1))
   say "WARNING $name: job ${JOBOF[$name]}: a rank died by SIGSEGV at address 0 inside MPI_Init" \
-      "(Open MPI's start-up crash, docs/MULTINODE.md): cancelled, submitted once more"
+      "(Open MPI's start-up crash, docs/MULTINODE.md): cancelled, submitted again ($((n + 1)) of at most ${MGI_MULTINODE_CRASH_RETRIES:-3})"
   ctl scancel "${JOBOF[$name]}" 2>/dev/null
   wait_job "${JOBOF[$name]}" 30 || true
   mv "$log" "$WORK/logs/$name.startup-crash-${JOBOF[$name]}.out"
   eval "start ${ARGSOF[$name]}"
 }
-wait_named() {  # wait_named NAME [SECONDS]: until the job JOBOF[NAME] ends (one resubmission at most)
+wait_named() {  # wait_named NAME [SECONDS]: until the job JOBOF[NAME] ends (crashed starts submitted again)
   local name=$1 limit=$(($(date +%s) + ${2:-60})) s
   while :; do
     if crash_retry "$name"; then limit=$(($(date +%s) + ${2:-60})); continue; fi
@@ -321,6 +323,11 @@ mid_run() {
   read -r _ d _ < <(journal_rows "$1") || return 1
   ((d >= ROWS / 10 && d <= ROWS * 6 / 10))
 }
+finished() {  # finished ID: the job is in a terminal state
+  local s
+  read -r s _ < <(jstate "$1") || true
+  [[ " $TERMINAL " == *" ${s:-none} "* ]]
+}
 # ended ID: the job left RUNNING (a terminal state, or PENDING again after a requeue)
 ended() {
   local s
@@ -345,12 +352,14 @@ kill_and_resume() {
   if [[ $fault == assembly ]]; then  # the gzip output is built from the journal after the last row
     until [[ -e $out.partial ]]; do
       if crash_retry "$name"; then id=${JOBOF[$name]}; limit=$(($(date +%s) + 60)); continue; fi
+      finished "$id" && limit=0  # it ended before the fault could land
       (($(date +%s) < limit)) || die "$name: job $id never reached the final assembly ($(jstate "$id"))"
       sleep 0.05
     done
   else
     until mid_run "$out" "$id"; do
       if crash_retry "$name"; then id=${JOBOF[$name]}; limit=$(($(date +%s) + 60)); continue; fi
+      finished "$id" && limit=0  # it ended before the fault could land
       (($(date +%s) < limit)) || die "$name: job $id never got mid-run ($(jstate "$id"); $(journal_rows "$out"))"
       sleep 0.2
     done
@@ -489,6 +498,7 @@ case_partition_rank0() {
   local limit=$(($(date +%s) + 60))
   until mid_run "$out" "$id"; do
     if crash_retry "$name"; then id=${JOBOF[$name]}; limit=$(($(date +%s) + 60)); continue; fi
+    finished "$id" && limit=0  # it ended before the fault could land
     (($(date +%s) < limit)) || die "$name: job $id never got mid-run ($(jstate "$id"))"
     sleep 0.2
   done
