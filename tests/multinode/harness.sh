@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Emulated Slurm nodes on one machine; sourced by run_multinode_tests.sh.
 #
 # The cluster (all names carry a per-run suffix $MN_SFX, so parallel runs never collide):

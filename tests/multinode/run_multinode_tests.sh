@@ -294,7 +294,7 @@ case_runs() {
 # The slow model: the test MLP behind mgi.test.Work (an identity that sleeps
 # NS ns per unit of x[:, 0] > 0), so that a run lasts seconds whatever the CPU.
 slow_model() {
-  "$PY" - "$IN/mlp.onnx" "$IN/mlp-slow.onnx" "${1:-1500000}" <<'PYEOF'
+  "$PY" - "$IN/mlp.onnx" "$IN/mlp-slow.onnx" 1500000 <<'PYEOF'
 import sys
 import onnx
 from onnx import helper
@@ -344,7 +344,7 @@ ended() {
 # outputs bitwise against REF (default: the one-node reference of the slow input).
 kill_and_resume() {
   local name=$1 node=$2 fault=$3 launcher=$4 mode=$5 resume_nodes=$6 extra=${7:-} refh5=${8:-$REF/kill.h5}
-  local out="$OUT/$name.h5" id t_fault ended_after="" ranks_gone_after="" n claimed=0 distinct=0 twice=0
+  local out="$OUT/$name.h5" id t_fault ended_after="" ranks_gone_after="" n distinct=0 twice=0
   start "$name" requeue.sbatch MGI_CONFIG="$IN/mlp.yaml" MGI_OUTPUT="$out" MGI_LAUNCHER="$launcher" \
     MGI_EXTRA_ARGS="$SLOW_ARGS --set mode=$mode $extra" -- --nodes=3
   id=${JOBOF[$name]}
@@ -364,7 +364,7 @@ kill_and_resume() {
       sleep 0.2
     done
   fi
-  read -r claimed distinct twice < <(journal_rows "$out") || true
+  read -r _ distinct twice < <(journal_rows "$out") || true
   t_fault=$(now)
   case $fault in
     kill | assembly) n=$(node_kill "$node"); say "$name: killed node$node ($n processes: slurmd, steps, ranks) with $distinct of $ROWS rows journaled" ;;
@@ -403,7 +403,7 @@ kill_and_resume() {
   local jr
   jr=$("$PY" "$ROOT/tests/multinode/journal_rows.py" "$out.journal" --rows "$ROWS")
   check "$name: journal after the fault: readable, no row claimed twice ($jr)" test $? -eq 0
-  read -r claimed distinct twice < <(journal_rows "$out") || true
+  read -r _ distinct twice < <(journal_rows "$out") || true
   # A requeued job (Slurm requeues --requeue jobs after NODE_FAIL) waits for 3 nodes: cancel it.
   read -r st _ < <(jstate "$id")
   [[ $st == PENDING ]] && { ctl scancel "$id"; say "$name: job $id requeued by Slurm (waits for 3 nodes): cancelled"; }
