@@ -17,6 +17,7 @@
 #include "error.hpp"
 #include "error_test_util.hpp"
 #include "graph_fuse.hpp"
+#include "deep_mlp_model.hpp"
 #include "onnx_test_model.hpp"
 #include "stage_split.hpp"
 #include "test_rng.hpp"
@@ -37,24 +38,7 @@ Graph load_fixture(const std::string& file) {
   return load_onnx(ss.str(), file, dir);
 }
 
-// A deep MLP: `layers` x (MatMul -> Add bias -> Relu), width w.
-Graph mlp(int layers, int64_t w, Rng& rng) {
-  test::OnnxModel m;
-  m.input("x", {-1, w});
-  std::string prev = "x";
-  for (int l = 0; l < layers; ++l) {
-    const std::string s = std::to_string(l);
-    m.init("W" + s, {w, w}, rng.uniform({w, w}, -0.3f, 0.3f));
-    m.init("b" + s, {w}, rng.uniform({w}, -0.1f, 0.1f));
-    m.node("MatMul", {prev, "W" + s}, {"mm" + s});
-    m.node("Add", {"mm" + s, "b" + s}, {"add" + s});
-    m.node("Relu", {"add" + s}, {"h" + s});
-    prev = "h" + s;
-  }
-  m.node("Identity", {prev}, {"y"});
-  m.output("y");
-  return m.load("mlp.onnx");
-}
+Graph mlp(int layers, int64_t w, Rng& rng) { return test::deep_mlp(layers, w, rng, 0.3f, "mlp.onnx"); }
 
 Bytes random_input(const Graph& g, size_t k, const Shape& shape, Rng& rng) {
   const DType t = g.input_type(k);

@@ -14,6 +14,7 @@
 #include "cpu_backend.hpp"
 #include "error.hpp"
 #include "format.hpp"
+#include "deep_mlp_model.hpp"
 #include "onnx_test_model.hpp"
 #include "pipeline_memory.hpp"
 #include "test_rng.hpp"
@@ -25,24 +26,7 @@ using test::Rng;
 
 constexpr int64_t GiB = int64_t(1) << 30;
 
-// `layers` x (MatMul w x w -> Add -> Relu).
-Graph mlp(int layers, int64_t w, Rng& rng) {
-  test::OnnxModel m;
-  m.input("x", {-1, w});
-  std::string prev = "x";
-  for (int l = 0; l < layers; ++l) {
-    const std::string s = std::to_string(l);
-    m.init("W" + s, {w, w}, rng.uniform({w, w}, -0.1f, 0.1f));
-    m.init("b" + s, {w}, rng.uniform({w}, -0.1f, 0.1f));
-    m.node("MatMul", {prev, "W" + s}, {"mm" + s});
-    m.node("Add", {"mm" + s, "b" + s}, {"add" + s});
-    m.node("Relu", {"add" + s}, {"h" + s});
-    prev = "h" + s;
-  }
-  m.node("Identity", {prev}, {"y"});
-  m.output("y");
-  return m.load("deep.onnx");
-}
+Graph mlp(int layers, int64_t w, Rng& rng) { return test::deep_mlp(layers, w, rng, 0.1f, "deep.onnx"); }
 
 int64_t weights_of(const Graph& g) {
   int64_t w = 0;
