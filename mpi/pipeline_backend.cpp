@@ -21,6 +21,10 @@ PipelineBackend::PipelineBackend(std::unique_ptr<Backend> inner, const PipelineS
 
 PipelineBackend::~PipelineBackend() {
   drain();
+  wait_sends();
+}
+
+void PipelineBackend::wait_sends() noexcept {
   for (MPI_Request& r : sreq_)
     if (r != MPI_REQUEST_NULL) MPI_Wait(&r, MPI_STATUS_IGNORE);
 }
@@ -28,8 +32,7 @@ PipelineBackend::~PipelineBackend() {
 void PipelineBackend::prepare(const Graph& graph, const std::vector<Shape>& input_rows, int64_t max_batch) {
   (void)graph;
   drain();
-  for (MPI_Request& r : sreq_)
-    if (r != MPI_REQUEST_NULL) MPI_Wait(&r, MPI_STATUS_IGNORE);
+  wait_sends();
   const PipelineStage& s0 = split_.stages.front();
   std::vector<Shape> rows0;  // stage 0 receives the graph inputs, in order
   for (int from : s0.input_from) rows0.push_back(input_rows[static_cast<size_t>(from)]);
@@ -97,7 +100,7 @@ void PipelineBackend::run(int64_t rows, const std::vector<const void*>& inputs, 
 
 void PipelineBackend::run_shaped(const std::vector<Shape>& input_shapes, const std::vector<const void*>& inputs,
                                  const std::vector<void*>& outputs) {
-  send(input_shapes.empty() ? 0 : input_shapes.front().front(), true, input_shapes, inputs, outputs);
+  submit_shaped(input_shapes, inputs, outputs);
   collect();
 }
 
@@ -116,7 +119,7 @@ void PipelineBackend::drain() noexcept {
 
 void PipelineBackend::stop(int code) {
   drain();
-  for (MPI_Request& r : sreq_)
+  for (MPI_Request& r : sreq_)  // checked: the stop must follow every micro-batch
     if (r != MPI_REQUEST_NULL) MGI_MPI(MPI_Wait(&r, MPI_STATUS_IGNORE));
   HostBuffer out = inner_->host_buffer(pipe::header_bytes(out_.types.size()));
   HostBuffer back = inner_->host_buffer(back_.capacity(1));

@@ -59,6 +59,8 @@ class PipelineBackend : public Backend {
   double idle_s() const { return idle_s_; }
 
  private:
+  // Waits for every micro-batch send still in flight (their buffers are reused or freed next).
+  void wait_sends() noexcept;
   void send(int64_t rows, bool shaped, const std::vector<Shape>& shapes, const std::vector<const void*>& inputs,
             const std::vector<void*>& outputs);
 
