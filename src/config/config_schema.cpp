@@ -29,6 +29,23 @@ namespace {
 
 constexpr int64_t kMaxBatchSize = int64_t(1) << 31;
 
+// Walks a mapping {onnx name: value} (a model's input or output names, `what`):
+// each key a non-empty string and given once, else one line naming it; calls
+// f(path of the entry, name, value node).
+template <class F>
+void for_each_named(const Validator& v, const Entry& e, const char* what, F&& f) {
+  std::set<std::string> names;
+  for (auto it = e.value.begin(); it != e.value.end(); ++it) {
+    const YAML::Node key = it->first;
+    if (!key.IsScalar() || key.Scalar().empty())
+      v.fail(e.path, key.Mark(), std::string("onnx ") + what + " names must be non-empty strings, got " + describe(key));
+    KeyPath path = e.path;
+    path.push_back(key.Scalar());
+    if (!names.insert(key.Scalar()).second) v.fail(path, key.Mark(), "duplicate key");
+    f(path, key, it->second);
+  }
+}
+
 void read_output_datasets(const Validator& v, const Entry& e, Config::Output& out) {
   const std::string expected = "a dataset path such as /y or a mapping {onnx_output_name: /dataset}";
   if (e.value.IsScalar()) {
@@ -39,21 +56,14 @@ void read_output_datasets(const Validator& v, const Entry& e, Config::Output& ou
     v.fail(e.path, e.key.Mark(), "expected " + expected + ", got " + describe(e.value));
   out.datasets.clear();
   std::map<std::string, std::string> owner_of_dataset;  // dataset -> onnx output
-  std::set<std::string> names;
-  for (auto it = e.value.begin(); it != e.value.end(); ++it) {
-    const YAML::Node key = it->first;
-    if (!key.IsScalar() || key.Scalar().empty())
-      v.fail(e.path, key.Mark(), "onnx output names must be non-empty strings, got " + describe(key));
-    KeyPath path = e.path;
-    path.push_back(key.Scalar());
-    if (!names.insert(key.Scalar()).second) v.fail(path, key.Mark(), "duplicate key");
-    const std::string ds = v.dataset_path(path, it->second, key.Mark());
+  for_each_named(v, e, "output", [&](const KeyPath& path, const YAML::Node& key, const YAML::Node& value) {
+    const std::string ds = v.dataset_path(path, value, key.Mark());
     auto [pos, inserted] = owner_of_dataset.emplace(ds, key.Scalar());
     if (!inserted)
       v.fail(path, key.Mark(), "outputs '" + pos->second + "' and '" + key.Scalar() +
                                    "' both write dataset " + quoted(ds));
     out.datasets.push_back(OutputBinding{key.Scalar(), ds});
-  }
+  });
 }
 
 void read_input_datasets(const Validator& v, const Entry& e, Config::Input& in) {
@@ -66,16 +76,9 @@ void read_input_datasets(const Validator& v, const Entry& e, Config::Input& in) 
   if (!e.value.IsMap() || e.value.size() == 0)
     v.fail(e.path, e.key.Mark(), "expected " + expected + ", got " + describe(e.value));
   in.datasets.clear();
-  std::set<std::string> names;
-  for (auto it = e.value.begin(); it != e.value.end(); ++it) {
-    const YAML::Node key = it->first;
-    if (!key.IsScalar() || key.Scalar().empty())
-      v.fail(e.path, key.Mark(), "onnx input names must be non-empty strings, got " + describe(key));
-    KeyPath path = e.path;
-    path.push_back(key.Scalar());
-    if (!names.insert(key.Scalar()).second) v.fail(path, key.Mark(), "duplicate key");
-    in.datasets.push_back(InputBinding{key.Scalar(), v.dataset_path(path, it->second, key.Mark())});
-  }
+  for_each_named(v, e, "input", [&](const KeyPath& path, const YAML::Node& key, const YAML::Node& value) {
+    in.datasets.push_back(InputBinding{key.Scalar(), v.dataset_path(path, value, key.Mark())});
+  });
   in.dataset = in.datasets[0].dataset;
 }
 
@@ -85,19 +88,12 @@ void read_fill(const Validator& v, const Entry& e, Config::Input& in) {
   if (!e.value.IsMap() || e.value.size() == 0)
     v.fail(e.path, e.key.Mark(), "expected " + expected + ", got " + describe(e.value));
   in.fill.clear();
-  std::set<std::string> names;
-  for (auto it = e.value.begin(); it != e.value.end(); ++it) {
-    const YAML::Node key = it->first;
-    if (!key.IsScalar() || key.Scalar().empty())
-      v.fail(e.path, key.Mark(), "onnx input names must be non-empty strings, got " + describe(key));
-    KeyPath path = e.path;
-    path.push_back(key.Scalar());
-    if (!names.insert(key.Scalar()).second) v.fail(path, key.Mark(), "duplicate key");
-    const std::string s = v.scalar_node(path, it->second, key.Mark(), "a number");
-    const std::optional<double> value = parse_number_strict(s);
-    if (!value) v.fail(path, key.Mark(), "expected a number, got " + quoted(s));
-    in.fill.emplace_back(key.Scalar(), *value);
-  }
+  for_each_named(v, e, "input", [&](const KeyPath& path, const YAML::Node& key, const YAML::Node& value) {
+    const std::string s = v.scalar_node(path, value, key.Mark(), "a number");
+    const std::optional<double> number = parse_number_strict(s);
+    if (!number) v.fail(path, key.Mark(), "expected a number, got " + quoted(s));
+    in.fill.emplace_back(key.Scalar(), *number);
+  });
 }
 
 // Each model input is fed once: by a dataset, the mask or a fill constant.
